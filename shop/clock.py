@@ -1,0 +1,17 @@
+"""Time as the counter sees it: instants stored in naive UTC, business days in Hainan."""
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+#: Hainan keeps China Standard Time; a "day" of sales is a day there, not in UTC.
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now_utc() -> datetime:
+    """The current instant as a naive UTC datetime, the form every timestamp column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def business_today() -> date:
+    """Today's date at the counter."""
+    return datetime.now(BUSINESS_TZ).date()
