@@ -1,0 +1,121 @@
+"""Configuration: defaults that run with nothing set, overridden from the environment.
+
+`make run` needs no configuration at all: SQLite under instance/, a secret key
+generated once into instance/, and pay-at-pickup when Stripe has no keys.
+"""
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def database_url(instance_path: str) -> str:
+    """DATABASE_URL, normalised to the psycopg 3 driver, or the embedded SQLite file."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "bangfu.sqlite3")
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in instance/."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def from_environment(instance_path: str, given: Mapping) -> dict:
+    """The settings the environment gives, read when an app is created (never at import).
+
+    Settings already in `given` (passed to create_app) win, and are not derived.
+    """
+    env = os.environ
+    settings = {}
+    if "SQLALCHEMY_DATABASE_URI" not in given:
+        settings["SQLALCHEMY_DATABASE_URI"] = database_url(instance_path)
+    if "SECRET_KEY" not in given:
+        settings["SECRET_KEY"] = secret_key(instance_path)
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
+                 "STRIPE_API_BASE", "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT"):
+        if env.get(name):
+            settings[name] = env[name].strip()
+    if env.get("STRIPE_PAYMENT_METHOD_TYPES"):
+        types = [t.strip() for t in env["STRIPE_PAYMENT_METHOD_TYPES"].split(",")]
+        settings["STRIPE_PAYMENT_METHOD_TYPES"] = tuple(t for t in types if t)
+    if "SESSION_COOKIE_SECURE" in env:
+        secure = env["SESSION_COOKIE_SECURE"].strip().lower() in {"1", "true", "yes", "on"}
+        settings["SESSION_COOKIE_SECURE"] = settings["REMEMBER_COOKIE_SECURE"] = secure
+    return settings
+
+
+class Config:
+    """The embedded default, for `make run` and development."""
+
+    STRIPE_SECRET_KEY = ""
+    STRIPE_PUBLISHABLE_KEY = ""
+    STRIPE_WEBHOOK_SECRET = ""
+    #: Another address for the Stripe API, such as a local test server.
+    STRIPE_API_BASE = ""
+    STRIPE_PAYMENT_METHOD_TYPES = ("card", "alipay", "wechat_pay")
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    #: The interface languages, Chinese first.
+    LANGUAGES = ("zh_CN", "en")
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: SQLite waits this long for another writer before giving up.
+    SQLITE_BUSY_TIMEOUT_S = 15
+
+    #: Werkzeug's password hashing; scrypt is memory-hard against guessing.
+    PASSWORD_HASH_METHOD = "scrypt"
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    #: JSON and form bodies; nothing the counter sends comes near it.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    #: Sign-in attempts allowed per client address.
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+
+    #: A consignment lot's household share when the clerk names none: 90 %.
+    CONSIGNMENT_SHARE_BP = 9000
+
+
+class ProductionConfig(Config):
+    """Served by gunicorn behind HTTPS (`make serve`)."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class TestConfig(Config):
+    """The test suite: CSRF stays on, so tests send tokens as real clients do."""
+
+    TESTING = True
+    RATELIMIT_ENABLED = False
+    # Fast hashing keeps the suite quick; the code path is the same.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    WTF_CSRF_ENABLED = True
+
+
+CONFIGS = {"development": Config, "production": ProductionConfig, "test": TestConfig}

@@ -1,0 +1,37 @@
+"""Counters (locations): which one a person or a lot belongs to when none is named."""
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from .errors import Invalid
+from .extensions import db
+from .models import Counter, User
+
+
+class UnknownCounter(Invalid):
+    """The counter named does not exist or is closed."""
+
+
+def default_counter() -> Counter:
+    """The first open counter; single-counter installations never see another."""
+    counter = db.session.scalars(
+        sa.select(Counter).where(Counter.active).order_by(Counter.id).limit(1)
+    ).first()
+    if counter is None:
+        raise UnknownCounter(_("No counter is set up yet."))
+    return counter
+
+
+def counter_for(user: User) -> Counter:
+    """The counter a staff member works at."""
+    return user.counter if user.counter and user.counter.active else default_counter()
+
+
+def find_counter(counter_id: int | None, field: str = "counter_id") -> Counter:
+    """The open counter with this id, or the default one when no id is given."""
+    if counter_id is None:
+        return default_counter()
+    counter = db.session.get(Counter, counter_id)
+    if counter is None or not counter.active:
+        raise UnknownCounter(_("No open counter has id %(id)s.", id=counter_id), field)
+    return counter

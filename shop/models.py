@@ -1,0 +1,305 @@
+"""The database models: counters, staff, households, products and lots.
+
+Money columns are integer fen and quantity columns integer grams or pieces;
+the unit is in the column name. CHECK constraints repeat the rules the use
+cases enforce, so that no code path (or hand-written SQL) can break them.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .clock import now_utc
+from .extensions import db
+from .privacy import mask_name, mask_phone
+from .units import Unit
+
+
+def _enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
+    """Store a StrEnum as its value in a VARCHAR guarded by a CHECK constraint."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Role(StrEnum):
+    """What a staff account may do."""
+
+    ADMIN = "admin"  # the counter manager
+    CLERK = "clerk"
+    OFFICER = "officer"  # 帮扶责任人
+    SUPERVISOR = "supervisor"  # read-only: a town leader, or the county bureau when town is empty
+
+
+class HouseholdCategory(StrEnum):
+    """A listed household's category."""
+
+    TUOPIN = "tuopin"  # 脱贫户
+    JIANCE = "jiance"  # 监测户
+    YIBAN = "yiban"  # 一般农户
+
+
+class MonitorSubtype(StrEnum):
+    """The kind of a 监测户."""
+
+    UNSTABLE = "unstable"  # 脱贫不稳定户
+    MARGINAL = "marginal"  # 边缘易致贫户
+    SUDDEN = "sudden"  # 突发严重困难户
+
+
+class MonitoringStatus(StrEnum):
+    """Where a 监测户 stands in anti-relapse monitoring."""
+
+    IDENTIFIED = "identified"  # 纳入监测
+    RISK_ELIMINATED = "risk_eliminated"  # 风险消除
+    RELAPSED = "relapsed"  # 风险复发
+
+
+class ProductCategory(StrEnum):
+    """Shelf sections of the catalog."""
+
+    SEAFOOD = "seafood"  # 海产干货
+    CONDIMENT = "condiment"  # 调味酱料
+    EGGS = "eggs"  # 禽蛋
+    OTHER = "other"
+
+
+class SettlementMode(StrEnum):
+    """How the household supplying a lot is paid."""
+
+    CONSIGNMENT = "consignment"  # 代销: credited a share of each sale
+    PURCHASE = "purchase"  # 收购: bought outright, credited at intake
+
+
+class Counter(db.Model):
+    """A place where goods are received and sold (a 专柜)."""
+
+    __tablename__ = "counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class Town(db.Model):
+    """One of the county's towns (镇)."""
+
+    __tablename__ = "town"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_en: Mapped[str] = mapped_column(sa.String(80))
+
+    villages: Mapped[list["Village"]] = relationship(back_populates="town")
+
+
+class Village(db.Model):
+    """A village (村) within a town."""
+
+    __tablename__ = "village"
+    __table_args__ = (sa.UniqueConstraint("town_id", "name_zh"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    town_id: Mapped[int] = mapped_column(sa.ForeignKey("town.id"))
+    name_zh: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(80), default="")
+
+    town: Mapped[Town] = relationship(back_populates="villages")
+
+
+class User(UserMixin, db.Model):
+    """A staff account. Buyers do not have accounts."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        sa.CheckConstraint("town_id IS NULL OR role = 'supervisor'", name="town_only_for_supervisor"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-case, so that "Wang" and "wang" are one account.
+    username: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    display_name: Mapped[str] = mapped_column(sa.String(60), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    #: The counter a clerk works at; staff without one use the first counter.
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
+    #: A supervisor's town; an empty town means the county bureau, which sees all.
+    town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    counter: Mapped[Counter | None] = relationship()
+    town: Mapped[Town | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses sessions of deactivated accounts."""
+        return self.active
+
+
+class Household(db.Model):
+    """A listed household that supplies goods and is credited for them."""
+
+    __tablename__ = "household"
+    __table_args__ = (
+        sa.CheckConstraint("members > 0", name="members_positive"),
+        sa.CheckConstraint(
+            "category = 'jiance' OR (monitor_subtype IS NULL AND monitoring_status IS NULL)",
+            name="monitoring_only_for_jiance",
+        ),
+        sa.CheckConstraint(
+            "category <> 'jiance' OR monitoring_status IS NOT NULL", name="jiance_has_status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    head_name: Mapped[str] = mapped_column(sa.String(50))
+    #: People in the household; income is judged per capita.
+    members: Mapped[int]
+    village_id: Mapped[int] = mapped_column(sa.ForeignKey("village.id"), index=True)
+    category: Mapped[HouseholdCategory] = mapped_column(_enum(HouseholdCategory, "category"))
+    monitor_subtype: Mapped[MonitorSubtype | None] = mapped_column(_enum(MonitorSubtype, "subtype"))
+    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(
+        _enum(MonitoringStatus, "monitoring_status")
+    )
+    #: The assistance officer (帮扶责任人) answerable for this household.
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    village: Mapped[Village] = relationship()
+    officer: Mapped[User | None] = relationship()
+    statuses: Mapped[list["HouseholdStatus"]] = relationship(
+        back_populates="household", order_by="HouseholdStatus.effective_on"
+    )
+
+    @property
+    def head_name_masked(self) -> str:
+        """The head's name as the public and most staff see it: 王**."""
+        return mask_name(self.head_name)
+
+    @property
+    def phone_masked(self) -> str:
+        """The phone number as shown by default: 138****5678."""
+        return mask_phone(self.phone)
+
+
+class HouseholdStatus(db.Model):
+    """One change of a household's category or monitoring status, from a date on.
+
+    Rows are only ever added: the history is the evidence that a risk was
+    eliminated (or relapsed) when the record says it was.
+    """
+
+    __tablename__ = "household_status"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    category: Mapped[HouseholdCategory] = mapped_column(_enum(HouseholdCategory, "category"))
+    monitor_subtype: Mapped[MonitorSubtype | None] = mapped_column(_enum(MonitorSubtype, "subtype"))
+    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(
+        _enum(MonitoringStatus, "monitoring_status")
+    )
+    effective_on: Mapped[date]
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship(back_populates="statuses")
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class Product(db.Model):
+    """Something the counter sells, by weight or by the piece."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        sa.CheckConstraint("price_per > 0", name="price_per_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(100))
+    name_en: Mapped[str] = mapped_column(sa.String(100), default="")
+    category: Mapped[ProductCategory] = mapped_column(
+        _enum(ProductCategory, "product_category"), default=ProductCategory.OTHER
+    )
+    unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
+    #: Fen for price_per units: 6800 for 500 (g) is ¥68.00 per 斤.
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: How many units (grams or pieces) price_fen buys.
+    price_per: Mapped[int]
+    description_zh: Mapped[str] = mapped_column(sa.Text, default="")
+    description_en: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Path under static/ of the product's picture, if it has one.
+    image: Mapped[str | None] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    #: 帮扶产品认定: the certificate that lets this sell as an assistance product.
+    cert_no: Mapped[str | None] = mapped_column(sa.String(60))
+    cert_issuer: Mapped[str | None] = mapped_column(sa.String(100))
+    cert_expires_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    lots: Mapped[list["Lot"]] = relationship(back_populates="product")
+
+
+class Lot(db.Model):
+    """A delivery (批次) of one product from one household to one counter."""
+
+    __tablename__ = "lot"
+    __table_args__ = (
+        sa.CheckConstraint("qty_received > 0", name="received_positive"),
+        sa.CheckConstraint("qty_on_hand >= 0", name="on_hand_not_negative"),
+        sa.CheckConstraint("qty_on_hand <= qty_received", name="on_hand_within_received"),
+        sa.CheckConstraint(
+            # IS NOT NULL is spelt out: a CHECK that evaluates to NULL passes.
+            "(mode = 'consignment' AND share_bp IS NOT NULL AND share_bp BETWEEN 0 AND 10000"
+            " AND purchase_price_fen IS NULL)"
+            " OR (mode = 'purchase' AND purchase_price_fen IS NOT NULL AND purchase_price_fen >= 0"
+            " AND share_bp IS NULL)",
+            name="settlement_terms",
+        ),
+        # Allocation reads lots of a product at a counter by best-before, then receipt.
+        sa.Index("ix_lot_allocation", "product_id", "counter_id", "best_before", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
+    #: Grams or pieces (the product's unit) delivered.
+    qty_received: Mapped[int]
+    #: Grams or pieces still on the shelf; never below zero.
+    qty_on_hand: Mapped[int]
+    best_before: Mapped[date]
+    received_at: Mapped[datetime] = mapped_column(default=now_utc)
+    received_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    mode: Mapped[SettlementMode] = mapped_column(_enum(SettlementMode, "mode"))
+    #: Consignment: the household's share of each sale in basis points (10000 = 100 %).
+    share_bp: Mapped[int | None]
+    #: Purchase: fen agreed for the whole lot, credited to the household at intake.
+    purchase_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    product: Mapped[Product] = relationship(back_populates="lots")
+    household: Mapped[Household] = relationship()
+    counter: Mapped[Counter] = relationship()
+    received_by: Mapped[User] = relationship()
+
+    @property
+    def code(self) -> str:
+        """The lot number printed on slips and labels."""
+        return f"P{self.id:06d}"
