@@ -1,0 +1,250 @@
+"""The JSON API under /api, as DESIGN.md defines it.
+
+Each view parses its body with a strict schema (wrong types are errors, not
+coerced), calls one use case, and turns domain errors into the agreed
+`{"error": {"code", "message", "fields"}}` body.
+"""
+
+from datetime import date
+from typing import Annotated, TypeVar
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from . import accounts, households, products, stock
+from .access import public, roles_required
+from .auth import end_session, login_throttle, start_session
+from .clock import business_today
+from .models import HouseholdCategory, MonitorSubtype, ProductCategory, Role, SettlementMode
+from .money import MAX_FEN
+from .responses import json_error
+from .units import Unit
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
+
+
+class Body(BaseModel):
+    """A JSON body: exact types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Credentials(Body):
+    username: Annotated[str, StringConstraints(max_length=40)]
+    password: Annotated[str, StringConstraints(max_length=200)]
+
+
+class NewProduct(Body):
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    name: Name
+    unit: Unit
+    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
+    price_per: Annotated[int, Field(gt=0, le=1_000_000)]
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    category: ProductCategory = ProductCategory.OTHER
+    description_zh: Annotated[str, StringConstraints(max_length=2000)] = ""
+    description_en: Annotated[str, StringConstraints(max_length=2000)] = ""
+    cert_no: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
+    cert_issuer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    cert_expires_on: date | None = None
+
+
+class NewHousehold(Body):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    head_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    town: Name
+    village: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    members: Annotated[int, Field(gt=0, le=50)]
+    category: HouseholdCategory
+    officer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    monitor_subtype: MonitorSubtype | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")] | None = None
+
+
+class NewLot(Body):
+    product_id: Id
+    household_id: Id
+    quantity: Annotated[int, Field(gt=0, le=stock.MAX_LOT_QTY)]
+    best_before: date
+    mode: SettlementMode
+    share_bp: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    purchase_price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    counter_id: Id | None = None
+
+
+B = TypeVar("B", bound=Body)
+
+
+def parse(schema: type[B]) -> B:
+    """The request's JSON body as `schema`; a 415 or 422 response is raised otherwise."""
+    if not request.is_json:
+        abort(json_error(415, "unsupported_media_type", _("Send the request body as JSON.")))
+    try:
+        return schema.model_validate_json(request.get_data(cache=False) or b"")
+    except ValidationError as error:
+        fields = {}
+        for problem in error.errors(include_url=False):
+            where = ".".join(str(part) for part in problem["loc"]) or "body"
+            fields.setdefault(where, _field_message(problem))
+        abort(json_error(422, "invalid", _("Some fields are missing or wrong."), fields))
+
+
+def _field_message(problem: dict) -> str:
+    """A short, translated reason for one field's problem."""
+    kind, ctx = problem["type"], problem.get("ctx", {})
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    if kind in ("json_invalid", "model_type", "model_attributes_type"):
+        return _("The body is not a JSON object.")
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return _("Must be a whole number.")
+    if kind in ("string_type", "string_unicode"):
+        return _("Must be text.")
+    if kind == "string_too_short":
+        return _("Must not be empty.")
+    if kind == "string_too_long":
+        return _("At most %(n)s characters.", n=ctx.get("max_length"))
+    if kind == "string_pattern_mismatch":
+        return _("Not in the expected format.")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return _("Out of the allowed range.")
+    if kind in ("enum", "literal_error"):
+        return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind.startswith("date"):
+        return _("Must be a date written YYYY-MM-DD.")
+    return problem["msg"]
+
+
+def signed_in_user():
+    """The signed-in User itself, not the proxy, to hand to a use case."""
+    return current_user._get_current_object()
+
+
+def user_json(user) -> dict | None:
+    """The signed-in user as the session endpoints show it."""
+    if not user.is_authenticated:
+        return None
+    return {"username": user.username, "role": user.role.value}
+
+
+@bp.get("/session")
+@public
+def get_session():
+    """Who is signed in, and the CSRF token for this session's writes."""
+    return jsonify(user=user_json(current_user), csrf_token=generate_csrf())
+
+
+@bp.post("/session")
+@public
+@login_throttle
+def post_session():
+    """Sign in with a username and password."""
+    credentials = parse(Credentials)
+    user = accounts.authenticate(credentials.username, credentials.password)
+    if user is None:
+        current_app.logger.info("sign-in failed")
+        return json_error(401, "bad_credentials", _("Wrong username or password."))
+    token = start_session(user)
+    return jsonify(user=user_json(user), csrf_token=token)
+
+
+@bp.delete("/session")
+@public
+def delete_session():
+    """Sign out."""
+    token = end_session()
+    return jsonify(user=None, csrf_token=token)
+
+
+@bp.get("/products")
+@public
+def list_products():
+    """Every product on sale, with the grams or pieces available now."""
+    entries = products.catalog(business_today())
+    return jsonify(
+        [
+            {
+                "id": e.product.id,
+                "sku": e.product.sku,
+                "name": e.product.name_zh,
+                "name_en": e.product.name_en,
+                "category": e.product.category.value,
+                "unit": e.product.unit.value,
+                "price_fen": e.product.price_fen,
+                "price_per": e.product.price_per,
+                "available": e.available,
+            }
+            for e in sorted(entries, key=lambda e: e.product.id)
+        ]
+    )
+
+
+@bp.post("/products")
+@roles_required(Role.ADMIN)
+def create_product():
+    """Add a product (counter manager)."""
+    body = parse(NewProduct)
+    fields = body.model_dump(exclude={"name"})
+    product = products.create_product(name_zh=body.name, **fields)
+    return jsonify(id=product.id), 201
+
+
+@bp.get("/households")
+@roles_required(*Role)
+def list_households():
+    """The households the caller may see, names masked."""
+    return jsonify(
+        [
+            {
+                "id": h.id,
+                "code": h.code,
+                "head_name_masked": h.head_name_masked,
+                "town": h.village.town.name_zh,
+                "village": h.village.name_zh,
+                "members": h.members,
+                "category": h.category.value,
+                "monitor_subtype": h.monitor_subtype.value if h.monitor_subtype else None,
+                "monitoring_status": h.monitoring_status.value if h.monitoring_status else None,
+                "officer": h.officer.username if h.officer else None,
+            }
+            for h in households.list_visible(signed_in_user())
+        ]
+    )
+
+
+@bp.post("/households")
+@roles_required(Role.ADMIN)
+def create_household():
+    """List a household (counter manager)."""
+    body = parse(NewHousehold)
+    household = households.create_household(**body.model_dump(), recorded_by=signed_in_user())
+    return jsonify(id=household.id), 201
+
+
+@bp.post("/lots")
+@roles_required(Role.ADMIN, Role.CLERK)
+def receive_lot():
+    """Receive a lot from a household onto a counter's shelf."""
+    body = parse(NewLot)
+    terms = stock.settlement_terms(body.mode, body.share_bp, body.purchase_price_fen, stock.default_share_bp())
+    lot = stock.receive_lot(
+        product_id=body.product_id,
+        household_id=body.household_id,
+        quantity=body.quantity,
+        best_before=body.best_before,
+        terms=terms,
+        received_by=signed_in_user(),
+        today=business_today(),
+        counter_id=body.counter_id,
+    )
+    return jsonify(id=lot.id), 201
+

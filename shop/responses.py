@@ -1,0 +1,96 @@
+"""Error responses: the JSON shape DESIGN.md fixes for the API, pages for people."""
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from .extensions import db
+
+STATUS_OF = {Invalid: 422, Conflict: 409, NotFound: 404, Forbidden: 403}
+
+#: The `code` of each HTTP error in JSON bodies.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+def wants_json() -> bool:
+    """API clients get JSON errors; people get pages."""
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    """A JSON error response of the agreed form."""
+    response = jsonify(error={"code": code, "message": message, "fields": fields or {}})
+    response.status_code = status
+    return response
+
+
+def domain_error_response(error: DomainError):
+    """Map a domain error to its HTTP status and JSON body."""
+    status = next(s for cls, s in STATUS_OF.items() if isinstance(error, cls))
+    if not wants_json():
+        return render_template("errors/error.html", status=status, message=error.message), status
+    fields = {error.field: error.message} if error.field else {}
+    return json_error(status, error.code, error.message, fields)
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please sign in first."),
+        403: _("You do not have permission to do this."),
+        404: _("The page or item you asked for does not exist."),
+        405: _("This address does not accept that method."),
+        413: _("The request is too large."),
+        415: _("Send the request body as JSON."),
+        429: _("Too many attempts. Please wait a moment and try again."),
+        500: _("Something went wrong on our side. Nothing was recorded; please try again."),
+    }
+
+
+def _http_error(error: HTTPException):
+    status = error.code or 500
+    message = _messages().get(status, error.description or "")
+    if wants_json():
+        return json_error(status, HTTP_CODES.get(status, "error"), message)
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def _csrf_error(error: CSRFError):
+    message = _("The form expired or was sent from elsewhere. Reload the page and try again.")
+    if wants_json():
+        return json_error(400, "csrf_failed", message)
+    return render_template("errors/error.html", status=400, message=message), 400
+
+
+def _unexpected_error(error: Exception):
+    # The transaction is rolled back so that nothing half-done is recorded.
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _http_error(_InternalError())
+
+
+class _InternalError(HTTPException):
+    code = 500
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on the app."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DomainError, domain_error_response)
+    if not app.testing or app.config.get("HANDLE_UNEXPECTED_ERRORS"):
+        app.register_error_handler(Exception, _unexpected_error)
