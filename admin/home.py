@@ -1,0 +1,32 @@
+"""The staff home page: what this account looks after."""
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from shop import households, stock
+from shop.access import staff_required
+from shop.clock import business_today
+from shop.counters import counter_for
+from shop.models import Role
+
+bp = Blueprint("admin_home", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@staff_required
+def index():
+    """Households for officers and supervisors, the counter's shelf for clerks, both for the manager."""
+    user = current_user._get_current_object()
+    today = business_today()
+    show_households = user.role is not Role.CLERK
+    show_shelf = user.role in (Role.ADMIN, Role.CLERK)
+    counter = counter_for(user) if show_shelf else None
+    return render_template(
+        "admin/home.html",
+        households=households.list_visible(user) if show_households else [],
+        shelf=stock.shelf(counter.id) if counter else [],
+        counter=counter,
+        show_households=show_households,
+        show_shelf=show_shelf,
+        today=today,
+    )

@@ -1,0 +1,51 @@
+"""The public catalog: what the counter sells, at what price, from which villages."""
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+
+from . import products, stock
+from .access import public
+from .auth import safe_next
+from .clock import business_today
+from .models import ProductCategory
+
+bp = Blueprint("catalog", __name__)
+
+#: How long the language switch is remembered: a year.
+LANG_COOKIE_AGE = 365 * 24 * 3600
+
+
+@bp.route("/")
+@public
+def index():
+    """The home page: every product on sale, with price, stock and villages."""
+    category = request.args.get("category")
+    chosen = ProductCategory(category) if category in set(ProductCategory) else None
+    entries = products.catalog(business_today(), chosen)
+    return render_template(
+        "catalog/index.html", entries=entries, category=chosen, categories=products.categories_in_use()
+    )
+
+
+@bp.route("/products/<int:product_id>")
+@public
+def product(product_id: int):
+    """A product's page: price, stock, certificate and the households it comes from."""
+    item = products.product_on_sale(product_id)
+    if item is None:
+        abort(404)
+    today = business_today()
+    lots = stock.lots_on_sale(item.id, today)
+    return render_template(
+        "catalog/product.html", product=item, lots=lots, available=sum(lot.qty_on_hand for lot in lots), today=today
+    )
+
+
+@bp.route("/lang/<code>")
+@public
+def switch_language(code: str):
+    """Remember the chosen language and go back to the page it was chosen on."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = make_response(redirect(safe_next(request.args.get("next")) or url_for("catalog.index")))
+    response.set_cookie("lang", code, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True)
+    return response
