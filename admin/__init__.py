@@ -5,6 +5,7 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Register the staff blueprints on the app."""
-    from .home import bp as home_bp
+    # Imported here: admin views use shop's use cases, and shop imports admin.
+    from . import home
 
-    app.register_blueprint(home_bp)
+    app.register_blueprint(home.bp)

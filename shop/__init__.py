@@ -6,6 +6,9 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
 
+import admin
+
+from . import api, auth, catalog, cli, responses, templating
 from .config import CONFIGS, TestConfig, from_environment
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .transaction import configure_engine
@@ -29,10 +32,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     # Chinese in JSON stays readable: "虾干", not "\u867e\u5e72".
     app.json.ensure_ascii = False
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from . import cli, responses, templating
-
+    for blueprint in (catalog.bp, auth.bp, api.bp):
+        app.register_blueprint(blueprint)
+    admin.register(app)
     responses.register(app)
     templating.register(app)
     cli.register(app)
@@ -47,26 +49,7 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-
-    from .auth import load_user, unauthorized
-
     login_manager.init_app(app)
-    login_manager.user_loader(load_user)
-    login_manager.unauthorized_handler(unauthorized)
-    login_manager.session_protection = "strong"
-
-
-def _register_blueprints(app: Flask) -> None:
-    from admin import register as register_admin
-
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .catalog import bp as catalog_bp
-
-    app.register_blueprint(catalog_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(api_bp)
-    register_admin(app)
 
 
 def select_locale() -> str:

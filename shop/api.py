@@ -25,7 +25,6 @@ from .units import Unit
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
 

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from . import accounts
 from .access import public, staff_required
-from .extensions import db, limiter
+from .extensions import db, limiter, login_manager
 from .models import User
 from .responses import json_error, wants_json
 
@@ -29,12 +29,14 @@ def login_limit() -> str:
 login_throttle = limiter.shared_limit(login_limit, scope="login", methods=["POST"])
 
 
+@login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Flask-Login's loader: the active account with this id."""
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 
 
+@login_manager.unauthorized_handler
 def unauthorized():
     """Strangers get a JSON 401 from the API and the login page elsewhere."""
     if wants_json():

@@ -61,14 +61,14 @@ VILLAGES = [
 
 #: (username, role, display name, town of a supervisor)
 STAFF = [
-    ("admin", Role.ADMIN, "专柜经理 李秀兰", None),
-    ("clerk", Role.CLERK, "售货员 陈美玲", None),
-    ("officer1", Role.OFFICER, "帮扶责任人 林海燕", None),
-    ("officer2", Role.OFFICER, "帮扶责任人 符志强", None),
-    ("officer3", Role.OFFICER, "帮扶责任人 王晓梅", None),
-    ("officer4", Role.OFFICER, "帮扶责任人 吴国栋", None),
-    ("heshe", Role.SUPERVISOR, "和舍镇乡村振兴大队长", "和舍镇"),
-    ("county", Role.SUPERVISOR, "县乡村振兴局", None),
+    ("admin", Role.ADMIN, "李秀兰", None),
+    ("clerk", Role.CLERK, "陈美玲", None),
+    ("officer1", Role.OFFICER, "林海燕", None),
+    ("officer2", Role.OFFICER, "符志强", None),
+    ("officer3", Role.OFFICER, "王晓梅", None),
+    ("officer4", Role.OFFICER, "吴国栋", None),
+    ("heshe", Role.SUPERVISOR, "和舍镇大队长 羊文清", "和舍镇"),
+    ("county", Role.SUPERVISOR, "县乡村振兴局 谢志明", None),
 ]
 
 SURNAMES = "王陈李符吴林黄刘张邢蔡周羊谢"

@@ -31,6 +31,9 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(directory=str(Path(__file__).parent / "migrations"))
 login_manager = LoginManager()
+# "basic", not "strong": a tablet on a mobile network changes address often,
+# and "strong" would sign the clerk out mid-shift each time it does.
+login_manager.session_protection = "basic"
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
