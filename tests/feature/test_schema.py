@@ -1,5 +1,6 @@
 """The schema: migrations match the models, and the database itself refuses impossible rows."""
 
+import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -111,3 +112,18 @@ def test_dates_survive_the_round_trip(app, goods):
         db.session.commit()
         db.session.remove()
         assert db.session.get(Product, goods["shrimp"]).cert_expires_on == date(2027, 12, 31)
+
+
+def test_a_sqlite_use_case_holds_the_write_lock_from_its_first_statement(app, database_url):
+    """Two writers queue at BEGIN instead of one failing half way through its work."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL orders writers with row locks instead")
+    other = sqlite3.connect(database_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+    with app.app_context():
+        db.session.scalar(sa.select(sa.func.count(Product.id)))  # a read first, as a view does
+        with atomic():
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("ROLLBACK")
+    other.close()
