@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
+from werkzeug.routing import IntegerConverter
 
 import admin
 
@@ -12,6 +13,13 @@ from . import api, auth, catalog, cli, responses, templating
 from .config import CONFIGS, TestConfig, from_environment
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .transaction import configure_engine
+
+
+class RowId(IntegerConverter):
+    """A URL segment naming a row: 1 to 2**31-1, so a huge number is a 404, not a database error."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -31,6 +39,7 @@ def create_app(config: Mapping | None = None) -> Flask:
 
     # Chinese in JSON stays readable: "虾干", not "\u867e\u5e72".
     app.json.ensure_ascii = False
+    app.url_map.converters["id"] = RowId
     _init_extensions(app)
     for blueprint in (catalog.bp, auth.bp, api.bp):
         app.register_blueprint(blueprint)

@@ -25,7 +25,20 @@ from .units import Unit
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+#: Control characters have no place in a name, and PostgreSQL refuses NUL outright.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+#: Descriptions may keep line breaks and tabs.
+MANY_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def Text(max_length: int, min_length: int = 0, pattern: str = ONE_LINE):
+    """A string field, trimmed, within these lengths and free of control characters."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=pattern),
+    ]
+
+
 Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
 
 
@@ -36,35 +49,36 @@ class Body(BaseModel):
 
 
 class Credentials(Body):
-    username: Annotated[str, StringConstraints(max_length=40)]
+    username: Text(40)
     password: Annotated[str, StringConstraints(max_length=200)]
 
 
 class NewProduct(Body):
-    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    name: Name
+    sku: Text(40, 1)
+    name: Text(100, 1)
     unit: Unit
     price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
     price_per: Annotated[int, Field(gt=0, le=1_000_000)]
-    name_en: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    name_en: Text(100) = ""
     category: ProductCategory = ProductCategory.OTHER
-    description_zh: Annotated[str, StringConstraints(max_length=2000)] = ""
-    description_en: Annotated[str, StringConstraints(max_length=2000)] = ""
-    cert_no: Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)] | None = None
-    cert_issuer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    description_zh: Text(2000, pattern=MANY_LINES) = ""
+    description_en: Text(2000, pattern=MANY_LINES) = ""
+    cert_no: Text(60) | None = None
+    cert_issuer: Text(100) | None = None
     cert_expires_on: date | None = None
 
 
 class NewHousehold(Body):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-    head_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-    town: Name
-    village: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+    code: Text(32, 1)
+    head_name: Text(50, 1)
+    town: Text(40, 1)
+    village: Text(60, 1)
     members: Annotated[int, Field(gt=0, le=50)]
     category: HouseholdCategory
-    officer: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    officer: Text(40, 1)
     monitor_subtype: MonitorSubtype | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^1[3-9][0-9]{9}$")] | None = None
+    #: A mainland mobile number, ASCII digits only.
+    phone: Text(11, pattern=r"^1[3-9][0-9]{9}$") | None = None
 
 
 class NewLot(Body):

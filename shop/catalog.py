@@ -26,7 +26,7 @@ def index():
     )
 
 
-@bp.route("/products/<int:product_id>")
+@bp.route("/products/<id:product_id>")
 @public
 def product(product_id: int):
     """A product's page: price, stock, certificate and the households it comes from."""

@@ -148,7 +148,8 @@ def test_a_withdrawn_or_missing_product_is_a_chinese_404_page(shop_floor, client
     with shop_floor.app_context():
         db.session.get(Product, shrimp).active = False
         db.session.commit()
-    for url in (f"/products/{shrimp}", "/products/999999", "/no/such/page"):
+    for url in (f"/products/{shrimp}", "/products/999999", "/products/99999999999999999999", "/products/0",
+                "/products/-1", "/no/such/page"):
         response = client.get(url)
         assert response.status_code == 404
         assert "您要找的页面或商品不存在" in response.get_data(as_text=True)

@@ -103,6 +103,8 @@ def test_only_the_manager_lists_households(staff, as_role, role):
         ({"code": "DB 001"}, "code"),
         ({"code": "../../etc"}, "code"),
         ({"head_name": ""}, "head_name"),
+        ({"head_name": "王\u0000明"}, "head_name"),
+        ({"village": "大波\r村"}, "village"),
         ({"phone": "12345"}, "phone"),
         ({"phone": "1381234567８"}, "phone"),
         ({"village": ""}, "village"),

@@ -38,7 +38,7 @@ def test_a_product_keeps_its_optional_facts(staff, as_role):
         **PASTE,
         "name_en": "Shrimp paste",
         "category": "condiment",
-        "description_zh": "老方法发酵",
+        "description_zh": "老方法发酵。\n\t开瓶冷藏",
         "cert_no": "LGBF-2025-007",
         "cert_issuer": "临高县乡村振兴局",
         "cert_expires_on": "2027-12-31",
@@ -52,6 +52,7 @@ def test_a_product_keeps_its_optional_facts(staff, as_role):
             "2027-12-31",
         )
         assert product.category.value == "condiment"
+        assert product.description_zh == "老方法发酵。\n\t开瓶冷藏"
 
 
 @pytest.mark.parametrize("role", ["clerk", "officer", "heshe", "county"])
@@ -84,6 +85,9 @@ def test_strangers_must_sign_in_to_add_products(staff, api):
         ({"sku": ""}, "sku"),
         ({"sku": "a b"}, "sku"),
         ({"sku": "<script>"}, "sku"),
+        ({"name": "虾\u0000干"}, "name"),
+        ({"name": "虾\n干"}, "name"),
+        ({"description_zh": "nul \u0000 byte"}, "description_zh"),
         ({"category": "weapons"}, "category"),
         ({"cert_expires_on": "31/12/2027"}, "cert_expires_on"),
         ({"price": 6800}, "price"),
