@@ -9,7 +9,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import Conflict, Invalid
 from .extensions import db
-from .models import Counter, Household, Role, Town, User
+from .households import households_by_code
+from .models import Counter, Role, User, normalise_username
+from .places import find_town
 from .transaction import atomic
 
 MIN_PASSWORD_LENGTH = 10
@@ -31,22 +33,9 @@ class WeakPassword(Invalid):
     """The password is too short to protect households' data."""
 
 
-class UnknownTown(Invalid):
-    """No town of the county has this name."""
-
-
-class UnknownHousehold(Invalid):
-    """No household has this code."""
-
-
 def hash_password(password: str) -> str:
     """Hash a password with the configured method (scrypt unless configured otherwise)."""
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
-
-
-def normalise_username(username: str) -> str:
-    """Usernames compare without case or surrounding spaces."""
-    return (username or "").strip().lower()
 
 
 def check_password_strength(password: str) -> None:
@@ -55,17 +44,6 @@ def check_password_strength(password: str) -> None:
         raise WeakPassword(
             _("A password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), "password"
         )
-
-
-def find_town(name: str, field: str = "town") -> Town:
-    """The town with this Chinese or English name."""
-    name = (name or "").strip()
-    town = db.session.scalars(
-        sa.select(Town).where(sa.or_(Town.name_zh == name, sa.func.lower(Town.name_en) == name.lower()))
-    ).first()
-    if town is None:
-        raise UnknownTown(_("%(name)s is not a town of the county.", name=name), field)
-    return town
 
 
 def create_user(
@@ -101,7 +79,7 @@ def create_user(
         )
         session.add(user)
         session.flush()
-        for household in _households_by_code(household_codes or []):
+        for household in households_by_code(household_codes or [], "households"):
             household.officer_id = user.id
     return user
 
@@ -111,17 +89,6 @@ def _counter_by_code(code: str) -> Counter:
     if counter is None:
         raise Invalid(_("No counter has the code %(code)s.", code=code), "counter")
     return counter
-
-
-def _households_by_code(codes: list[str]) -> list[Household]:
-    wanted = {c.strip() for c in codes if c.strip()}
-    found = db.session.scalars(sa.select(Household).where(Household.code.in_(wanted))).all()
-    missing = wanted - {h.code for h in found}
-    if missing:
-        raise UnknownHousehold(
-            _("No household has the code %(codes)s.", codes=", ".join(sorted(missing))), "households"
-        )
-    return list(found)
 
 
 def authenticate(username: str, password: str) -> User | None:

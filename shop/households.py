@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from .accounts import find_town, normalise_username
 from .clock import business_today
 from .errors import Conflict, Invalid
 from .extensions import db
@@ -19,7 +18,9 @@ from .models import (
     Role,
     User,
     Village,
+    normalise_username,
 )
+from .places import village_in
 from .transaction import atomic
 
 HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
@@ -27,6 +28,10 @@ HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 
 class DuplicateHouseholdCode(Conflict):
     """Another household already has this code."""
+
+
+class UnknownHousehold(Invalid):
+    """The household named does not exist."""
 
 
 class UnknownOfficer(Invalid):
@@ -83,7 +88,7 @@ def create_household(
             code=code,
             head_name=head_name.strip(),
             members=members,
-            village=_village(town, village),
+            village=village_in(town, village),
             category=category,
             monitor_subtype=MonitorSubtype(monitor_subtype) if monitor_subtype else None,
             monitoring_status=MonitoringStatus.IDENTIFIED if monitored else None,
@@ -105,21 +110,6 @@ def create_household(
     return household
 
 
-def _village(town_name: str, village_name: str) -> Village:
-    """The village of that name in that town, added to the town if it is new."""
-    town = find_town(town_name)
-    name = village_name.strip()
-    if not name:
-        raise Invalid(_("Name the village."), "village")
-    village = db.session.scalars(
-        sa.select(Village).where(Village.town_id == town.id, Village.name_zh == name)
-    ).first()
-    if village is None:
-        village = Village(town=town, name_zh=name)
-        db.session.add(village)
-    return village
-
-
 def _officer(username: str) -> User:
     officer = db.session.scalars(
         sa.select(User).where(
@@ -131,3 +121,15 @@ def _officer(username: str) -> User:
     if officer is None:
         raise UnknownOfficer(_("%(name)s is not an active officer.", name=username), "officer")
     return officer
+
+
+def households_by_code(codes: list[str], field: str) -> list[Household]:
+    """The households with these codes; naming one that does not exist is an error."""
+    wanted = {c.strip() for c in codes if c.strip()}
+    found = db.session.scalars(sa.select(Household).where(Household.code.in_(wanted))).all()
+    missing = wanted - {h.code for h in found}
+    if missing:
+        raise UnknownHousehold(
+            _("No household has the code %(codes)s.", codes=", ".join(sorted(missing))), field
+        )
+    return list(found)

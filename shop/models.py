@@ -119,6 +119,11 @@ class Village(db.Model):
     town: Mapped[Town] = relationship(back_populates="villages")
 
 
+def normalise_username(username: str) -> str:
+    """Usernames compare without case or surrounding spaces."""
+    return (username or "").strip().lower()
+
+
 class User(UserMixin, db.Model):
     """A staff account. Buyers do not have accounts."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from .counters import counter_for, find_counter
 from .errors import Forbidden, Invalid
 from .extensions import db
+from .households import UnknownHousehold
 from .models import Household, Lot, Product, Role, SettlementMode, User, Village
 from .money import MAX_FEN
 from .transaction import atomic
@@ -27,10 +28,6 @@ MAX_SHELF_LIFE = timedelta(days=5 * 366)
 
 class UnknownProduct(Invalid):
     """The product named does not exist or is no longer sold."""
-
-
-class UnknownHousehold(Invalid):
-    """The household named does not exist."""
 
 
 class ExpiredOnArrival(Invalid):
