@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import admin
@@ -40,6 +41,10 @@ def create_app(config: Mapping | None = None) -> Flask:
     # Chinese in JSON stays readable: "虾干", not "\u867e\u5e72".
     app.json.ensure_ascii = False
     app.url_map.converters["id"] = RowId
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # Behind nginx, the client's address (which sign-in throttling counts by)
+        # and the https scheme come from the proxy's X-Forwarded-* headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_extensions(app)
     for blueprint in (catalog.bp, auth.bp, api.bp):
         app.register_blueprint(blueprint)

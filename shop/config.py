@@ -55,6 +55,8 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
     if env.get("STRIPE_PAYMENT_METHOD_TYPES"):
         types = [t.strip() for t in env["STRIPE_PAYMENT_METHOD_TYPES"].split(",")]
         settings["STRIPE_PAYMENT_METHOD_TYPES"] = tuple(t for t in types if t)
+    if env.get("TRUSTED_PROXIES", "").strip().isdigit():
+        settings["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     if "SESSION_COOKIE_SECURE" in env:
         secure = env["SESSION_COOKIE_SECURE"].strip().lower() in {"1", "true", "yes", "on"}
         settings["SESSION_COOKIE_SECURE"] = settings["REMEMBER_COOKIE_SECURE"] = secure
@@ -90,6 +92,9 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     #: JSON and form bodies; nothing the counter sends comes near it.
     MAX_CONTENT_LENGTH = 1024 * 1024
+
+    #: How many reverse proxies (nginx…) stand in front of the app and may be believed.
+    TRUSTED_PROXIES = 0
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

@@ -185,3 +185,18 @@ def _form_token_any(html: str) -> str:
     marker = 'name="csrf_token" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+class TestBehindAProxy:
+    @pytest.fixture
+    def config_overrides(self):
+        return {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "2 per minute", "TRUSTED_PROXIES": 1}
+
+    def test_each_client_behind_the_proxy_has_its_own_budget(self, staff, app):
+        first, second = Api(app.test_client()), Api(app.test_client())
+        first.client.environ_base["HTTP_X_FORWARDED_FOR"] = "10.0.0.1"
+        second.client.environ_base["HTTP_X_FORWARDED_FOR"] = "10.0.0.2"
+        for _ in range(2):
+            first.post("/api/session", json={"username": "clerk", "password": "nope nope"})
+        assert first.post("/api/session", json={"username": "clerk", "password": PASSWORD}).status_code == 429
+        assert second.login("clerk").status_code == 200
