@@ -32,7 +32,10 @@ def create_app(config: Mapping | None = None) -> Flask:
         instance_relative_config=True,
     )
     given = dict(config or {})
-    base = TestConfig if given.get("TESTING") else CONFIGS[os.environ.get("BANGFU_ENV", "development")]
+    env_name = os.environ.get("BANGFU_ENV", "development")
+    if env_name not in CONFIGS:
+        raise RuntimeError(f"BANGFU_ENV must be one of {', '.join(CONFIGS)}, not {env_name!r}")
+    base = TestConfig if given.get("TESTING") else CONFIGS[env_name]
     app.config.from_object(base)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(from_environment(app.instance_path, given))
