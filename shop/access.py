@@ -14,7 +14,6 @@ from .extensions import login_manager
 from .models import Role
 
 PUBLIC = frozenset({"anonymous", *Role})
-STAFF = frozenset(Role)
 
 
 def public(view: Callable) -> Callable:

@@ -7,10 +7,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .counters import counter_by_code
 from .errors import Conflict, Invalid
 from .extensions import db
 from .households import households_by_code
-from .models import Counter, Role, User, normalise_username
+from .models import Role, User, normalise_username
 from .places import find_town
 from .transaction import atomic
 
@@ -75,20 +76,13 @@ def create_user(
             role=role,
             display_name=display_name.strip(),
             town=find_town(town) if town else None,
-            counter=_counter_by_code(counter_code) if counter_code else None,
+            counter=counter_by_code(counter_code) if counter_code else None,
         )
         session.add(user)
         session.flush()
         for household in households_by_code(household_codes or [], "households"):
             household.officer_id = user.id
     return user
-
-
-def _counter_by_code(code: str) -> Counter:
-    counter = db.session.scalars(sa.select(Counter).where(Counter.code == code)).first()
-    if counter is None:
-        raise Invalid(_("No counter has the code %(code)s.", code=code), "counter")
-    return counter
 
 
 def authenticate(username: str, password: str) -> User | None:

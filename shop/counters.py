@@ -27,11 +27,17 @@ def counter_for(user: User) -> Counter:
     return user.counter if user.counter and user.counter.active else default_counter()
 
 
-def find_counter(counter_id: int | None, field: str = "counter_id") -> Counter:
-    """The open counter with this id, or the default one when no id is given."""
-    if counter_id is None:
-        return default_counter()
+def find_counter(counter_id: int) -> Counter:
+    """The open counter with this id."""
     counter = db.session.get(Counter, counter_id)
     if counter is None or not counter.active:
-        raise UnknownCounter(_("No open counter has id %(id)s.", id=counter_id), field)
+        raise UnknownCounter(_("No open counter has id %(id)s.", id=counter_id), "counter_id")
+    return counter
+
+
+def counter_by_code(code: str, field: str = "counter") -> Counter:
+    """The counter with this code."""
+    counter = db.session.scalars(sa.select(Counter).where(Counter.code == code)).first()
+    if counter is None:
+        raise UnknownCounter(_("No counter has the code %(code)s.", code=code), field)
     return counter

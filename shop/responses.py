@@ -3,7 +3,7 @@
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from .extensions import db
@@ -38,13 +38,18 @@ def json_error(status: int, code: str, message: str, fields: dict | None = None)
     return response
 
 
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    """An error as JSON for API clients, or as a page for people."""
+    if wants_json():
+        return json_error(status, code, message, fields)
+    return render_template("errors/error.html", status=status, message=message), status
+
+
 def domain_error_response(error: DomainError):
-    """Map a domain error to its HTTP status and JSON body."""
+    """Map a domain error to its HTTP status, naming the field at fault."""
     status = next(s for cls, s in STATUS_OF.items() if isinstance(error, cls))
-    if not wants_json():
-        return render_template("errors/error.html", status=status, message=error.message), status
     fields = {error.field: error.message} if error.field else {}
-    return json_error(status, error.code, error.message, fields)
+    return error_response(status, error.code, error.message, fields)
 
 
 def _messages() -> dict[int, str]:
@@ -64,27 +69,19 @@ def _messages() -> dict[int, str]:
 def _http_error(error: HTTPException):
     status = error.code or 500
     message = _messages().get(status, error.description or "")
-    if wants_json():
-        return json_error(status, HTTP_CODES.get(status, "error"), message)
-    return render_template("errors/error.html", status=status, message=message), status
+    return error_response(status, HTTP_CODES.get(status, "error"), message)
 
 
 def _csrf_error(error: CSRFError):
     message = _("The form expired or was sent from elsewhere. Reload the page and try again.")
-    if wants_json():
-        return json_error(400, "csrf_failed", message)
-    return render_template("errors/error.html", status=400, message=message), 400
+    return error_response(400, "csrf_failed", message)
 
 
 def _unexpected_error(error: Exception):
     # The transaction is rolled back so that nothing half-done is recorded.
     db.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
-    return _http_error(_InternalError())
-
-
-class _InternalError(HTTPException):
-    code = 500
+    return _http_error(InternalServerError())
 
 
 def register(app: Flask) -> None:

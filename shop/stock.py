@@ -80,8 +80,9 @@ def receive_lot(
             raise UnknownProduct(_("No product on sale has id %(id)s.", id=product_id), "product_id")
         if session.get(Household, household_id) is None:
             raise UnknownHousehold(_("No household has id %(id)s.", id=household_id), "household_id")
-        counter = find_counter(counter_id) if counter_id is not None else counter_for(received_by)
-        if received_by.role is Role.CLERK and counter.id != counter_for(received_by).id:
+        own_counter = counter_for(received_by)
+        counter = find_counter(counter_id) if counter_id is not None else own_counter
+        if received_by.role is Role.CLERK and counter.id != own_counter.id:
             raise Forbidden(_("Clerks receive goods only at their own counter."), "counter_id")
         if not 0 < quantity <= MAX_LOT_QTY:
             raise Invalid(_("The quantity must be between 1 and %(max)d.", max=MAX_LOT_QTY), "quantity")
@@ -110,31 +111,28 @@ def default_share_bp() -> int:
     return current_app.config["CONSIGNMENT_SHARE_BP"]
 
 
-def _sellable(today: date, counter_id: int | None):
+def _sellable(today: date):
     """Conditions of a lot whose goods may be sold today."""
-    conditions = [Lot.qty_on_hand > 0, Lot.best_before >= today]
-    if counter_id is not None:
-        conditions.append(Lot.counter_id == counter_id)
-    return conditions
+    return [Lot.qty_on_hand > 0, Lot.best_before >= today]
 
 
-def available_by_product(today: date, counter_id: int | None = None) -> dict[int, int]:
-    """Grams or pieces each product has on sale today: on hand, within best-before."""
+def available_by_product(today: date) -> dict[int, int]:
+    """Grams or pieces each product has on sale today, at all counters: on hand, within best-before."""
     rows = db.session.execute(
         sa.select(Lot.product_id, sa.func.sum(Lot.qty_on_hand))
-        .where(*_sellable(today, counter_id))
+        .where(*_sellable(today))
         .group_by(Lot.product_id)
     )
     return {product_id: int(total) for product_id, total in rows}
 
 
-def supplying_villages(today: date, counter_id: int | None = None) -> dict[int, list[Village]]:
+def supplying_villages(today: date) -> dict[int, list[Village]]:
     """The villages whose households' goods of each product are on sale today."""
     rows = db.session.execute(
         sa.select(Lot.product_id, Village)
         .join(Household, Lot.household_id == Household.id)
         .join(Village, Household.village_id == Village.id)
-        .where(*_sellable(today, counter_id))
+        .where(*_sellable(today))
         .distinct()
         .order_by(Lot.product_id, Village.name_zh)
     )
@@ -149,7 +147,7 @@ def lots_on_sale(product_id: int, today: date) -> list[Lot]:
     return list(
         db.session.scalars(
             sa.select(Lot)
-            .where(Lot.product_id == product_id, *_sellable(today, None))
+            .where(Lot.product_id == product_id, *_sellable(today))
             .options(joinedload(Lot.household).joinedload(Household.village).joinedload(Village.town))
             .order_by(Lot.best_before, Lot.received_at, Lot.id)
         )

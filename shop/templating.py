@@ -4,7 +4,6 @@ from flask import Flask, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .clock import business_today
 from .models import HouseholdCategory, MonitoringStatus, MonitorSubtype, Product, ProductCategory, Role
 from .money import format_fen
 from .units import GRAMS_PER_JIN, Unit, grams_to_jin_text, grams_to_kg_text
@@ -92,5 +91,4 @@ def register(app: Flask) -> None:
         share_text=share_text,
         product_image_url=product_image_url,
         is_chinese=is_chinese,
-        business_today=business_today,
     )
