@@ -6,6 +6,8 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Register the staff blueprints on the app."""
     # Imported here: admin views use shop's use cases, and shop imports admin.
-    from . import home
+    from . import counter, home, stock
 
     app.register_blueprint(home.bp)
+    app.register_blueprint(counter.bp)
+    app.register_blueprint(stock.bp)

@@ -14,11 +14,21 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from . import accounts, households, products, stock
+from . import accounts, households, products, sales, stock
 from .access import public, roles_required
 from .auth import end_session, login_throttle, start_session
 from .clock import business_today
-from .models import HouseholdCategory, MonitorSubtype, ProductCategory, Role, SettlementMode
+from .counters import counter_for
+from .models import (
+    HouseholdCategory,
+    MonitorSubtype,
+    PaymentMethod,
+    ProductCategory,
+    Role,
+    Sale,
+    SettlementMode,
+    WriteOffReason,
+)
 from .money import MAX_FEN
 from .responses import json_error
 from .units import Unit
@@ -90,6 +100,55 @@ class NewLot(Body):
     share_bp: Annotated[int, Field(ge=0, le=10_000)] | None = None
     purchase_price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
     counter_id: Id | None = None
+
+
+Quantity = Annotated[int, Field(gt=0, le=stock.MAX_LOT_QTY)]
+
+
+class SaleLineIn(Body):
+    product_id: Id
+    quantity: Quantity
+
+
+class NewSale(Body):
+    #: Made by the till (a UUID, say); the same key sent again replays the sale.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
+    payment_method: PaymentMethod
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    #: Cash only: what the buyer handed over, so the receipt shows the change.
+    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+
+
+class RefundLineIn(Body):
+    line_id: Id
+    quantity: Quantity
+
+
+class NewRefund(Body):
+    lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    restock: bool
+    note: Text(200) = ""
+
+
+class NewWriteOff(Body):
+    quantity: Quantity
+    reason: WriteOffReason
+    note: Text(200) = ""
+
+
+class NewReturn(Body):
+    quantity: Quantity
+    note: Text(200) = ""
+
+
+class CountIn(Body):
+    lot_id: Id
+    counted: Annotated[int, Field(ge=0, le=stock.MAX_LOT_QTY)]
+
+
+class NewStocktake(Body):
+    counts: Annotated[list[CountIn], Field(min_length=1, max_length=500)]
+    note: Text(200) = ""
 
 
 B = TypeVar("B", bound=Body)
@@ -261,3 +320,173 @@ def receive_lot():
     )
     return jsonify(id=lot.id), 201
 
+
+@bp.post("/lots/<id:lot_id>/write-offs")
+@roles_required(Role.ADMIN, Role.CLERK)
+def write_off(lot_id):
+    """Take spoiled, damaged or sample goods off a lot (报损)."""
+    body = parse(NewWriteOff)
+    movement = stock.write_off(
+        lot_id=lot_id, quantity=body.quantity, reason=body.reason, note=body.note, by=signed_in_user()
+    )
+    return jsonify(movement_json(movement)), 201
+
+
+@bp.post("/lots/<id:lot_id>/returns")
+@roles_required(Role.ADMIN, Role.CLERK)
+def return_goods(lot_id):
+    """Give unsold consignment goods back to their household."""
+    body = parse(NewReturn)
+    movement = stock.return_to_household(lot_id=lot_id, quantity=body.quantity, note=body.note, by=signed_in_user())
+    return jsonify(movement_json(movement)), 201
+
+
+@bp.post("/stocktakes")
+@roles_required(Role.ADMIN, Role.CLERK)
+def stocktake():
+    """Record counted quantities and book the differences (盘点)."""
+    body = parse(NewStocktake)
+    counts = {c.lot_id: c.counted for c in body.counts}
+    if len(counts) != len(body.counts):
+        message = _("Each lot may be counted once.")
+        return json_error(422, "invalid", message, {"counts": message})
+    movements = stock.stocktake(counts=counts, note=body.note, by=signed_in_user())
+    return jsonify(movements=[movement_json(m) for m in movements]), 201
+
+
+def movement_json(movement) -> dict:
+    """A stock movement as the API shows it."""
+    return {
+        "id": movement.id,
+        "lot_id": movement.lot_id,
+        "kind": movement.kind.value,
+        "qty_delta": movement.qty_delta,
+        "counted_qty": movement.counted_qty,
+        "reason": movement.reason.value if movement.reason else None,
+    }
+
+
+@bp.get("/counter/products")
+@roles_required(Role.ADMIN, Role.CLERK)
+def counter_products():
+    """What the till sells: every active product with what is on sale at the caller's counter."""
+    user = signed_in_user()
+    available = stock.available_at_counter(counter_for(user).id, business_today())
+    return jsonify(
+        [
+            {
+                "id": p.id,
+                "sku": p.sku,
+                "name": p.name_zh,
+                "name_en": p.name_en,
+                "unit": p.unit.value,
+                "price_fen": p.price_fen,
+                "price_per": p.price_per,
+                "available": available.get(p.id, 0),
+            }
+            for p in products.active_products()
+        ]
+    )
+
+
+@bp.post("/counter/sales")
+@roles_required(Role.ADMIN, Role.CLERK)
+def record_sale():
+    """Sell at the counter; the same idempotency key replays the sale instead of selling twice."""
+    body = parse(NewSale)
+    sale, created = sales.record_sale(
+        idempotency_key=body.idempotency_key,
+        payment_method=body.payment_method,
+        lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+        tendered_fen=body.tendered_fen,
+        clerk=signed_in_user(),
+        today=business_today(),
+    )
+    return jsonify(sale_json(sales.sale_for(sale.id, signed_in_user()))), 201 if created else 200
+
+
+@bp.get("/counter/sales/<id:sale_id>")
+@roles_required(Role.ADMIN, Role.CLERK)
+def get_sale(sale_id):
+    """A counter sale with its lines, draws and refunds."""
+    return jsonify(sale_json(sales.sale_for(sale_id, signed_in_user()), with_refunds=True))
+
+
+@bp.post("/counter/sales/<id:sale_id>/refunds")
+@roles_required(Role.ADMIN, Role.CLERK)
+def refund_sale(sale_id):
+    """Give money back for part or all of a sale, reversing the households' credits."""
+    body = parse(NewRefund)
+    refund = sales.refund_sale(
+        sale_id=sale_id,
+        lines=[sales.RefundRequest(line.line_id, line.quantity) for line in body.lines],
+        restock=body.restock,
+        note=body.note,
+        by=signed_in_user(),
+    )
+    return jsonify(refund_json(refund)), 201
+
+
+def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
+    """A sale in the shape DESIGN.md fixes, plus its frozen facts; refunds only when asked, as they change."""
+    body = {
+        "id": sale.id,
+        "number": sale.number,
+        "total_fen": sale.total_fen,
+        "payment_method": sale.payment_method.value,
+        "tendered_fen": sale.tendered_fen,
+        "change_fen": None if sale.tendered_fen is None else sale.tendered_fen - sale.total_fen,
+        "sold_on": sale.sold_on.isoformat(),
+        "lines": [
+            {
+                "id": line.id,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+                "draws": [
+                    {
+                        "lot_id": d.lot_id,
+                        "household_id": d.household_id,
+                        "quantity": d.quantity,
+                        "amount_fen": d.amount_fen,
+                        "credit_fen": d.credit_fen,
+                    }
+                    for d in line.draws
+                ],
+            }
+            for line in sale.lines
+        ],
+    }
+    if with_refunds:
+        body["refunded_fen"] = sum(r.amount_fen for r in sale.refunds)
+        body["refunds"] = [refund_json(r) for r in sale.refunds]
+    return body
+
+
+def refund_json(refund) -> dict:
+    """A refund with the credit each household gives back."""
+    return {
+        "id": refund.id,
+        "sale_id": refund.sale_id,
+        "amount_fen": refund.amount_fen,
+        "restock": refund.restock,
+        "lines": [
+            {
+                "line_id": line.sale_line_id,
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+                "reversals": [
+                    {
+                        "draw_id": r.draw_id,
+                        "lot_id": r.draw.lot_id,
+                        "household_id": r.household_id,
+                        "quantity": r.quantity,
+                        "amount_fen": r.amount_fen,
+                        "credit_fen": r.credit_fen,
+                    }
+                    for r in line.reversals
+                ],
+            }
+            for line in refund.lines
+        ],
+    }

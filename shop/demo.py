@@ -21,10 +21,12 @@ from .models import (
     Lot,
     MonitoringStatus,
     MonitorSubtype,
+    MovementKind,
     Product,
     ProductCategory,
     Role,
     SettlementMode,
+    StockMovement,
     Town,
     User,
     Village,
@@ -269,12 +271,14 @@ def _lot(product: Product, household: Household, counter: Counter, clerk: User, 
     weighed = product.unit is Unit.GRAM
     qty = (1500 + 750 * (i % 7)) if weighed else (12 + 6 * (i % 5))
     purchase = i % 3 == 1
-    db.session.add(Lot(
+    lot = Lot(
         product=product, household=household, counter=counter, qty_received=qty, qty_on_hand=qty,
         best_before=today + timedelta(days=90 + 30 * (i % 6)), received_by=clerk,
         received_at=now_utc() - timedelta(days=2 + 3 * (i % 5), hours=i % 9),
         mode=SettlementMode.PURCHASE if purchase else SettlementMode.CONSIGNMENT,
         share_bp=None if purchase else 9000,
         purchase_price_fen=(qty * product.price_fen * 7 // (10 * product.price_per)) if purchase else None,
-    ))
+    )
+    db.session.add(lot)
+    db.session.add(StockMovement(lot=lot, kind=MovementKind.RECEIPT, qty_delta=qty, by=clerk, at=lot.received_at))
     added["lots"] += 1

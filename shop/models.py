@@ -1,10 +1,11 @@
-"""The database models: counters, staff, households, products and lots.
+"""The database models: counters, staff, households, products, lots, stock movements and sales.
 
 Money columns are integer fen and quantity columns integer grams or pieces;
 the unit is in the column name. CHECK constraints repeat the rules the use
 cases enforce, so that no code path (or hand-written SQL) can break them.
 """
 
+import secrets
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -80,6 +81,39 @@ class SettlementMode(StrEnum):
     PURCHASE = "purchase"  # 收购: bought outright, credited at intake
 
 
+class MovementKind(StrEnum):
+    """Why a lot's stock on hand changed."""
+
+    RECEIPT = "receipt"  # 收货: the lot arrived
+    SALE = "sale"  # drawn by a sale
+    RESTOCK = "restock"  # a refunded sale put back on the shelf
+    WRITE_OFF = "write_off"  # 报损: spoiled, damaged, given as a sample
+    STOCKTAKE = "stocktake"  # 盘点: counted differs from expected
+    RETURN = "return"  # 退回农户: unsold goods taken back by the household
+
+
+class WriteOffReason(StrEnum):
+    """Why goods left the shelf without being sold."""
+
+    SPOILED = "spoiled"  # 变质
+    DAMAGED = "damaged"  # 破损
+    SAMPLE = "sample"  # 试吃样品
+
+
+class PaymentMethod(StrEnum):
+    """How a counter buyer paid."""
+
+    CASH = "cash"
+    WECHAT_QR = "wechat_qr"  # the counter's WeChat Pay QR code
+    ALIPAY_QR = "alipay_qr"
+    CARD = "card"
+
+
+def new_trace_token() -> str:
+    """An unguessable token for a lot's public trace page, short enough for a small QR code."""
+    return secrets.token_urlsafe(12)
+
+
 class Counter(db.Model):
     """A place where goods are received and sold (a 专柜)."""
 
@@ -128,9 +162,7 @@ class User(UserMixin, db.Model):
     """A staff account. Buyers do not have accounts."""
 
     __tablename__ = "app_user"
-    __table_args__ = (
-        sa.CheckConstraint("town_id IS NULL OR role = 'supervisor'", name="town_only_for_supervisor"),
-    )
+    __table_args__ = (sa.CheckConstraint("town_id IS NULL OR role = 'supervisor'", name="town_only_for_supervisor"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stored lower-case, so that "Wang" and "wang" are one account.
@@ -164,9 +196,7 @@ class Household(db.Model):
             "category = 'jiance' OR (monitor_subtype IS NULL AND monitoring_status IS NULL)",
             name="monitoring_only_for_jiance",
         ),
-        sa.CheckConstraint(
-            "category <> 'jiance' OR monitoring_status IS NOT NULL", name="jiance_has_status"
-        ),
+        sa.CheckConstraint("category <> 'jiance' OR monitoring_status IS NOT NULL", name="jiance_has_status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,9 +207,7 @@ class Household(db.Model):
     village_id: Mapped[int] = mapped_column(sa.ForeignKey("village.id"), index=True)
     category: Mapped[HouseholdCategory] = mapped_column(_enum(HouseholdCategory, "category"))
     monitor_subtype: Mapped[MonitorSubtype | None] = mapped_column(_enum(MonitorSubtype, "subtype"))
-    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(
-        _enum(MonitoringStatus, "monitoring_status")
-    )
+    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(_enum(MonitoringStatus, "monitoring_status"))
     #: The assistance officer (帮扶责任人) answerable for this household.
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(20))
@@ -215,9 +243,7 @@ class HouseholdStatus(db.Model):
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
     category: Mapped[HouseholdCategory] = mapped_column(_enum(HouseholdCategory, "category"))
     monitor_subtype: Mapped[MonitorSubtype | None] = mapped_column(_enum(MonitorSubtype, "subtype"))
-    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(
-        _enum(MonitoringStatus, "monitoring_status")
-    )
+    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(_enum(MonitoringStatus, "monitoring_status"))
     effective_on: Mapped[date]
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
@@ -298,6 +324,8 @@ class Lot(db.Model):
     share_bp: Mapped[int | None]
     #: Purchase: fen agreed for the whole lot, credited to the household at intake.
     purchase_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: The key of the public trace page the package labels' QR codes open; ids are guessable.
+    trace_token: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_trace_token)
 
     product: Mapped[Product] = relationship(back_populates="lots")
     household: Mapped[Household] = relationship()
@@ -308,3 +336,207 @@ class Lot(db.Model):
     def code(self) -> str:
         """The lot number printed on slips and labels."""
         return f"P{self.id:06d}"
+
+
+class StockMovement(db.Model):
+    """One change to a lot's stock on hand, with who made it and why.
+
+    A lot's qty_on_hand always equals the sum of its movements' qty_delta.
+    """
+
+    __tablename__ = "stock_movement"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(kind IN ('receipt', 'restock') AND qty_delta > 0)"
+            " OR (kind IN ('sale', 'write_off', 'return') AND qty_delta < 0)"
+            " OR kind = 'stocktake'",
+            name="delta_matches_kind",
+        ),
+        sa.CheckConstraint(
+            "kind <> 'stocktake' OR (counted_qty IS NOT NULL AND counted_qty >= 0)", name="stocktake_counted"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lot.id"), index=True)
+    kind: Mapped[MovementKind] = mapped_column(_enum(MovementKind, "movement_kind"))
+    #: Grams or pieces added (positive) or taken away (negative).
+    qty_delta: Mapped[int]
+    #: Stocktakes: the quantity counted on the shelf (expected is counted - qty_delta).
+    counted_qty: Mapped[int | None]
+    reason: Mapped[WriteOffReason | None] = mapped_column(_enum(WriteOffReason, "write_off_reason"))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draw.id"), index=True)
+    refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refund.id"), index=True)
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    lot: Mapped[Lot] = relationship()
+    by: Mapped[User] = relationship()
+    draw: Mapped["Draw | None"] = relationship()
+    refund: Mapped["Refund | None"] = relationship()
+
+
+class Sale(db.Model):
+    """A counter sale: what the buyer took home, paid for in one go."""
+
+    __tablename__ = "sale"
+    __table_args__ = (
+        sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
+        sa.CheckConstraint("tendered_fen IS NULL OR tendered_fen >= total_fen", name="tendered_covers_total"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Made by the till, so that a sale sent twice is recorded once.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: A digest of what was asked for, so a key reused for a different basket is refused.
+    request_digest: Mapped[str] = mapped_column(sa.String(64))
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
+    clerk_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    #: Fen the buyer paid: the sum of the lines' amount_fen.
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Cash sales: fen the buyer handed over, so the receipt shows the change.
+    tendered_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: The business day (Asia/Shanghai) the sale belongs to.
+    sold_on: Mapped[date] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    counter: Mapped[Counter] = relationship()
+    clerk: Mapped[User] = relationship()
+    lines: Mapped[list["SaleLine"]] = relationship(back_populates="sale", order_by="SaleLine.id")
+    refunds: Mapped[list["Refund"]] = relationship(back_populates="sale", order_by="Refund.id")
+
+    @property
+    def number(self) -> str:
+        """The sale number printed on receipts."""
+        return f"S{self.id:06d}"
+
+
+class SaleLine(db.Model):
+    """One product in a sale, with its name and price frozen as they were at the till."""
+
+    __tablename__ = "sale_line"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    product_name: Mapped[str] = mapped_column(sa.String(100))
+    unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
+    #: The shelf price at the time of sale: fen for price_per units.
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    price_per: Mapped[int]
+    #: Grams or pieces sold.
+    quantity: Mapped[int]
+    #: Fen charged for the line: price_for(quantity, price_fen, price_per).
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    sale: Mapped[Sale] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+    draws: Mapped[list["Draw"]] = relationship(back_populates="line", order_by="Draw.id")
+
+
+class Draw(db.Model):
+    """What one sale line took from one lot, and what it earned that lot's household.
+
+    The household and its terms are copied from the lot, so that the credit
+    stands as it was even if the lot or household record changes later.
+    """
+
+    __tablename__ = "draw"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("credit_fen >= 0 AND credit_fen <= amount_fen", name="credit_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_line_id: Mapped[int] = mapped_column(sa.ForeignKey("sale_line.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lot.id"), index=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    mode: Mapped[SettlementMode] = mapped_column(_enum(SettlementMode, "mode"))
+    #: Consignment: the household's share in basis points when sold.
+    share_bp: Mapped[int | None]
+    #: Grams or pieces taken from the lot.
+    quantity: Mapped[int]
+    #: This draw's part of the line amount, in fen; a line's draws add up to it exactly.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Fen owed to the household: its share of amount_fen (0 for a purchased lot, paid at intake).
+    credit_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    line: Mapped[SaleLine] = relationship(back_populates="draws")
+    lot: Mapped[Lot] = relationship()
+    household: Mapped[Household] = relationship()
+
+
+class Refund(db.Model):
+    """Money given back for some or all of a sale, with the goods restocked or written off."""
+
+    __tablename__ = "refund"
+    __table_args__ = (sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
+    #: Whether the goods went back to their lots (true) or were written off as damaged.
+    restock: Mapped[bool]
+    #: Fen handed back to the buyer.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    refunded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    sale: Mapped[Sale] = relationship(back_populates="refunds")
+    refunded_by: Mapped[User] = relationship()
+    lines: Mapped[list["RefundLine"]] = relationship(back_populates="refund", order_by="RefundLine.id")
+
+
+class RefundLine(db.Model):
+    """The part of one sale line a refund gives back."""
+
+    __tablename__ = "refund_line"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(sa.ForeignKey("refund.id"), index=True)
+    sale_line_id: Mapped[int] = mapped_column(sa.ForeignKey("sale_line.id"), index=True)
+    quantity: Mapped[int]
+    #: The sum of this line's reversals' amount_fen.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    refund: Mapped[Refund] = relationship(back_populates="lines")
+    sale_line: Mapped[SaleLine] = relationship()
+    reversals: Mapped[list["DrawReversal"]] = relationship(back_populates="refund_line", order_by="DrawReversal.id")
+
+
+class DrawReversal(db.Model):
+    """The part of a draw a refund undoes: the household's credit is reversed by this row, never edited."""
+
+    __tablename__ = "draw_reversal"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        # Not credit <= amount: each reversal rounds a running total, so one part
+        # may carry a fen of credit more than of amount; the totals never do.
+        sa.CheckConstraint("credit_fen >= 0", name="credit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_line_id: Mapped[int] = mapped_column(sa.ForeignKey("refund_line.id"), index=True)
+    draw_id: Mapped[int] = mapped_column(sa.ForeignKey("draw.id"), index=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    #: Grams or pieces of the draw given back.
+    quantity: Mapped[int]
+    #: Fen of the draw's amount refunded to the buyer.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Fen of the draw's credit taken back from the household.
+    credit_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    refund_line: Mapped[RefundLine] = relationship(back_populates="reversals")
+    draw: Mapped[Draw] = relationship()

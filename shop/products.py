@@ -94,3 +94,8 @@ def categories_in_use() -> list[ProductCategory]:
     """The shelf sections that have at least one product on sale."""
     used = set(db.session.scalars(sa.select(Product.category).where(Product.active).distinct()))
     return [c for c in ProductCategory if c in used]
+
+
+def active_products() -> list[Product]:
+    """Every product on sale, in catalog order."""
+    return list(db.session.scalars(sa.select(Product).where(Product.active).order_by(Product.category, Product.id)))

@@ -1,7 +1,13 @@
 """Stock: every change to what is on the shelf happens in this module.
 
-Receiving a lot adds stock; later use cases (sales, refunds, write-offs) will
-take it away here too, under row locks, so that stock never goes below zero.
+Receiving adds a lot; sales, refunds, write-offs, stocktakes and returns move
+its quantity. Each change is a StockMovement row beside a conditional UPDATE
+of the lot, under row locks: on PostgreSQL the lots are locked FOR UPDATE in
+id order, so two sales never wait on each other in a circle; on SQLite the
+write transaction already holds the database lock (BEGIN IMMEDIATE). The
+CHECK constraints on the lot table stop negative stock even if all that failed.
+
+These functions run inside a use case's `atomic()` block and never commit.
 """
 
 from dataclasses import dataclass
@@ -13,10 +19,22 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from .counters import counter_for, find_counter
-from .errors import Forbidden, Invalid
+from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
 from .households import UnknownHousehold
-from .models import Household, Lot, Product, Role, SettlementMode, User, Village
+from .inventory import LotStock, OutOfStock
+from .models import (
+    Household,
+    Lot,
+    MovementKind,
+    Product,
+    Role,
+    SettlementMode,
+    StockMovement,
+    User,
+    Village,
+    WriteOffReason,
+)
 from .money import MAX_FEN
 from .transaction import atomic
 
@@ -103,6 +121,7 @@ def receive_lot(
             purchase_price_fen=terms.purchase_price_fen,
         )
         session.add(lot)
+        session.add(StockMovement(lot=lot, kind=MovementKind.RECEIPT, qty_delta=quantity, by=received_by))
     return lot
 
 
@@ -119,8 +138,16 @@ def _sellable(today: date):
 def available_by_product(today: date) -> dict[int, int]:
     """Grams or pieces each product has on sale today, at all counters: on hand, within best-before."""
     rows = db.session.execute(
+        sa.select(Lot.product_id, sa.func.sum(Lot.qty_on_hand)).where(*_sellable(today)).group_by(Lot.product_id)
+    )
+    return {product_id: int(total) for product_id, total in rows}
+
+
+def available_at_counter(counter_id: int, today: date) -> dict[int, int]:
+    """Grams or pieces of each product a counter's till may sell today."""
+    rows = db.session.execute(
         sa.select(Lot.product_id, sa.func.sum(Lot.qty_on_hand))
-        .where(*_sellable(today))
+        .where(Lot.counter_id == counter_id, *_sellable(today))
         .group_by(Lot.product_id)
     )
     return {product_id: int(total) for product_id, total in rows}
@@ -165,5 +192,145 @@ def shelf(counter_id: int) -> list[Lot]:
                 joinedload(Lot.household).joinedload(Household.village),
             )
             .order_by(Lot.product_id, Lot.best_before, Lot.received_at, Lot.id)
+        )
+    )
+
+
+class UnknownLot(Invalid):
+    """The lot named does not exist or is not at the caller's counter."""
+
+
+class NotEnoughOnHand(Conflict):
+    """A write-off or return asks for more than the lot holds."""
+
+    code = "out_of_stock"
+
+
+def lock_sellable_lots(session, product_ids: set[int], counter_id: int, today: date) -> list[Lot]:
+    """Lock and return the lots these products may be sold from today at a counter."""
+    query = (
+        sa.select(Lot)
+        .where(Lot.product_id.in_(product_ids), Lot.counter_id == counter_id, *_sellable(today))
+        .order_by(Lot.id)
+        .with_for_update()
+    )
+    return list(session.scalars(query))
+
+
+def lock_lots(session, lot_ids: set[int]) -> dict[int, Lot]:
+    """Lock these lots, in id order, and return them by id."""
+    lots = session.scalars(sa.select(Lot).where(Lot.id.in_(lot_ids)).order_by(Lot.id).with_for_update())
+    return {lot.id: lot for lot in lots}
+
+
+def lot_stock(lot: Lot) -> LotStock:
+    """The plain values allocation works on."""
+    share = lot.share_bp if lot.mode is SettlementMode.CONSIGNMENT else None
+    return LotStock(lot.id, lot.household_id, lot.qty_on_hand, lot.best_before, lot.received_at, share)
+
+
+def _change(session, lot: Lot, delta: int, **movement) -> StockMovement:
+    """Add `delta` to a lot's stock on hand, if it stays within 0..received, and record why."""
+    guard = Lot.qty_on_hand >= -delta if delta < 0 else Lot.qty_on_hand <= Lot.qty_received - delta
+    result = session.execute(
+        sa.update(Lot).where(Lot.id == lot.id, guard).values(qty_on_hand=Lot.qty_on_hand + delta),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    if result.rowcount != 1:
+        raise NotEnoughOnHand(_("Lot %(code)s does not hold that much.", code=lot.code), "quantity")
+    row = StockMovement(lot_id=lot.id, qty_delta=delta, **movement)
+    session.add(row)
+    return row
+
+
+def take_for_sale(session, lot: Lot, quantity: int, draw, by: User) -> None:
+    """Take a sale's draw off a locked lot."""
+    try:
+        _change(session, lot, -quantity, kind=MovementKind.SALE, draw=draw, by_id=by.id)
+    except NotEnoughOnHand as error:
+        # Only reachable if the lock failed: the allocation was made on these very rows.
+        raise OutOfStock(quantity, lot.qty_on_hand, error.message, "lines") from error
+
+
+def restock(session, lot: Lot, quantity: int, draw, refund, by: User) -> None:
+    """Put refunded goods back into the lot they were sold from."""
+    _change(session, lot, quantity, kind=MovementKind.RESTOCK, draw=draw, refund=refund, by_id=by.id)
+
+
+def _counter_lot(session, lot_id: int, user: User) -> Lot:
+    """The locked lot `lot_id`, which a clerk may touch only at their own counter."""
+    lot = lock_lots(session, {lot_id}).get(lot_id)
+    if lot is None:
+        raise UnknownLot(_("No lot has id %(id)s.", id=lot_id), "lot_id")
+    if user.role is Role.CLERK and lot.counter_id != counter_for(user).id:
+        raise Forbidden(_("Clerks handle only the lots at their own counter."), "lot_id")
+    return lot
+
+
+def _positive(quantity: int) -> None:
+    if not 0 < quantity <= MAX_LOT_QTY:
+        raise Invalid(_("The quantity must be between 1 and %(max)d.", max=MAX_LOT_QTY), "quantity")
+
+
+def write_off(*, lot_id: int, quantity: int, reason: WriteOffReason, note: str, by: User) -> StockMovement:
+    """Take spoiled, damaged or sample goods off the shelf (报损)."""
+    _positive(quantity)
+    with atomic() as session:
+        lot = _counter_lot(session, lot_id, by)
+        movement = _change(
+            session, lot, -quantity, kind=MovementKind.WRITE_OFF, reason=WriteOffReason(reason), note=note, by_id=by.id
+        )
+    return movement
+
+
+def return_to_household(*, lot_id: int, quantity: int, note: str, by: User) -> StockMovement:
+    """Give unsold consignment goods back to the household that supplied them (退回农户)."""
+    _positive(quantity)
+    with atomic() as session:
+        lot = _counter_lot(session, lot_id, by)
+        if lot.mode is not SettlementMode.CONSIGNMENT:
+            raise Invalid(_("A purchased lot belongs to the counter; write it off instead."), "lot_id")
+        movement = _change(session, lot, -quantity, kind=MovementKind.RETURN, note=note, by_id=by.id)
+    return movement
+
+
+def stocktake(*, counts: dict[int, int], note: str, by: User) -> list[StockMovement]:
+    """Record what was counted on the shelf (盘点) and book each lot's difference from the record."""
+    if not counts:
+        raise Invalid(_("Count at least one lot."), "counts")
+    with atomic() as session:
+        lots = {lot_id: _counter_lot(session, lot_id, by) for lot_id in sorted(counts)}
+        movements = []
+        for lot_id, counted in counts.items():
+            lot = lots[lot_id]
+            if not 0 <= counted <= lot.qty_received:
+                message = _("A count of lot %(code)s is between 0 and %(n)d.", code=lot.code, n=lot.qty_received)
+                raise Invalid(message, f"counts.{lot_id}")
+            movements.append(_book_count(session, lot, counted, note, by))
+    return movements
+
+
+def _book_count(session, lot: Lot, counted: int, note: str, by: User) -> StockMovement:
+    """Set a lot's stock to what was counted; a matching count is recorded too, as evidence."""
+    expected = lot.qty_on_hand
+    if counted == expected:
+        row = StockMovement(
+            lot_id=lot.id, kind=MovementKind.STOCKTAKE, qty_delta=0, counted_qty=counted, note=note, by_id=by.id
+        )
+        session.add(row)
+        return row
+    return _change(
+        session, lot, counted - expected, kind=MovementKind.STOCKTAKE, counted_qty=counted, note=note, by_id=by.id
+    )
+
+
+def movements_of(lot_id: int) -> list[StockMovement]:
+    """A lot's history, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(StockMovement)
+            .where(StockMovement.lot_id == lot_id)
+            .options(joinedload(StockMovement.by))
+            .order_by(StockMovement.id)
         )
     )

@@ -4,7 +4,18 @@ from flask import Flask, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from .models import HouseholdCategory, MonitoringStatus, MonitorSubtype, Product, ProductCategory, Role
+from .models import (
+    HouseholdCategory,
+    MonitoringStatus,
+    MonitorSubtype,
+    MovementKind,
+    PaymentMethod,
+    Product,
+    ProductCategory,
+    Role,
+    SettlementMode,
+    WriteOffReason,
+)
 from .money import format_fen
 from .units import GRAMS_PER_JIN, Unit, grams_to_jin_text, grams_to_kg_text
 
@@ -71,6 +82,21 @@ def label(value) -> str:
         ProductCategory.CONDIMENT: _("Sauces"),
         ProductCategory.EGGS: _("Eggs"),
         ProductCategory.OTHER: _("Other goods"),
+        PaymentMethod.CASH: _("Cash"),
+        PaymentMethod.WECHAT_QR: _("WeChat Pay QR"),
+        PaymentMethod.ALIPAY_QR: _("Alipay QR"),
+        PaymentMethod.CARD: _("Bank card"),
+        WriteOffReason.SPOILED: _("Spoiled"),
+        WriteOffReason.DAMAGED: _("Damaged"),
+        WriteOffReason.SAMPLE: _("Sample for tasting"),
+        MovementKind.RECEIPT: _("Received"),
+        MovementKind.SALE: _("Sold"),
+        MovementKind.RESTOCK: _("Restocked after refund"),
+        MovementKind.WRITE_OFF: _("Written off"),
+        MovementKind.STOCKTAKE: _("Stocktake"),
+        MovementKind.RETURN: _("Returned to household"),
+        SettlementMode.CONSIGNMENT: _("Consignment"),
+        SettlementMode.PURCHASE: _("Purchase"),
     }.get(value, str(value))
 
 

@@ -1,0 +1,296 @@
+"""Counter sales and their refunds: one use case each, one transaction each.
+
+A sale is recorded whole or not at all. Its idempotency key, made by the till,
+means a sale sent again (the network dropped, the tablet reloaded) returns
+the sale already recorded instead of selling twice.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from . import stock
+from .counters import counter_for
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .extensions import db
+from .inventory import DrawState, OutOfStock, RefundTooLarge, allocate, price_draws, reverse_draws
+from .models import (
+    Draw,
+    DrawReversal,
+    PaymentMethod,
+    Product,
+    Refund,
+    RefundLine,
+    Role,
+    Sale,
+    SaleLine,
+    User,
+)
+from .money import MAX_FEN
+from .stock import UnknownProduct
+from .transaction import atomic
+
+#: A basket longer than this is a mistake at the till, not a purchase.
+MAX_LINES = 50
+
+
+class KeyReused(Conflict):
+    """An idempotency key already recorded a different sale."""
+
+    code = "idempotency_key_reused"
+
+
+class NotEnoughTendered(Invalid):
+    """The cash handed over does not cover the total."""
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One product and quantity (grams or pieces) the buyer takes."""
+
+    product_id: int
+    quantity: int
+
+
+def request_digest(payment_method: str, lines: Sequence[LineRequest], tendered_fen: int | None) -> str:
+    """A fingerprint of what a sale asked for, to tell a true replay from a reused key."""
+    body = [payment_method, [[line.product_id, line.quantity] for line in lines], tendered_fen]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def sale_by_key(idempotency_key: str) -> Sale | None:
+    """The sale recorded under this key, if any."""
+    return db.session.scalars(sa.select(Sale).where(Sale.idempotency_key == idempotency_key)).first()
+
+
+def _replay(sale: Sale, digest: str) -> Sale:
+    if sale.request_digest != digest:
+        raise KeyReused(_("This key was already used for a different sale."), "idempotency_key")
+    return sale
+
+
+def record_sale(
+    *,
+    idempotency_key: str,
+    payment_method: PaymentMethod,
+    lines: Sequence[LineRequest],
+    clerk: User,
+    today: date,
+    tendered_fen: int | None = None,
+) -> tuple[Sale, bool]:
+    """Sell the lines at the clerk's counter; return the sale and whether it is new."""
+    digest = request_digest(payment_method, lines, tendered_fen)
+    if (existing := sale_by_key(idempotency_key)) is not None:
+        return _replay(existing, digest), False
+    _check_basket(lines, payment_method, tendered_fen)
+    try:
+        sale = _sell(idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, today, tendered_fen)
+    except IntegrityError:
+        # The same key won a race on another connection: that sale is the answer.
+        db.session.rollback()
+        if (existing := sale_by_key(idempotency_key)) is None:
+            raise
+        return _replay(existing, digest), False
+    return sale, True
+
+
+def _check_basket(lines: Sequence[LineRequest], method: PaymentMethod, tendered_fen: int | None) -> None:
+    if not lines:
+        raise Invalid(_("The basket is empty."), "lines")
+    if len(lines) > MAX_LINES:
+        raise Invalid(_("A sale has at most %(n)d lines.", n=MAX_LINES), "lines")
+    if tendered_fen is not None and method != PaymentMethod.CASH:
+        raise Invalid(_("Only cash is handed over."), "tendered_fen")
+
+
+def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
+    with atomic() as session:
+        counter = counter_for(clerk)
+        sale = Sale(
+            idempotency_key=key,
+            request_digest=digest,
+            counter_id=counter.id,
+            clerk_id=clerk.id,
+            payment_method=method,
+            total_fen=0,
+            tendered_fen=tendered_fen,
+            sold_on=today,
+        )
+        session.add(sale)
+        # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
+        session.flush()
+        products = _products_for(session, lines)
+        lots = stock.lock_sellable_lots(session, set(products), counter.id, today)
+        by_id = {lot.id: lot for lot in lots}
+        for index, request in enumerate(lines):
+            product = products[request.product_id]
+            candidates = [stock.lot_stock(lot) for lot in lots if lot.product_id == product.id]
+            try:
+                allocations = allocate(request.quantity, candidates)
+            except OutOfStock as short:
+                message = _("Only %(n)d left of %(name)s.", n=short.available, name=product.name_zh)
+                raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+            amount, priced = price_draws(allocations, product.price_fen, product.price_per)
+            line = _line(sale, product, request.quantity, amount)
+            for d in priced:
+                draw = Draw(
+                    line=line,
+                    lot_id=d.lot.lot_id,
+                    household_id=d.lot.household_id,
+                    mode=by_id[d.lot.lot_id].mode,
+                    share_bp=d.lot.share_bp,
+                    quantity=d.quantity,
+                    amount_fen=d.amount_fen,
+                    credit_fen=d.credit_fen,
+                )
+                stock.take_for_sale(session, by_id[d.lot.lot_id], d.quantity, draw, clerk)
+            sale.total_fen += amount
+        if sale.total_fen > MAX_FEN:
+            raise Invalid(_("The total is too large for one sale."), "lines")
+        if tendered_fen is not None and tendered_fen < sale.total_fen:
+            raise NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
+    return sale
+
+
+def _products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
+    ids = {line.product_id for line in lines}
+    found = {p.id: p for p in session.scalars(sa.select(Product).where(Product.id.in_(ids), Product.active))}
+    for index, line in enumerate(lines):
+        if line.product_id not in found:
+            message = _("No product on sale has id %(id)s.", id=line.product_id)
+            raise UnknownProduct(message, f"lines.{index}.product_id")
+    return found
+
+
+def _line(sale: Sale, product: Product, quantity: int, amount: int) -> SaleLine:
+    return SaleLine(
+        sale=sale,
+        product_id=product.id,
+        product_name=product.name_zh,
+        unit=product.unit,
+        price_fen=product.price_fen,
+        price_per=product.price_per,
+        quantity=quantity,
+        amount_fen=amount,
+    )
+
+
+def sale_for(sale_id: int, user: User) -> Sale:
+    """A sale with its lines, draws and refunds, if the user may see it."""
+    sale = db.session.scalars(
+        sa.select(Sale)
+        .where(Sale.id == sale_id)
+        .options(
+            selectinload(Sale.lines).selectinload(SaleLine.draws).joinedload(Draw.household),
+            selectinload(Sale.refunds).selectinload(Refund.lines).selectinload(RefundLine.reversals),
+            joinedload(Sale.counter),
+            joinedload(Sale.clerk),
+        )
+    ).first()
+    if sale is None:
+        raise NotFound(_("No sale has id %(id)s.", id=sale_id))
+    if user.role is Role.CLERK and sale.counter_id != counter_for(user).id:
+        raise Forbidden(_("Clerks see only the sales of their own counter."))
+    return sale
+
+
+def recent_sales(user: User, on: date, limit: int = 200) -> list[Sale]:
+    """The sales of a day at the user's counter, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Sale)
+            .where(Sale.counter_id == counter_for(user).id, Sale.sold_on == on)
+            .options(selectinload(Sale.lines), selectinload(Sale.refunds))
+            .order_by(Sale.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """How much of one sale line to give back."""
+
+    line_id: int
+    quantity: int
+
+
+def refund_sale(*, sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
+    """Give money back for part or all of a sale, restocking the goods or writing them off."""
+    if not lines:
+        raise Invalid(_("Choose at least one line to refund."), "lines")
+    if len({r.line_id for r in lines}) != len(lines):
+        raise Invalid(_("Each line may appear once in a refund."), "lines")
+    with atomic() as session:
+        # Locking the sale makes two refunds of it take turns, so neither gives back too much.
+        sale = session.scalars(sa.select(Sale).where(Sale.id == sale_id).with_for_update()).first()
+        if sale is None:
+            raise NotFound(_("No sale has id %(id)s.", id=sale_id))
+        if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
+            raise Forbidden(_("Clerks refund only the sales of their own counter."))
+        refund = Refund(sale=sale, restock=restock, amount_fen=0, note=note, refunded_by_id=by.id)
+        session.add(refund)
+        plans = [_plan_line(session, sale, r, index) for index, r in enumerate(lines)]
+        lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
+        for sale_line, quantity, reversals, draws in plans:
+            refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
+            for rv in reversals:
+                draw = draws[rv.draw_id]
+                refund_line.reversals.append(
+                    DrawReversal(
+                        draw=draw,
+                        household_id=draw.household_id,
+                        quantity=rv.quantity,
+                        amount_fen=rv.amount_fen,
+                        credit_fen=rv.credit_fen,
+                    )
+                )
+                refund_line.amount_fen += rv.amount_fen
+                if restock:
+                    stock.restock(session, lots[draw.lot_id], rv.quantity, draw, refund, by)
+            refund.amount_fen += refund_line.amount_fen
+    return refund
+
+
+def _plan_line(session, sale: Sale, request: RefundRequest, index: int):
+    """The sale line a refund request names, and the reversals that give its quantity back."""
+    line = session.get(SaleLine, request.line_id)
+    if line is None or line.sale_id != sale.id:
+        raise Invalid(_("Line %(id)s is not part of this sale.", id=request.line_id), f"lines.{index}.line_id")
+    states = _draw_states(session, line)
+    try:
+        reversals = reverse_draws(states, request.quantity)
+    except RefundTooLarge:
+        left = sum(s.quantity - s.reversed_qty for s in states)
+        message = _("Only %(n)d of this line is left to refund.", n=left)
+        raise RefundTooLarge(message, f"lines.{index}.quantity") from None
+    return line, request.quantity, reversals, {d.id: d for d in line.draws}
+
+
+def _draw_states(session, line: SaleLine) -> list[DrawState]:
+    """Each draw of a line with what earlier refunds already gave back."""
+    done = {
+        draw_id: (qty, amount, credit)
+        for draw_id, qty, amount, credit in session.execute(
+            sa.select(
+                DrawReversal.draw_id,
+                sa.func.sum(DrawReversal.quantity),
+                sa.func.sum(DrawReversal.amount_fen),
+                sa.func.sum(DrawReversal.credit_fen),
+            )
+            .join(Draw, DrawReversal.draw_id == Draw.id)
+            .where(Draw.sale_line_id == line.id)
+            .group_by(DrawReversal.draw_id)
+        )
+    }
+    return [
+        DrawState(d.id, d.quantity, d.amount_fen, d.credit_fen, *(int(v) for v in done.get(d.id, (0, 0, 0))))
+        for d in line.draws
+    ]
