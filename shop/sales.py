@@ -139,6 +139,7 @@ def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
                 raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
             amount, priced = price_draws(allocations, product.price_fen, product.price_per)
             line = _line(sale, product, request.quantity, amount)
+            session.add(line)
             for d in priced:
                 draw = Draw(
                     line=line,
@@ -150,6 +151,7 @@ def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
                     amount_fen=d.amount_fen,
                     credit_fen=d.credit_fen,
                 )
+                session.add(draw)
                 stock.take_for_sale(session, by_id[d.lot.lot_id], d.quantity, draw, clerk)
             sale.total_fen += amount
         if sale.total_fen > MAX_FEN:
@@ -241,6 +243,7 @@ def refund_sale(*, sale_id: int, lines: Sequence[RefundRequest], restock: bool, 
         lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
         for sale_line, quantity, reversals, draws in plans:
             refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
+            session.add(refund_line)
             for rv in reversals:
                 draw = draws[rv.draw_id]
                 refund_line.reversals.append(
