@@ -1,0 +1,168 @@
+"""The CJK font every document is set in, and the few text primitives the documents share.
+
+PDFs embed a TrueType CJK font so that Chinese prints the same on any viewer or printer.
+reportlab reads only TrueType outlines, so Noto CJK (OpenType/CFF) cannot be used; WenQuanYi
+Micro Hei (Debian's fonts-wqy-microhei) is the usual choice. On a machine with none of the known
+fonts we fall back to reportlab's built-in STSong-Light, which is not embedded and relies on the
+viewer having a Chinese font, so that the counter can still print.
+"""
+
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming a TrueType (.ttf/.ttc) CJK font file to use.
+FONT_ENV = "BANGFU_CJK_FONT"
+
+#: TrueType CJK fonts looked for, best first (Debian/Ubuntu paths, then Fedora's).
+CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/droid/DroidSansFallback.ttf",
+)
+
+#: reportlab's built-in Chinese font: always available, never embedded.
+FALLBACK_FONT = "STSong-Light"
+
+_registered: dict[str, str] = {}
+_lock = threading.Lock()
+
+#: Punctuation that must not begin a line (a light form of Chinese kinsoku rules).
+_NO_LINE_START = frozenset("，。、；：！？）》」』】〕…—％,.;:!?)]}%")
+#: A run of non-CJK, non-space characters (a Latin word, a number, a URL) or one other character.
+_TOKEN = re.compile(r"[^\s\u2e80-\u9fff\u3000-\u303f\uf900-\ufaff\uff00-\uffef]+|\s+|.")
+
+
+def cjk_font(path: str | None = None) -> str:
+    """Register a CJK font once and return its reportlab name.
+
+    An explicit path must load, or reportlab's TTFError is raised. Otherwise the font named by
+    BANGFU_CJK_FONT is tried, then the known candidates, then the non-embedded fallback.
+    """
+    if path is not None:
+        return _register_truetype(path)
+    for candidate in _configured_paths():
+        try:
+            return _register_truetype(candidate)
+        except Exception as error:  # a broken or CFF font file: try the next one rather than fail a sale
+            log.warning("cannot use CJK font %s: %s", candidate, error)
+    return _register_fallback()
+
+
+def embeds_truetype(path: str | None = None) -> bool:
+    """Tell whether documents set in this font embed it as TrueType (not the STSong-Light fallback)."""
+    return is_truetype(cjk_font(path))
+
+
+def is_truetype(font_name: str) -> bool:
+    """Tell whether a registered font is an embedded TrueType font."""
+    return isinstance(pdfmetrics.getFont(font_name), TTFont)
+
+
+def _configured_paths() -> list[str]:
+    """The font files to try, in order: the environment's choice, then the known ones that exist."""
+    configured = os.environ.get(FONT_ENV, "").strip()
+    found = [candidate for candidate in CANDIDATES if Path(candidate).is_file()]
+    return ([configured] if configured else []) + found
+
+
+def _register_truetype(path: str) -> str:
+    """Register a TrueType font file under a name of our own, once per file."""
+    key = str(Path(path).resolve())
+    with _lock:
+        if key not in _registered:
+            name = f"BangfuCJK{len(_registered)}"
+            pdfmetrics.registerFont(TTFont(name, key, subfontIndex=0))
+            _registered[key] = name
+        return _registered[key]
+
+
+def _register_fallback() -> str:
+    """Register reportlab's built-in STSong-Light, warning once that it is not embedded."""
+    with _lock:
+        if FALLBACK_FONT not in _registered:
+            log.warning(
+                "no TrueType CJK font found; PDFs use %s, which is not embedded and may show boxes on "
+                "some viewers. Install fonts-wqy-microhei or set %s to a .ttf/.ttc file.",
+                FALLBACK_FONT,
+                FONT_ENV,
+            )
+            pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
+            _registered[FALLBACK_FONT] = FALLBACK_FONT
+        return FALLBACK_FONT
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    """Width of a text in points."""
+    return pdfmetrics.stringWidth(text, font, size)
+
+
+def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
+    """Break a text into lines no wider than width: between any two Chinese characters, at spaces otherwise."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        lines.extend(_wrap_paragraph(paragraph, font, size, width))
+    return lines
+
+
+def _wrap_paragraph(text: str, font: str, size: float, width: float) -> list[str]:
+    """Greedily fill lines with tokens, splitting a token only when it alone is too wide."""
+    lines: list[str] = []
+    line = ""
+    for token in _TOKEN.findall(text.strip()):
+        if text_width(line + token, font, size) <= width:
+            line += token
+        elif token.isspace():
+            lines.append(line)
+            line = ""
+        else:
+            lines, line = _break_before(lines, line, token, font, size, width)
+    return [*lines, line.rstrip()] if line or not lines else lines
+
+
+def _break_before(
+    lines: list[str], line: str, token: str, font: str, size: float, width: float
+) -> tuple[list[str], str]:
+    """End the current line before token, keeping closing punctuation off the start of the next line."""
+    carry = ""
+    if token[0] in _NO_LINE_START and len(line) > 1:
+        line, carry = line[:-1], line[-1]
+    if line.strip():
+        lines = [*lines, line.rstrip()]
+    line = carry
+    for char in token:
+        if line and text_width(line + char, font, size) > width:
+            lines = [*lines, line]
+            line = ""
+        line += char
+    return lines, line
+
+
+def draw_text(
+    canvas: Canvas, x: float, y: float, text: str, font: str, size: float, *, align: str = "left", bold: bool = False
+) -> None:
+    """Draw one line of text with its baseline at y; align is "left", "centre" or "right" of x."""
+    width = text_width(text, font, size)
+    start = {"left": x, "centre": x - width / 2, "right": x - width}[align]
+    canvas.saveState()
+    words = canvas.beginText(start, y)
+    words.setFont(font, size)
+    if bold:
+        # CJK fonts ship without a bold face: outlining the glyphs as well as filling them thickens them.
+        canvas.setLineWidth(size * 0.045)
+        words.setTextRenderMode(2)
+    words.textOut(text)
+    canvas.drawText(words)
+    canvas.restoreState()
