@@ -32,8 +32,11 @@ def test_thirty_buyers_racing_for_ten_packs_buy_exactly_ten(app, goods, as_role)
         till.refresh_token()
 
     def buy(till, n):
-        body = {"idempotency_key": f"race-{n:04d}", "payment_method": "cash",
-                "lines": [{"product_id": goods["paste"], "quantity": 1}]}
+        body = {
+            "idempotency_key": f"race-{n:04d}",
+            "payment_method": "cash",
+            "lines": [{"product_id": goods["paste"], "quantity": 1}],
+        }
         return lambda: till.post("/api/counter/sales", json=body)
 
     responses = run_together([buy(till, n) for n, till in enumerate(tills)])
@@ -51,8 +54,11 @@ def test_a_sale_resent_five_times_at_once_is_recorded_once(app, goods, as_role):
     clerk = as_role("clerk")
     lot_id = receive(clerk, goods["shrimp"], goods["wang"], 2000)
     clerk.refresh_token()
-    body = {"idempotency_key": "till-7-resent", "payment_method": "alipay_qr",
-            "lines": [{"product_id": goods["shrimp"], "quantity": 250}]}
+    body = {
+        "idempotency_key": "till-7-resent",
+        "payment_method": "alipay_qr",
+        "lines": [{"product_id": goods["shrimp"], "quantity": 250}],
+    }
     # Five tabs of one session, as a flaky network would resend: share the cookie, not the client.
     tabs = []
     for _ in range(5):

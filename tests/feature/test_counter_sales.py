@@ -16,8 +16,14 @@ def in_days(days: int) -> str:
 
 def receive(clerk, product_id, household_id, quantity, days=180, **terms):
     """Receive a lot through the API and return its id."""
-    body = {"product_id": product_id, "household_id": household_id, "quantity": quantity,
-            "best_before": in_days(days), "mode": "consignment", **terms}
+    body = {
+        "product_id": product_id,
+        "household_id": household_id,
+        "quantity": quantity,
+        "best_before": in_days(days),
+        "mode": "consignment",
+        **terms,
+    }
     response = clerk.post("/api/lots", json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
@@ -31,7 +37,9 @@ def on_hand(app, lot_id) -> int:
 def counts(app) -> tuple:
     """How many sales, lines, draws and movements are recorded."""
     with app.app_context():
-        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Sale, SaleLine, Draw, StockMovement))
+        return tuple(
+            db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Sale, SaleLine, Draw, StockMovement)
+        )
 
 
 @pytest.fixture
@@ -50,8 +58,11 @@ def shelf(app, goods, clerk):
 
 
 def sale(goods, key="till-1-0001", **overrides):
-    body = {"idempotency_key": key, "payment_method": "cash",
-            "lines": [{"product_id": goods["shrimp"], "quantity": 500}, {"product_id": goods["paste"], "quantity": 2}]}
+    body = {
+        "idempotency_key": key,
+        "payment_method": "cash",
+        "lines": [{"product_id": goods["shrimp"], "quantity": 500}, {"product_id": goods["paste"], "quantity": 2}],
+    }
     return {**body, **overrides}
 
 
@@ -73,9 +84,11 @@ def test_a_sale_draws_the_soonest_lot_first_and_splits_the_amount_exactly(app, g
 def movements_explain_stock(app) -> bool:
     """Whether every lot's stock on hand is the sum of its movements."""
     with app.app_context():
-        sums = dict(db.session.execute(
-            sa.select(StockMovement.lot_id, sa.func.sum(StockMovement.qty_delta)).group_by(StockMovement.lot_id)
-        ).all())
+        sums = dict(
+            db.session.execute(
+                sa.select(StockMovement.lot_id, sa.func.sum(StockMovement.qty_delta)).group_by(StockMovement.lot_id)
+            ).all()
+        )
         return all(sums.get(lot.id, 0) == lot.qty_on_hand for lot in db.session.scalars(sa.select(Lot)))
 
 
@@ -109,8 +122,9 @@ def test_a_key_reused_for_a_different_basket_is_refused_and_records_nothing(app,
 
 def test_too_little_stock_is_409_and_not_even_the_lines_that_fit_are_sold(app, goods, shelf, clerk):
     before = counts(app)
-    body = sale(goods, lines=[{"product_id": goods["paste"], "quantity": 1},
-                              {"product_id": goods["shrimp"], "quantity": 1301}])
+    body = sale(
+        goods, lines=[{"product_id": goods["paste"], "quantity": 1}, {"product_id": goods["shrimp"], "quantity": 1301}]
+    )
     response = clerk.post("/api/counter/sales", json=body)
     assert response.status_code == 409
     error = response.get_json()["error"]
@@ -240,8 +254,9 @@ def test_hostile_or_clumsy_sales_get_a_4xx_and_change_nothing(app, goods, shelf,
 
 def test_a_body_that_is_not_json_is_refused(app, goods, shelf, clerk):
     headers = {"X-CSRFToken": clerk.token or clerk.refresh_token()}
-    malformed = clerk.client.post("/api/counter/sales", data='{"lines": [', headers=headers,
-                                  content_type="application/json")
+    malformed = clerk.client.post(
+        "/api/counter/sales", data='{"lines": [', headers=headers, content_type="application/json"
+    )
     form = clerk.client.post("/api/counter/sales", data={"lines": "x"}, headers=headers)
     assert (malformed.status_code, form.status_code) == (422, 415)
     assert counts(app)[0] == 0

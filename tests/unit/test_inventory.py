@@ -87,8 +87,10 @@ lot_sizes = st.lists(st.integers(min_value=0, max_value=5000), min_size=1, max_s
 
 @given(sizes=lot_sizes, want=st.integers(min_value=1, max_value=30000), price=st.integers(0, 100_000))
 def test_draws_never_take_more_than_a_lot_holds_and_always_add_up(sizes, want, price):
-    lots = [lot(i + 1, qty, date(2027, 1, 1) + timedelta(days=i % 3), share_bp=(i * 1700) % 10001)
-            for i, qty in enumerate(sizes)]
+    lots = [
+        lot(i + 1, qty, date(2027, 1, 1) + timedelta(days=i % 3), share_bp=(i * 1700) % 10001)
+        for i, qty in enumerate(sizes)
+    ]
     if want > sum(sizes):
         with pytest.raises(OutOfStock):
             allocate(want, lots)
