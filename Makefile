@@ -43,10 +43,11 @@ test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
-	$(BIN)/ruff check shop admin tests
+	$(BIN)/ruff check shop admin tests bench
 
+## Measure the app beside a bare baseline; prints a table and writes bench/results.json.
 bench: install
-	@echo "no benchmarks yet"
+	$(BIN)/python -m bench
 
 ## Re-extract messages, merge them into the catalogs and compile them.
 translations: install
