@@ -22,6 +22,7 @@ from .models import (
     MonitoringStatus,
     MonitorSubtype,
     MovementKind,
+    PaymentMethod,
     Product,
     ProductCategory,
     Role,
@@ -31,6 +32,7 @@ from .models import (
     User,
     Village,
 )
+from .sales import LineRequest, record_sale
 from .transaction import atomic
 from .units import Unit
 
@@ -141,7 +143,8 @@ PRODUCTS = [
 
 def seed() -> dict[str, int]:
     """Add whatever demo data is missing, in one transaction; return how many rows were added."""
-    added = {"counters": 0, "towns": 0, "villages": 0, "users": 0, "households": 0, "products": 0, "lots": 0}
+    kinds = ("counters", "towns", "villages", "users", "households", "products", "lots", "sales")
+    added = dict.fromkeys(kinds, 0)
     today = business_today()
     with atomic():
         counter = _counter(added)
@@ -160,7 +163,31 @@ def seed() -> dict[str, int]:
                 # Spread each product's lots over households of different villages.
                 supplier = households[(5 * n + 13 * i) % len(households)]
                 _lot(product, supplier, counter, staff["clerk"], n + i, today, added)
+    added["sales"] = _sales(today)
     return added
+
+
+#: A morning at the counter: (key, payment method, [(sku, grams or pieces)], cash handed over).
+SALES = [
+    ("demo-sale-001", PaymentMethod.CASH, [("LG-XG", 250), ("LG-XJ", 2)], 10000),
+    ("demo-sale-002", PaymentMethod.WECHAT_QR, [("LG-YYG", 500)], None),
+    ("demo-sale-003", PaymentMethod.ALIPAY_QR, [("LG-XYZ", 1000), ("LG-HYD", 1)], None),
+    ("demo-sale-004", PaymentMethod.CASH, [("LG-XP", 333)], 2000),
+]
+
+
+def _sales(today: date) -> int:
+    """Ring up the demo sales through the till's own use case; their keys make a second run add none."""
+    clerk = _first(sa.select(User).where(User.username == "clerk"))
+    skus = dict(db.session.execute(sa.select(Product.sku, Product.id)).all())
+    recorded = 0
+    for key, method, lines, tendered in SALES:
+        requests = [LineRequest(skus[sku], qty) for sku, qty in lines]
+        _, created = record_sale(
+            idempotency_key=key, payment_method=method, lines=requests, clerk=clerk, today=today, tendered_fen=tendered
+        )
+        recorded += created
+    return recorded
 
 
 def _first(query):

@@ -18,13 +18,16 @@ from shop.models import (
     Lot,
     Product,
     Role,
+    Sale,
+    StockMovement,
     Town,
     User,
     Village,
 )
 from tests.conftest import PASSWORD, base_config
+from tests.feature.test_counter_sales import movements_explain_stock
 
-MODELS = (Counter, Town, Village, User, Household, HouseholdStatus, Product, Lot)
+MODELS = (Counter, Town, Village, User, Household, HouseholdStatus, Product, Lot, Sale, StockMovement)
 
 
 def counts(app) -> dict[str, int]:
@@ -66,6 +69,9 @@ def test_seed_demo_fills_an_empty_installation(app):
         ).all()
         assert all(n >= 2 for _, n in suppliers_per_product)
         assert len(suppliers_per_product) >= 8
+    # The demo till has rung up a morning's sales, and every gram on the shelf is explained.
+    assert seeded["sale"] >= 3
+    assert movements_explain_stock(app)
 
 
 def test_seed_demo_twice_adds_nothing_the_second_time(app):
