@@ -49,3 +49,13 @@ def switch_language(code: str):
     response = make_response(redirect(safe_next(request.args.get("next")) or url_for("catalog.index")))
     response.set_cookie("lang", code, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True)
     return response
+
+
+@bp.route("/trace/<token>")
+@public
+def trace(token: str):
+    """A lot's public trace page, opened from the QR code on its package labels: where it came from."""
+    lot = stock.lot_by_trace_token(token)
+    if lot is None:
+        abort(404)
+    return render_template("catalog/trace.html", lot=lot, product=lot.product, today=business_today())
