@@ -1,16 +1,460 @@
-"""The counter (POS): selling, the day's sales, receipts and refunds."""
+"""The counter (POS): the till, the day's sales, receipts (HTML and PDF) and refunds.
 
-from flask import Blueprint
+The till is one page plus static/js/pos.js. It sells through POST /api/counter/sales, and a sale
+that cannot be sent (no network, a timeout, a 5xx) waits in the tablet's localStorage and is sent
+again later under the same idempotency key, so it is recorded once and never lost.
+"""
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Regexp
+
+from shop import products, sales, stock
+from shop.access import roles_required
+from shop.clock import BUSINESS_TZ, business_today
+from shop.counters import counter_for
+from shop.errors import DomainError
+from shop.models import PaymentMethod, Role, Sale, SettlementMode, User
+from shop.money import format_fen
+from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
+from shop.responses import STATUS_OF
+from shop.templating import label, localised, product_image_url
+from shop.units import GRAMS_PER_JIN, Unit, grams_to_jin_text
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
 
+#: Who works the till: clerks at their own counter, and the counter manager.
+till_staff = roles_required(Role.ADMIN, Role.CLERK)
 
-from shop.access import roles_required  # noqa: E402
-from shop.models import Role  # noqa: E402
+#: The day's list shows this many sales, newest first; the totals count them all.
+SALES_SHOWN = 200
+
+#: Receipts are Chinese whatever the screen's language: the buyer takes them home.
+PAYMENT_ZH = {
+    PaymentMethod.CASH: "现金",
+    PaymentMethod.WECHAT_QR: "微信扫码",
+    PaymentMethod.ALIPAY_QR: "支付宝扫码",
+    PaymentMethod.CARD: "银行卡",
+}
 
 
-@bp.route("/")
-@roles_required(Role.ADMIN, Role.CLERK)
+def _user() -> User:
+    """The signed-in User itself, not the proxy, to hand to a use case."""
+    return current_user._get_current_object()
+
+
+# ---------------------------------------------------------------- the till
+
+
+@bp.get("/")
+@till_staff
 def pos():
-    """The till (placeholder until the POS page lands)."""
-    return "POS"
+    """The till: products with what is on sale here, a basket, payment and the offline queue."""
+    user = _user()
+    return render_template(
+        "admin/counter/pos.html",
+        counter=counter_for(user),
+        products=till_products(user),
+        messages=pos_messages(),
+        methods=[(m.value, label(m)) for m in PaymentMethod],
+    )
+
+
+@bp.get("/sw.js")
+@till_staff
+def service_worker():
+    """The till's service worker, served from here so that its scope covers /admin/counter/."""
+    response = send_from_directory(current_app.static_folder, "js/sw.js", mimetype="text/javascript", max_age=0)
+    # The browser checks for a new worker on every visit; never let a cache answer for it.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = url_for(".pos")
+    return response
+
+
+def till_products(user: User) -> list[dict]:
+    """Every active product with what is on sale at the user's counter: GET /api/counter/products plus a picture."""
+    available = stock.available_at_counter(counter_for(user).id, business_today())
+    return [
+        {
+            "id": p.id,
+            "sku": p.sku,
+            "name": p.name_zh,
+            "name_en": p.name_en,
+            "unit": p.unit.value,
+            "price_fen": p.price_fen,
+            "price_per": p.price_per,
+            "available": available.get(p.id, 0),
+            "image": product_image_url(p),
+        }
+        for p in products.active_products()
+    ]
+
+
+def pos_messages() -> dict[str, str]:
+    """The till's words, translated here so that pos.js holds no language of its own."""
+    return {
+        "jin": _("jin"),
+        "gram": _("g"),
+        "piece": _("pc"),
+        "on_sale": _("%(qty)s on sale"),
+        "sold_out": _("Sold out"),
+        "favourite": _("Favourite"),
+        "only_left": _("Only %(qty)s on sale here."),
+        "bad_weight": _("Type a weight: whole grams, or jin with up to two decimals."),
+        "bad_count": _("Type a whole number of pieces."),
+        "add": _("Add to basket"),
+        "update": _("Update line"),
+        "remove": _("Remove"),
+        "basket_empty": _("Tap a product to start a sale."),
+        "items": _("%(n)s items"),
+        "no_match": _("No product matches."),
+        "short_cash": _("%(amount)s short"),
+        "change": _("Change %(amount)s"),
+        "collect": _("Collect %(amount)s"),
+        "confirm_cash": _("Cash received: record sale"),
+        "confirm_other": _("Payment received: record sale"),
+        "sending": _("Recording…"),
+        "saved_offline": _("Saved on this tablet"),
+        "saved_offline_hint": _(
+            "The network did not answer. The sale will be sent by itself when the network is back; nothing more to do."
+        ),
+        "recorded": _("Sale recorded"),
+        "pending_none": _("Nothing is waiting to be sent."),
+        "signed_out": _("You are signed out: sign in again so that pending sales can be sent."),
+        "syncing": _("Sending…"),
+        "last_error": _("Last try: %(error)s"),
+        "network_error": _("no network"),
+        "to_basket": _("Sell again"),
+        "dismiss": _("Dismiss"),
+        "dismiss_confirm": _("Remove this sale from the list? It was never recorded."),
+        "storage_full": _("This tablet cannot save pending sales. Keep the network on."),
+        "basket_busy": _("Finish or clear the current basket first."),
+        "clear_confirm": _("Empty the basket?"),
+    }
+
+
+# ---------------------------------------------------------------- the day's sales
+
+
+@bp.get("/sales")
+@till_staff
+def sales_list():
+    """Today's sales at this counter, newest first, with totals by payment method."""
+    user = _user()
+    today = business_today()
+    day = sales.recent_sales(user, today, limit=SALES_SHOWN)
+    return render_template(
+        "admin/counter/sales.html",
+        sales=day,
+        today=today,
+        counter=counter_for(user),
+        totals=_totals_by_method(user, today),
+        limit=SALES_SHOWN,
+        line_text=line_text,
+    )
+
+
+@dataclass(frozen=True)
+class MethodTotal:
+    """What one payment method took in a day, and gave back."""
+
+    label: str
+    count: int
+    total_fen: int
+    refunded_fen: int
+
+
+def _totals_by_method(user: User, today: date) -> list[MethodTotal]:
+    """The day's takings per payment method, in the till's button order, for cashing up."""
+    totals = sales.day_totals(user, today)
+    return [MethodTotal(label(m), *totals[m]) for m in PaymentMethod if m in totals]
+
+
+def refunded_fen(sale: Sale) -> int:
+    """Fen handed back for a sale so far."""
+    return sum(r.amount_fen for r in sale.refunds)
+
+
+# ---------------------------------------------------------------- one sale
+
+
+@dataclass(frozen=True)
+class Helped:
+    """A household one sale helped: where it lives, its masked name and what it was credited."""
+
+    village: str
+    village_zh: str
+    name_masked: str
+    credit_fen: int
+    reversed_fen: int
+    #: Only purchased lots: the household was paid at intake, so the sale credits nothing.
+    purchased: bool
+
+
+class RefundForm(FlaskForm):
+    """A refund's choices; the quantity of each line is read from `qty-<line id>` fields."""
+
+    restock = RadioField(
+        _l("The goods"),
+        choices=[SelectChoice("yes", _l("Back on the shelf")), SelectChoice("no", _l("Written off as damaged"))],
+        default="yes",
+    )
+    note = StringField(
+        _l("Note"),
+        validators=[Length(max=200), Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Control characters are not allowed."))],
+    )
+
+
+@bp.get("/sales/<id:sale_id>")
+@till_staff
+def sale_page(sale_id: int):
+    """A sale: its printable receipt, the households it helped, its refunds, and the refund form."""
+    sale = sales.sale_for(sale_id, _user())
+    return _render_sale(sale, RefundForm())
+
+
+@bp.post("/sales/<id:sale_id>/refund")
+@till_staff
+def refund(sale_id: int):
+    """Refund part of a sale; a refused refund shows the sale again with the reason and records nothing."""
+    user = _user()
+    sale = sales.sale_for(sale_id, user)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        return _render_sale(sale, form), 422
+    requests, errors = refund_requests(sale, request.form)
+    if errors:
+        return _render_sale(sale, form, line_errors=errors), 422
+    try:
+        done = sales.refund_sale(
+            sale_id=sale.id, lines=requests, restock=form.restock.data == "yes", note=form.note.data or "", by=user
+        )
+    except DomainError as error:
+        status = next(s for cls, s in STATUS_OF.items() if isinstance(error, cls))
+        fresh = sales.sale_for(sale_id, user)
+        if (line_id := _line_at_fault(error, requests)) is not None:
+            return _render_sale(fresh, form, line_errors={line_id: error.message}), status
+        return _render_sale(fresh, form, error=error.message), status
+    flash(_("Refund recorded: hand %(amount)s back to the buyer.", amount=format_fen(done.amount_fen)), "info")
+    return redirect(url_for(".sale_page", sale_id=sale_id))
+
+
+def _line_at_fault(error: DomainError, requests: list[sales.RefundRequest]) -> int | None:
+    """The sale line a refund error names by its place in the request ("lines.0.quantity"), if any."""
+    match = re.fullmatch(r"lines\.(\d+)\.\w+", error.field or "")
+    index = int(match[1]) if match else -1
+    return requests[index].line_id if 0 <= index < len(requests) else None
+
+
+def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_errors: Mapping | None = None):
+    """The sale page, with the refund form as it was filled in."""
+    return render_template(
+        "admin/counter/sale.html",
+        sale=sale,
+        form=form,
+        error=error,
+        line_errors=line_errors or {},
+        helped=helped_households(sale),
+        refunded_qty=refunded_quantities(sale),
+        refunded_fen=refunded_fen(sale),
+        line_text=line_text,
+        unit_price_text=unit_price_text,
+        refund_lines=_refund_line_names(sale),
+    )
+
+
+def refunded_quantities(sale: Sale) -> dict[int, int]:
+    """Grams or pieces of each sale line already given back."""
+    given: dict[int, int] = {}
+    for r in sale.refunds:
+        for line in r.lines:
+            given[line.sale_line_id] = given.get(line.sale_line_id, 0) + line.quantity
+    return given
+
+
+def _refund_line_names(sale: Sale) -> dict[int, object]:
+    """Sale lines by id, so that a refund's lines can be named."""
+    return {line.id: line for line in sale.lines}
+
+
+def helped_households(sale: Sale) -> list[Helped]:
+    """Each household whose goods this sale drew, with its credit and what refunds took back."""
+    credit: dict[int, int] = {}
+    purchased: dict[int, bool] = {}
+    households = {}
+    for line in sale.lines:
+        for draw in line.draws:
+            households[draw.household_id] = draw.household
+            credit[draw.household_id] = credit.get(draw.household_id, 0) + draw.credit_fen
+            is_purchase = draw.mode is SettlementMode.PURCHASE
+            purchased[draw.household_id] = purchased.get(draw.household_id, True) and is_purchase
+    reversed_: dict[int, int] = {}
+    for r in sale.refunds:
+        for line in r.lines:
+            for rv in line.reversals:
+                reversed_[rv.household_id] = reversed_.get(rv.household_id, 0) + rv.credit_fen
+    return [
+        Helped(
+            village=f"{localised(h.village.town)} · {localised(h.village)}",
+            village_zh=h.village.town.name_zh + h.village.name_zh,
+            name_masked=h.head_name_masked,
+            credit_fen=credit[hid],
+            reversed_fen=reversed_.get(hid, 0),
+            purchased=purchased[hid],
+        )
+        for hid, h in households.items()
+    ]
+
+
+# ---------------------------------------------------------------- the PDF receipt
+
+
+@bp.get("/sales/<id:sale_id>/receipt.pdf")
+@till_staff
+def receipt_pdf(sale_id: int):
+    """The sale's 80 mm receipt as a PDF, in Chinese."""
+    sale = sales.sale_for(sale_id, _user())
+    response = make_response(render_receipt(receipt_for(sale)))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{sale.number}.pdf"'
+    return response
+
+
+def receipt_for(sale: Sale) -> Receipt:
+    """The printed receipt of a sale.
+
+    Households of purchased lots were paid at intake and the sale credits them nothing, so the
+    receipt leaves them out rather than print ¥0.00 against a name; the sale page shows them.
+    """
+    return Receipt(
+        counter_name=sale.counter.name,
+        counter_address=sale.counter.address,
+        sale_no=sale.number,
+        sold_at=local_time(sale.created_at),
+        clerk=sale.clerk.display_name or sale.clerk.username,
+        lines=tuple(
+            ReceiptLine(line.product_name, quantity_zh(line.quantity, line.unit), unit_price_zh(line), line.amount_fen)
+            for line in sale.lines
+        ),
+        total_fen=sale.total_fen,
+        payment_method=PAYMENT_ZH[sale.payment_method],
+        tendered_fen=sale.tendered_fen,
+        refunded_fen=refunded_fen(sale),
+        helped=tuple(
+            HelpedHousehold(h.village_zh, h.name_masked, h.credit_fen)
+            for h in helped_households(sale)
+            if not h.purchased
+        ),
+    )
+
+
+def local_time(utc_naive: datetime) -> datetime:
+    """A stored naive-UTC instant as the counter's wall-clock time."""
+    return utc_naive.replace(tzinfo=UTC).astimezone(BUSINESS_TZ).replace(tzinfo=None)
+
+
+def quantity_zh(quantity: int, unit: Unit) -> str:
+    """A sold quantity for the receipt: 250 克 or 2 件."""
+    return f"{quantity} 克" if unit is Unit.GRAM else f"{quantity} 件"
+
+
+def _per_zh(price_per: int, unit: Unit) -> str:
+    """What a price buys, in Chinese: 斤, 公斤, 100克, 件, 6件."""
+    if unit is Unit.GRAM:
+        named = {GRAMS_PER_JIN: "斤", 2 * GRAMS_PER_JIN: "公斤"}
+        return named.get(price_per, f"{price_per}克")
+    return "件" if price_per == 1 else f"{price_per}件"
+
+
+def unit_price_zh(line) -> str:
+    """A line's frozen shelf price for the receipt: ¥68.00/斤."""
+    return f"{format_fen(line.price_fen)}/{_per_zh(line.price_per, line.unit)}"
+
+
+# ---------------------------------------------------------------- display in the UI language
+
+
+def line_text(quantity: int, unit: Unit) -> str:
+    """A sold quantity on screen: 250 g (0.5 jin), or 2 pcs."""
+    if unit is Unit.GRAM:
+        jin = grams_to_jin_text(quantity)
+        return _("%(g)s g (%(jin)s jin)", g=quantity, jin=jin) if jin != "0" else _("%(g)s g", g=quantity)
+    return _("%(n)s pcs", n=quantity)
+
+
+def unit_price_text(line) -> str:
+    """A line's frozen shelf price on screen: ¥68.00 / jin."""
+    price = format_fen(line.price_fen)
+    if line.unit is Unit.GRAM:
+        if line.price_per == GRAMS_PER_JIN:
+            return _("%(price)s / jin", price=price)
+        return _("%(price)s / %(n)s g", price=price, n=line.price_per)
+    if line.price_per == 1:
+        return _("%(price)s / piece", price=price)
+    return _("%(price)s / %(n)s pieces", price=price, n=line.price_per)
+
+
+# ---------------------------------------------------------------- reading the refund form
+
+#: Whole grams or pieces, or jin with at most two decimals (0.01 jin is 5 g, so always whole grams).
+_WHOLE = re.compile(r"\d{1,9}")
+_JIN = re.compile(r"(?P<whole>\d{1,7})(?:\.(?P<frac>\d{0,2}))?")
+
+
+class BadQuantity(ValueError):
+    """A typed quantity is not one the till can use."""
+
+
+def parse_quantity(text: str, unit: Unit, entered_in: str) -> int:
+    """Grams or pieces from what a clerk typed: "250" g, "0.5" jin (250 g), or "2" pieces; 0 for blank."""
+    cleaned = unicodedata.normalize("NFKC", text or "").strip()
+    if not cleaned:
+        return 0
+    if unit is Unit.GRAM and entered_in == "jin":
+        match = _JIN.fullmatch(cleaned)
+        if not match or not cleaned.isascii():
+            raise BadQuantity(_("Type jin with at most two decimals, like 0.5."))
+        hundredths = int(match["whole"]) * 100 + int((match["frac"] or "").ljust(2, "0"))
+        quantity = hundredths * GRAMS_PER_JIN // 100
+    else:
+        if not _WHOLE.fullmatch(cleaned) or not cleaned.isascii():
+            raise BadQuantity(_("Type a whole number."))
+        quantity = int(cleaned)
+    if quantity > stock.MAX_LOT_QTY:
+        raise BadQuantity(_("That is more than was sold."))
+    return quantity
+
+
+def refund_requests(sale: Sale, form: Mapping) -> tuple[list[sales.RefundRequest], dict[int, str]]:
+    """The lines a refund form asks to give back, and a message for each line typed wrong."""
+    requests, errors = [], {}
+    for line in sale.lines:
+        try:
+            quantity = parse_quantity(form.get(f"qty-{line.id}", ""), line.unit, form.get(f"unit-{line.id}", "g"))
+        except BadQuantity as bad:
+            errors[line.id] = str(bad)
+            continue
+        if quantity:
+            requests.append(sales.RefundRequest(line.id, quantity))
+    return requests, errors

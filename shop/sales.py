@@ -297,3 +297,22 @@ def _draw_states(session, line: SaleLine) -> list[DrawState]:
         DrawState(d.id, d.quantity, d.amount_fen, d.credit_fen, *(int(v) for v in done.get(d.id, (0, 0, 0))))
         for d in line.draws
     ]
+
+
+def day_totals(user: User, on: date) -> dict[PaymentMethod, tuple[int, int, int]]:
+    """A day's sales at the user's counter by payment method: (sales, total_fen, refunded_fen), for cashing up."""
+    counter_id = counter_for(user).id
+    sold = db.session.execute(
+        sa.select(Sale.payment_method, sa.func.count(), sa.func.sum(Sale.total_fen))
+        .where(Sale.counter_id == counter_id, Sale.sold_on == on)
+        .group_by(Sale.payment_method)
+    )
+    refunded = dict(
+        db.session.execute(
+            sa.select(Sale.payment_method, sa.func.sum(Refund.amount_fen))
+            .join(Refund, Refund.sale_id == Sale.id)
+            .where(Sale.counter_id == counter_id, Sale.sold_on == on)
+            .group_by(Sale.payment_method)
+        ).all()
+    )
+    return {method: (count, int(total), int(refunded.get(method) or 0)) for method, count, total in sold}
