@@ -144,22 +144,22 @@ def test_a_share_typed_as_a_percentage_is_kept_in_basis_points(app, goods, clerk
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"quantity": "-1"}, "more than zero"),
-        ({"quantity": "0"}, "more than zero"),
-        ({"quantity": "1.2345"}, "not a whole number of grams"),
-        ({"quantity": "750.5", "unit": "g"}, "whole grams"),
-        ({"quantity": "three"}, "as a number"),
-        ({"quantity": ""}, "Give the quantity"),
-        ({"unit": "piece"}, "is weighed"),
-        ({"household": ""}, "Choose the household"),
-        ({"product": ""}, "Choose a product"),
+        ({"quantity": "-1"}, "数量必须大于零"),
+        ({"quantity": "0"}, "数量必须大于零"),
+        ({"quantity": "1.2345"}, "不是整克数"),
+        ({"quantity": "750.5", "unit": "g"}, "请填写整克数"),
+        ({"quantity": "three"}, "请以数字填写数量"),
+        ({"quantity": ""}, "请填写数量"),
+        ({"unit": "piece"}, "按重量卖"),
+        ({"household": ""}, "请选择交货的农户"),
+        ({"product": ""}, "请选择商品"),
         ({"best_before": in_days(-1)}, "这批货已过保质期"),
-        ({"best_before": ""}, "Give the best-before date"),
-        ({"mode": "purchase", "price": ""}, "in yuan"),
-        ({"mode": "purchase", "price": "1.234"}, "in yuan"),
+        ({"best_before": ""}, "请填写保质期"),
+        ({"mode": "purchase", "price": ""}, "整批约定价款"),
+        ({"mode": "purchase", "price": "1.234"}, "以元填写价格"),
         ({"price": "100"}, "代销批次按分成结算"),  # a price beside 代销 is refused, not dropped
-        ({"share": "101"}, "between 0 and 100"),
-        ({"share": "ninety"}, "percentage"),
+        ({"share": "101"}, "应在 0 到 100 之间"),
+        ({"share": "ninety"}, "百分比"),
         ({"household": "999999"}, "不是有效的选择"),  # WTForms' own message, in Chinese
     ],
 )
@@ -174,7 +174,7 @@ def test_a_bad_delivery_is_shown_again_with_the_error_and_nothing_is_received(ap
 def test_pieces_are_counted_not_weighed(app, goods, clerk):
     response = send(clerk, "/admin/stock/receive", **delivery(goods, product=goods["paste"], quantity="2", unit="jin"))
     assert response.status_code == 422
-    assert "counted in pieces" in response.get_data(as_text=True)
+    assert "按件计" in response.get_data(as_text=True)
     receive(clerk, goods, product=goods["paste"], quantity="2", unit="piece")
     assert [lot.qty_received for lot in lots(app)] == [2]
 
@@ -220,8 +220,8 @@ def test_lots_near_their_best_before_date_are_tagged(app, goods, clerk):
     receive(clerk, goods, best_before=in_days(10))
     receive(clerk, goods, best_before=in_days(200))
     html = page(clerk, "/admin/stock/")
-    assert html.count('class="tag near"') == 2  # the lot, and the summary "1 near expiry"
-    assert "1 near expiry" in html
+    assert html.count('class="tag near"') == 2  # the lot, and the summary "1 批临期"
+    assert "1 批临期" in html
 
 
 class TestAShorterNearExpiryWindow:
@@ -240,7 +240,7 @@ def test_an_expired_lot_is_tagged_expired(app, goods, clerk, shrimp):
         db.session.commit()
     html = page(clerk, "/admin/stock/")
     assert "lot-card expired" in html and "已过期" in html
-    assert "Sellable today <strong>0 斤</strong>" in html
+    assert "今日可售 <strong>0 斤</strong>" in html
 
 
 def test_finished_lots_are_hidden_until_asked_for(app, goods, clerk, shrimp):
@@ -288,7 +288,7 @@ def test_the_lot_page_shows_the_lot_and_its_history(app, goods, clerk, shrimp):
     html = page(clerk, f"/admin/stock/lots/{shrimp}")
     assert "P0" in html and "DB001 · 王**" in html and "王亦明" not in html
     assert "代销，农户分成 90%" in html
-    assert "Received" in html and "Written off" in html and "Damaged" in html and "包装破了" in html
+    assert "收货" in html and "报损" in html and "破损" in html and "包装破了" in html
     assert f"/admin/stock/lots/{shrimp}/labels.pdf" in html
 
 
@@ -303,7 +303,7 @@ def test_a_write_off_in_jin_takes_exact_grams_off_and_records_why(app, goods, cl
 def test_writing_off_more_than_is_on_hand_is_refused_and_changes_nothing(app, goods, clerk, shrimp):
     response = write_off(clerk, shrimp, "3001")
     assert response.status_code == 409
-    assert "does not hold that much" in response.get_data(as_text=True)
+    assert "没有这么多库存" in response.get_data(as_text=True)
     assert on_hand(app, shrimp) == 3000
     assert len(movements(app, shrimp)) == 1
 
@@ -336,7 +336,7 @@ def test_a_purchased_lot_cannot_be_returned(app, goods, clerk, paste):
     assert 'id="return"' not in page(clerk, f"/admin/stock/lots/{paste}")
     response = give_back(clerk, paste, "1", unit="piece")
     assert response.status_code == 422
-    assert "write it off instead" in response.get_data(as_text=True)
+    assert "请改为报损" in response.get_data(as_text=True)
     assert on_hand(app, paste) == 10
     assert len(movements(app, paste)) == 1
 
@@ -384,7 +384,7 @@ def test_a_stocktake_books_differences_and_records_matching_counts(app, goods, c
     assert movements(app, shrimp)[-1] == ("stocktake", -250, None, "月末盘点", 2750)
     assert movements(app, paste)[-1] == ("stocktake", 0, None, "月末盘点", 10)
     assert len(movements(app, other)) == 1  # left blank: not counted
-    assert "2 lots counted, 1 differences booked" in page(clerk, "/admin/stock/")
+    assert "共盘 2 个批次，记入差异 1 处" in page(clerk, "/admin/stock/")
     assert movements_explain_stock(app)
 
 
@@ -422,7 +422,7 @@ def test_a_count_made_before_a_sale_is_not_booked_over_it(app, goods, clerk, shr
         **{f"count_{shrimp}": "3000", f"unit_{shrimp}": "g", f"expected_{shrimp}": "3000"},
     )
     assert response.status_code == 422
-    assert "Count it again" in response.get_data(as_text=True)
+    assert "请重新盘点" in response.get_data(as_text=True)
     assert on_hand(app, shrimp) == 2500
 
 
