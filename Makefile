@@ -44,6 +44,7 @@ test: install-test
 
 lint: install-test
 	$(BIN)/ruff check shop admin tests bench
+	$(BIN)/ruff format --check shop admin tests bench
 
 ## Measure the app beside a bare baseline; prints a table and writes bench/results.json.
 bench: install

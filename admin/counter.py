@@ -6,10 +6,9 @@ again later under the same idempotency key, so it is recorded once and never los
 """
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -24,15 +23,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Regexp
 
-from shop import products, sales, stock
-from shop.access import roles_required
-from shop.clock import BUSINESS_TZ, business_today
+from shop import sales, stock, units
+from shop.access import roles_required, signed_in_user
+from shop.api import till_catalog
+from shop.clock import business_today, local_time
 from shop.counters import counter_for
 from shop.errors import DomainError
 from shop.models import PaymentMethod, Role, Sale, SettlementMode, User
@@ -59,11 +58,6 @@ PAYMENT_ZH = {
 }
 
 
-def _user() -> User:
-    """The signed-in User itself, not the proxy, to hand to a use case."""
-    return current_user._get_current_object()
-
-
 # ---------------------------------------------------------------- the till
 
 
@@ -71,7 +65,7 @@ def _user() -> User:
 @till_staff
 def pos():
     """The till: products with what is on sale here, a basket, payment and the offline queue."""
-    user = _user()
+    user = signed_in_user()
     return render_template(
         "admin/counter/pos.html",
         counter=counter_for(user),
@@ -93,22 +87,8 @@ def service_worker():
 
 
 def till_products(user: User) -> list[dict]:
-    """Every active product with what is on sale at the user's counter: GET /api/counter/products plus a picture."""
-    available = stock.available_at_counter(counter_for(user).id, business_today())
-    return [
-        {
-            "id": p.id,
-            "sku": p.sku,
-            "name": p.name_zh,
-            "name_en": p.name_en,
-            "unit": p.unit.value,
-            "price_fen": p.price_fen,
-            "price_per": p.price_per,
-            "available": available.get(p.id, 0),
-            "image": product_image_url(p),
-        }
-        for p in products.active_products()
-    ]
+    """What GET /api/counter/products answers, with each product's picture for the till's grid."""
+    return [{**entry, "image": product_image_url(product)} for product, entry in till_catalog(user)]
 
 
 def pos_messages() -> dict[str, str]:
@@ -161,7 +141,7 @@ def pos_messages() -> dict[str, str]:
 @till_staff
 def sales_list():
     """Today's sales at this counter, newest first, with totals by payment method."""
-    user = _user()
+    user = signed_in_user()
     today = business_today()
     day = sales.recent_sales(user, today, limit=SALES_SHOWN)
     return render_template(
@@ -230,7 +210,7 @@ class RefundForm(FlaskForm):
 @till_staff
 def sale_page(sale_id: int):
     """A sale: its printable receipt, the households it helped, its refunds, and the refund form."""
-    sale = sales.sale_for(sale_id, _user())
+    sale = sales.sale_for(sale_id, signed_in_user())
     return _render_sale(sale, RefundForm())
 
 
@@ -238,7 +218,7 @@ def sale_page(sale_id: int):
 @till_staff
 def refund(sale_id: int):
     """Refund part of a sale; a refused refund shows the sale again with the reason and records nothing."""
-    user = _user()
+    user = signed_in_user()
     sale = sales.sale_for(sale_id, user)
     form = RefundForm()
     if not form.validate_on_submit():
@@ -334,7 +314,7 @@ def helped_households(sale: Sale) -> list[Helped]:
 @till_staff
 def receipt_pdf(sale_id: int):
     """The sale's 80 mm receipt as a PDF, in Chinese."""
-    sale = sales.sale_for(sale_id, _user())
+    sale = sales.sale_for(sale_id, signed_in_user())
     response = make_response(render_receipt(receipt_for(sale)))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{sale.number}.pdf"'
@@ -367,11 +347,6 @@ def receipt_for(sale: Sale) -> Receipt:
             if not h.purchased
         ),
     )
-
-
-def local_time(utc_naive: datetime) -> datetime:
-    """A stored naive-UTC instant as the counter's wall-clock time."""
-    return utc_naive.replace(tzinfo=UTC).astimezone(BUSINESS_TZ).replace(tzinfo=None)
 
 
 def quantity_zh(quantity: int, unit: Unit) -> str:
@@ -417,10 +392,6 @@ def unit_price_text(line) -> str:
 
 # ---------------------------------------------------------------- reading the refund form
 
-#: Whole grams or pieces, or jin with at most two decimals (0.01 jin is 5 g, so always whole grams).
-_WHOLE = re.compile(r"\d{1,9}")
-_JIN = re.compile(r"(?P<whole>\d{1,7})(?:\.(?P<frac>\d{0,2}))?")
-
 
 class BadQuantity(ValueError):
     """A typed quantity is not one the till can use."""
@@ -428,19 +399,15 @@ class BadQuantity(ValueError):
 
 def parse_quantity(text: str, unit: Unit, entered_in: str) -> int:
     """Grams or pieces from what a clerk typed: "250" g, "0.5" jin (250 g), or "2" pieces; 0 for blank."""
-    cleaned = unicodedata.normalize("NFKC", text or "").strip()
-    if not cleaned:
+    if not (text or "").strip():
         return 0
-    if unit is Unit.GRAM and entered_in == "jin":
-        match = _JIN.fullmatch(cleaned)
-        if not match or not cleaned.isascii():
-            raise BadQuantity(_("Type jin with at most two decimals, like 0.5."))
-        hundredths = int(match["whole"]) * 100 + int((match["frac"] or "").ljust(2, "0"))
-        quantity = hundredths * GRAMS_PER_JIN // 100
-    else:
-        if not _WHOLE.fullmatch(cleaned) or not cleaned.isascii():
-            raise BadQuantity(_("Type a whole number."))
-        quantity = int(cleaned)
+    entered_in = "jin" if unit is Unit.GRAM and entered_in == "jin" else ("g" if unit is Unit.GRAM else "piece")
+    try:
+        quantity = units.parse_quantity(text, entered_in)
+    except units.InvalidQuantity:
+        if entered_in == "jin":
+            raise BadQuantity(_("Type jin as a whole number of grams, like 0.5 or 1.25.")) from None
+        raise BadQuantity(_("Type a whole number.")) from None
     if quantity > stock.MAX_LOT_QTY:
         raise BadQuantity(_("That is more than was sold."))
     return quantity

@@ -1,10 +1,9 @@
 """The staff home page: what this account looks after."""
 
 from flask import Blueprint, render_template
-from flask_login import current_user
 
 from shop import households, stock
-from shop.access import staff_required
+from shop.access import signed_in_user, staff_required
 from shop.clock import business_today
 from shop.counters import counter_for
 from shop.models import Role
@@ -16,7 +15,7 @@ bp = Blueprint("admin_home", __name__, url_prefix="/admin")
 @staff_required
 def index():
     """Households for officers and supervisors, the counter's shelf for clerks, both for the manager."""
-    user = current_user._get_current_object()
+    user = signed_in_user()
     today = business_today()
     show_households = user.role is not Role.CLERK
     show_shelf = user.role in (Role.ADMIN, Role.CLERK)

@@ -10,12 +10,11 @@ than rounded. Printed documents are in Chinese whatever the page language.
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
@@ -25,9 +24,9 @@ try:  # WTForms 3.3 declares a select's options as SelectChoice; tuples go away 
 except ImportError:  # pragma: no cover - older WTForms takes (value, label) tuples
     SelectChoice = None
 
-from shop import households, products, stock
-from shop.access import roles_required
-from shop.clock import BUSINESS_TZ, business_today
+from shop import households, products, stock, units
+from shop.access import roles_required, signed_in_user
+from shop.clock import business_today, local_time
 from shop.counters import counter_for, find_counter
 from shop.errors import DomainError
 from shop.models import Counter, Lot, Product, Role, SettlementMode, User, WriteOffReason
@@ -42,12 +41,9 @@ bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
 
 #: Who handles stock: the counter manager and the clerks.
 STOCK_STAFF = (Role.ADMIN, Role.CLERK)
-#: Grams or pieces in one of each unit a person may type a quantity in.
-UNIT_SIZE = {"jin": GRAMS_PER_JIN, "g": 1, "piece": 1}
 #: Control characters have no place in a note, and PostgreSQL refuses NUL outright.
 ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
 
-_NUMBER = re.compile(r"(?P<whole>\d{1,12})(?:\.(?P<frac>\d{1,6}))?")
 _PERCENT = re.compile(r"(?P<whole>\d{1,3})(?:\.(?P<frac>\d{1,2}))?%?")
 
 
@@ -82,23 +78,24 @@ def parse_quantity(text: str | None, unit: str, product: Product | None, *, allo
         if product.unit is Unit.GRAM:
             raise BadEntry(_("%(product)s is weighed: give the quantity in jin or grams.", product=localised(product)))
         raise BadEntry(_("%(product)s is counted in pieces: choose pieces.", product=localised(product)))
-    cleaned = unicodedata.normalize("NFKC", text or "").strip()
-    if cleaned.startswith("-"):
-        raise BadEntry(_("The quantity must be more than zero."))
-    match = _NUMBER.fullmatch(cleaned)
-    if not match or not cleaned.isascii():
-        raise BadEntry(_("Write the quantity as a number, such as 3 or 1.5."))
-    fraction = match["frac"] or ""
-    quantity, rest = divmod(int(match["whole"] + fraction) * UNIT_SIZE[unit], 10 ** len(fraction))
-    if rest and unit == "jin":
-        raise BadEntry(_("%(n)s jin is not a whole number of grams (1 jin = 500 g); weigh it in grams.", n=cleaned))
-    if rest and unit == "g":
-        raise BadEntry(_("Give whole grams."))
-    if rest:
-        raise BadEntry(_("Give whole pieces."))
+    try:
+        quantity = units.parse_quantity(text, unit)
+    except units.InvalidQuantity as bad:
+        raise BadEntry(_quantity_message(bad.reason, unit, text)) from None
     if quantity == 0 and not allow_zero:
         raise BadEntry(_("The quantity must be more than zero."))
     return quantity
+
+
+def _quantity_message(reason: str, unit: str, text: str | None) -> str:
+    """Why a typed quantity was refused, in the words of the unit it was typed in."""
+    if reason == units.InvalidQuantity.NEGATIVE:
+        return _("The quantity must be more than zero.")
+    if reason == units.InvalidQuantity.NOT_A_NUMBER:
+        return _("Write the quantity as a number, such as 3 or 1.5.")
+    if unit == "jin":
+        return _("%(n)s jin is not a whole number of grams (1 jin = 500 g); weigh it in grams.", n=(text or "").strip())
+    return _("Give whole grams.") if unit == "g" else _("Give whole pieces.")
 
 
 def parse_share(text: str | None) -> int:
@@ -149,11 +146,6 @@ def read_quantity(form: FlaskForm, product: Product | None) -> int | None:
 
 
 # Who sees which counter and lot.
-
-
-def signed_in_user() -> User:
-    """The signed-in User itself, not the proxy, to hand to a use case."""
-    return current_user._get_current_object()
 
 
 def counter_in_view(user: User) -> Counter:
@@ -535,7 +527,7 @@ def slip(lot_id: int):
             counter_name=lot.counter.name,
             counter_address=lot.counter.address,
             lot_code=lot.code,
-            received_at=lot.received_at.replace(tzinfo=UTC).astimezone(BUSINESS_TZ),
+            received_at=local_time(lot.received_at),
             received_by=lot.received_by.display_name or lot.received_by.username,
             household_code=household.code,
             # Masked like everywhere else: the code identifies the household, who signs in their own hand.

@@ -42,3 +42,8 @@ def roles_required(*roles: Role) -> Callable[[Callable], Callable]:
 
 
 staff_required = roles_required(*Role)
+
+
+def signed_in_user():
+    """The signed-in User itself, not Flask-Login's proxy, to hand to a use case."""
+    return current_user._get_current_object()

@@ -42,9 +42,7 @@ def hash_password(password: str) -> str:
 def check_password_strength(password: str) -> None:
     """Refuse a password that is too short."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise WeakPassword(
-            _("A password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), "password"
-        )
+        raise WeakPassword(_("A password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), "password")
 
 
 def create_user(
@@ -87,9 +85,7 @@ def create_user(
 
 def authenticate(username: str, password: str) -> User | None:
     """The active account with this username and password, or None."""
-    user = db.session.scalars(
-        sa.select(User).where(User.username == normalise_username(username))
-    ).first()
+    user = db.session.scalars(sa.select(User).where(User.username == normalise_username(username))).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None

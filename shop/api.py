@@ -15,7 +15,7 @@ from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from . import accounts, households, products, sales, stock
-from .access import public, roles_required
+from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .clock import business_today
 from .counters import counter_for
@@ -196,11 +196,6 @@ def _field_message(problem: dict) -> str:
     return problem["msg"]
 
 
-def signed_in_user():
-    """The signed-in User itself, not the proxy, to hand to a use case."""
-    return current_user._get_current_object()
-
-
 def user_json(user) -> dict | None:
     """The signed-in user as the session endpoints show it."""
     if not user.is_authenticated:
@@ -370,10 +365,15 @@ def movement_json(movement) -> dict:
 @roles_required(Role.ADMIN, Role.CLERK)
 def counter_products():
     """What the till sells: every active product with what is on sale at the caller's counter."""
-    user = signed_in_user()
+    return jsonify([entry for _product, entry in till_catalog(signed_in_user())])
+
+
+def till_catalog(user) -> list[tuple]:
+    """Each active product with its JSON for the till, counting only what is on sale at the user's counter."""
     available = stock.available_at_counter(counter_for(user).id, business_today())
-    return jsonify(
-        [
+    return [
+        (
+            p,
             {
                 "id": p.id,
                 "sku": p.sku,
@@ -383,10 +383,10 @@ def counter_products():
                 "price_fen": p.price_fen,
                 "price_per": p.price_per,
                 "available": available.get(p.id, 0),
-            }
-            for p in products.active_products()
-        ]
-    )
+            },
+        )
+        for p in products.active_products()
+    ]
 
 
 @bp.post("/counter/sales")

@@ -15,3 +15,8 @@ def now_utc() -> datetime:
 def business_today() -> date:
     """Today's date at the counter."""
     return datetime.now(BUSINESS_TZ).date()
+
+
+def local_time(utc_naive: datetime) -> datetime:
+    """A stored naive-UTC instant as the counter's wall-clock time (naive), for printed documents."""
+    return utc_naive.replace(tzinfo=UTC).astimezone(BUSINESS_TZ).replace(tzinfo=None)

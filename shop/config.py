@@ -48,8 +48,14 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(instance_path)
     if "SECRET_KEY" not in given:
         settings["SECRET_KEY"] = secret_key(instance_path)
-    for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET",
-                 "STRIPE_API_BASE", "RATELIMIT_STORAGE_URI", "LOGIN_RATE_LIMIT"):
+    for name in (
+        "STRIPE_SECRET_KEY",
+        "STRIPE_PUBLISHABLE_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_API_BASE",
+        "RATELIMIT_STORAGE_URI",
+        "LOGIN_RATE_LIMIT",
+    ):
         if env.get(name):
             settings[name] = env[name].strip()
     if env.get("STRIPE_PAYMENT_METHOD_TYPES"):

@@ -14,9 +14,7 @@ class UnknownCounter(Invalid):
 
 def default_counter() -> Counter:
     """The first open counter; single-counter installations never see another."""
-    counter = db.session.scalars(
-        sa.select(Counter).where(Counter.active).order_by(Counter.id).limit(1)
-    ).first()
+    counter = db.session.scalars(sa.select(Counter).where(Counter.active).order_by(Counter.id).limit(1)).first()
     if counter is None:
         raise UnknownCounter(_("No counter is set up yet."))
     return counter

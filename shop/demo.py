@@ -97,47 +97,129 @@ class DemoProduct:
 
 
 PRODUCTS = [
-    DemoProduct("LG-XG", "虾干", "Dried shrimp", ProductCategory.SEAFOOD, Unit.GRAM, 6800, 500,
-                "img/products/dried-shrimp.svg",
-                "临高近海捕捞的鲜虾，农户自家晾晒，肉质紧实，咸鲜回甘。",
-                "Shrimp from Lingao's inshore waters, sun-dried by the household: firm, savoury, slightly sweet."),
-    DemoProduct("LG-XYZ", "小鱼仔", "Small dried fish", ProductCategory.SEAFOOD, Unit.GRAM, 3000, 500,
-                "img/products/small-fish.svg",
-                "小银鱼清洗后日晒而成，可油炸、煮粥、炒花生。",
-                "Little silver fish washed and sun-dried; fry them, cook them in congee or toss with peanuts."),
-    DemoProduct("LG-YYG", "鱿鱼干", "Dried squid", ProductCategory.SEAFOOD, Unit.GRAM, 9000, 500,
-                "img/products/dried-squid.svg",
-                "整只鱿鱼剖开晒干，适合炭烤、煲汤。",
-                "Whole squid split and dried; grill it over charcoal or simmer it in soup."),
-    DemoProduct("LG-XP", "虾皮", "Dried baby shrimp", ProductCategory.SEAFOOD, Unit.GRAM, 2500, 500,
-                "img/products/baby-shrimp.svg",
-                "淡晒虾皮，不额外加盐，补钙佳品，炒菜、煮汤都合适。",
-                "Lightly dried baby shrimp with no added salt, for stir-fries and soups."),
-    DemoProduct("LG-MJY", "马鲛鱼干", "Dried Spanish mackerel", ProductCategory.SEAFOOD, Unit.GRAM, 5500, 500,
-                "img/products/mackerel.svg",
-                "海南传统马鲛鱼干，切块煎香即可下饭。",
-                "Traditional Hainan dried mackerel: cut into pieces and pan-fry."),
-    DemoProduct("LG-MYG", "墨鱼干", "Dried cuttlefish", ProductCategory.SEAFOOD, Unit.GRAM, 11000, 500,
-                "img/products/cuttlefish.svg",
-                "肉厚味香，煲汤首选。",
-                "Thick and fragrant, best in slow-cooked soups.", lots=0),
-    DemoProduct("LG-XJ", "临高虾酱（250克/瓶）", "Lingao shrimp paste (250 g jar)", ProductCategory.CONDIMENT,
-                Unit.PIECE, 1800, 1, "img/products/shrimp-paste.svg",
-                "按老方法发酵的虾酱，蒸肉、炒空心菜的好帮手。",
-                "Shrimp paste fermented the old way; steam it with pork or fry it with water spinach."),
-    DemoProduct("LG-YYS", "鱿鱼丝（200克/包）", "Shredded squid (200 g pack)", ProductCategory.SEAFOOD,
-                Unit.PIECE, 2800, 1, "img/products/squid-shreds.svg",
-                "手撕鱿鱼丝，开袋即食。",
-                "Hand-torn squid, ready to eat from the pack."),
-    DemoProduct("LG-HYD", "红树林海鸭蛋（6枚/盒）", "Mangrove sea duck eggs (box of 6)", ProductCategory.EGGS,
-                Unit.PIECE, 3600, 1, "img/products/duck-eggs.svg",
-                "红树林滩涂散养海鸭所产，蛋黄红润。",
-                "Laid by ducks foraging on the mangrove flats; deep orange yolks."),
-    DemoProduct("LG-XY", "咸鱼", "Salted fish", ProductCategory.SEAFOOD, Unit.GRAM, 4000, 500,
-                "img/products/salted-fish.svg",
-                "渔家自制咸鱼，蒸肉饼、煲仔饭都香。",
-                "Home-salted fish from a fishing family, for steamed pork patties and clay-pot rice.",
-                certified=False, lots=2),
+    DemoProduct(
+        "LG-XG",
+        "虾干",
+        "Dried shrimp",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        6800,
+        500,
+        "img/products/dried-shrimp.svg",
+        "临高近海捕捞的鲜虾，农户自家晾晒，肉质紧实，咸鲜回甘。",
+        "Shrimp from Lingao's inshore waters, sun-dried by the household: firm, savoury, slightly sweet.",
+    ),
+    DemoProduct(
+        "LG-XYZ",
+        "小鱼仔",
+        "Small dried fish",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        3000,
+        500,
+        "img/products/small-fish.svg",
+        "小银鱼清洗后日晒而成，可油炸、煮粥、炒花生。",
+        "Little silver fish washed and sun-dried; fry them, cook them in congee or toss with peanuts.",
+    ),
+    DemoProduct(
+        "LG-YYG",
+        "鱿鱼干",
+        "Dried squid",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        9000,
+        500,
+        "img/products/dried-squid.svg",
+        "整只鱿鱼剖开晒干，适合炭烤、煲汤。",
+        "Whole squid split and dried; grill it over charcoal or simmer it in soup.",
+    ),
+    DemoProduct(
+        "LG-XP",
+        "虾皮",
+        "Dried baby shrimp",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        2500,
+        500,
+        "img/products/baby-shrimp.svg",
+        "淡晒虾皮，不额外加盐，补钙佳品，炒菜、煮汤都合适。",
+        "Lightly dried baby shrimp with no added salt, for stir-fries and soups.",
+    ),
+    DemoProduct(
+        "LG-MJY",
+        "马鲛鱼干",
+        "Dried Spanish mackerel",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        5500,
+        500,
+        "img/products/mackerel.svg",
+        "海南传统马鲛鱼干，切块煎香即可下饭。",
+        "Traditional Hainan dried mackerel: cut into pieces and pan-fry.",
+    ),
+    DemoProduct(
+        "LG-MYG",
+        "墨鱼干",
+        "Dried cuttlefish",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        11000,
+        500,
+        "img/products/cuttlefish.svg",
+        "肉厚味香，煲汤首选。",
+        "Thick and fragrant, best in slow-cooked soups.",
+        lots=0,
+    ),
+    DemoProduct(
+        "LG-XJ",
+        "临高虾酱（250克/瓶）",
+        "Lingao shrimp paste (250 g jar)",
+        ProductCategory.CONDIMENT,
+        Unit.PIECE,
+        1800,
+        1,
+        "img/products/shrimp-paste.svg",
+        "按老方法发酵的虾酱，蒸肉、炒空心菜的好帮手。",
+        "Shrimp paste fermented the old way; steam it with pork or fry it with water spinach.",
+    ),
+    DemoProduct(
+        "LG-YYS",
+        "鱿鱼丝（200克/包）",
+        "Shredded squid (200 g pack)",
+        ProductCategory.SEAFOOD,
+        Unit.PIECE,
+        2800,
+        1,
+        "img/products/squid-shreds.svg",
+        "手撕鱿鱼丝，开袋即食。",
+        "Hand-torn squid, ready to eat from the pack.",
+    ),
+    DemoProduct(
+        "LG-HYD",
+        "红树林海鸭蛋（6枚/盒）",
+        "Mangrove sea duck eggs (box of 6)",
+        ProductCategory.EGGS,
+        Unit.PIECE,
+        3600,
+        1,
+        "img/products/duck-eggs.svg",
+        "红树林滩涂散养海鸭所产，蛋黄红润。",
+        "Laid by ducks foraging on the mangrove flats; deep orange yolks.",
+    ),
+    DemoProduct(
+        "LG-XY",
+        "咸鱼",
+        "Salted fish",
+        ProductCategory.SEAFOOD,
+        Unit.GRAM,
+        4000,
+        500,
+        "img/products/salted-fish.svg",
+        "渔家自制咸鱼，蒸肉饼、煲仔饭都香。",
+        "Home-salted fish from a fishing family, for steamed pork patties and clay-pot rice.",
+        certified=False,
+        lots=2,
+    ),
 ]
 
 
@@ -149,8 +231,9 @@ def seed() -> dict[str, int]:
     with atomic():
         counter = _counter(added)
         towns = {name: _town(name, en, added) for name, en in TOWNS}
-        staff = {name: _user(name, role, display, towns.get(town), counter, added)
-                 for name, role, display, town in STAFF}
+        staff = {
+            name: _user(name, role, display, towns.get(town), counter, added) for name, role, display, town in STAFF
+        }
         households = []
         rng = random.Random(2022)
         for town, village_name, village_en, prefix, officer in VILLAGES:
@@ -260,13 +343,30 @@ def _household(code: str, village: Village, officer: User, admin: User, rng: ran
     else:
         history = [(HouseholdCategory.YIBAN, None, None, date(2023, 1, 5))]
     category, subtype, status, _ = history[-1]
-    household = Household(code=code, head_name=name, members=members, village=village, category=category,
-                          monitor_subtype=subtype, monitoring_status=status, officer=officer, phone=phone)
+    household = Household(
+        code=code,
+        head_name=name,
+        members=members,
+        village=village,
+        category=category,
+        monitor_subtype=subtype,
+        monitoring_status=status,
+        officer=officer,
+        phone=phone,
+    )
     db.session.add(household)
     for category, subtype, status, effective_on in history:
-        db.session.add(HouseholdStatus(household=household, category=category, monitor_subtype=subtype,
-                                       monitoring_status=status, effective_on=effective_on,
-                                       note="演示数据", recorded_by=admin))
+        db.session.add(
+            HouseholdStatus(
+                household=household,
+                category=category,
+                monitor_subtype=subtype,
+                monitoring_status=status,
+                effective_on=effective_on,
+                note="演示数据",
+                recorded_by=admin,
+            )
+        )
     added["households"] += 1
     return household
 
@@ -275,9 +375,16 @@ def _product(spec: DemoProduct, n: int, today: date, added) -> Product:
     product = _first(sa.select(Product).where(Product.sku == spec.sku))
     if product is None:
         product = Product(
-            sku=spec.sku, name_zh=spec.name_zh, name_en=spec.name_en, category=spec.category, unit=spec.unit,
-            price_fen=spec.price_fen, price_per=spec.price_per, image=spec.image,
-            description_zh=spec.description_zh, description_en=spec.description_en,
+            sku=spec.sku,
+            name_zh=spec.name_zh,
+            name_en=spec.name_en,
+            category=spec.category,
+            unit=spec.unit,
+            price_fen=spec.price_fen,
+            price_per=spec.price_per,
+            image=spec.image,
+            description_zh=spec.description_zh,
+            description_en=spec.description_en,
             cert_no=f"LGBF-2025-{n + 1:03d}" if spec.certified else None,
             cert_issuer="临高县乡村振兴局" if spec.certified else None,
             cert_expires_on=date(today.year + 1, 12, 31) if spec.certified else None,
@@ -288,8 +395,7 @@ def _product(spec: DemoProduct, n: int, today: date, added) -> Product:
     return product
 
 
-def _lot(product: Product, household: Household, counter: Counter, clerk: User, i: int, today: date,
-         added) -> None:
+def _lot(product: Product, household: Household, counter: Counter, clerk: User, i: int, today: date, added) -> None:
     """Add a lot of made-up size, terms and dates; `i` varies them."""
     db.session.flush()
     exists = _first(sa.select(Lot.id).where(Lot.product_id == product.id, Lot.household_id == household.id))
@@ -299,8 +405,13 @@ def _lot(product: Product, household: Household, counter: Counter, clerk: User, 
     qty = (1500 + 750 * (i % 7)) if weighed else (12 + 6 * (i % 5))
     purchase = i % 3 == 1
     lot = Lot(
-        product=product, household=household, counter=counter, qty_received=qty, qty_on_hand=qty,
-        best_before=today + timedelta(days=90 + 30 * (i % 6)), received_by=clerk,
+        product=product,
+        household=household,
+        counter=counter,
+        qty_received=qty,
+        qty_on_hand=qty,
+        best_before=today + timedelta(days=90 + 30 * (i % 6)),
+        received_by=clerk,
         received_at=now_utc() - timedelta(days=2 + 3 * (i % 5), hours=i % 9),
         mode=SettlementMode.PURCHASE if purchase else SettlementMode.CONSIGNMENT,
         share_bp=None if purchase else 9000,

@@ -129,7 +129,5 @@ def households_by_code(codes: list[str], field: str) -> list[Household]:
     found = db.session.scalars(sa.select(Household).where(Household.code.in_(wanted))).all()
     missing = wanted - {h.code for h in found}
     if missing:
-        raise UnknownHousehold(
-            _("No household has the code %(codes)s.", codes=", ".join(sorted(missing))), field
-        )
+        raise UnknownHousehold(_("No household has the code %(codes)s.", codes=", ".join(sorted(missing))), field)
     return list(found)

@@ -29,9 +29,7 @@ def village_in(town_name: str, village_name: str) -> Village:
     name = village_name.strip()
     if not name:
         raise Invalid(_("Name the village."), "village")
-    village = db.session.scalars(
-        sa.select(Village).where(Village.town_id == town.id, Village.name_zh == name)
-    ).first()
+    village = db.session.scalars(sa.select(Village).where(Village.town_id == town.id, Village.name_zh == name)).first()
     if village is None:
         village = Village(town=town, name_zh=name)
         db.session.add(village)

@@ -159,12 +159,14 @@ def world(app):
     with app.app_context():
         lincheng = Town(name_zh="临城镇", name_en="Lincheng")
         heshe = Town(name_zh="和舍镇", name_en="Heshe")
-        db.session.add_all([
-            Counter(code="LC-JN", name="临城江南市场对面专柜"),
-            Counter(code="BL-01", name="波莲镇专柜"),
-            Village(town=lincheng, name_zh="大波村", name_en="Dabo"),
-            Village(town=heshe, name_zh="丛潭村", name_en="Congtan"),
-        ])
+        db.session.add_all(
+            [
+                Counter(code="LC-JN", name="临城江南市场对面专柜"),
+                Counter(code="BL-01", name="波莲镇专柜"),
+                Village(town=lincheng, name_zh="大波村", name_en="Dabo"),
+                Village(town=heshe, name_zh="丛潭村", name_en="Congtan"),
+            ]
+        )
         db.session.commit()
     return app
 

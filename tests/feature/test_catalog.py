@@ -68,10 +68,20 @@ def test_a_lot_past_its_best_before_date_is_not_on_sale(shop_floor, client, api)
     with shop_floor.app_context():
         clerk = db.session.scalar(sa.select(User).where(User.username == "clerk"))
         lot = db.session.scalars(sa.select(Lot).where(Lot.product_id == shrimp)).first()
-        db.session.add(Lot(product_id=shrimp, household_id=lot.household_id, counter_id=lot.counter_id,
-                           qty_received=999, qty_on_hand=999, best_before=business_today() - timedelta(days=1),
-                           received_at=now_utc() - timedelta(days=400), received_by=clerk,
-                           mode=SettlementMode.CONSIGNMENT, share_bp=9000))
+        db.session.add(
+            Lot(
+                product_id=shrimp,
+                household_id=lot.household_id,
+                counter_id=lot.counter_id,
+                qty_received=999,
+                qty_on_hand=999,
+                best_before=business_today() - timedelta(days=1),
+                received_at=now_utc() - timedelta(days=400),
+                received_by=clerk,
+                mode=SettlementMode.CONSIGNMENT,
+                share_bp=9000,
+            )
+        )
         db.session.commit()
     after = next(p for p in api.get("/api/products").get_json() if p["id"] == shrimp)["available"]
     assert after == before
@@ -148,8 +158,14 @@ def test_a_withdrawn_or_missing_product_is_a_chinese_404_page(shop_floor, client
     with shop_floor.app_context():
         db.session.get(Product, shrimp).active = False
         db.session.commit()
-    for url in (f"/products/{shrimp}", "/products/999999", "/products/99999999999999999999", "/products/0",
-                "/products/-1", "/no/such/page"):
+    for url in (
+        f"/products/{shrimp}",
+        "/products/999999",
+        "/products/99999999999999999999",
+        "/products/0",
+        "/products/-1",
+        "/no/such/page",
+    ):
         response = client.get(url)
         assert response.status_code == 404
         assert "您要找的页面或商品不存在" in response.get_data(as_text=True)

@@ -157,7 +157,12 @@ def test_the_real_command_reads_the_password_twice_from_a_pipe(world, database_u
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "test"}
     done = subprocess.run(
         [str(flask), "--app", "shop", "create-user", "piped", "--role", "officer"],
-        input=f"{PASSWORD}\n{PASSWORD}\n", capture_output=True, text=True, cwd=repo, env=env, timeout=60,
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        cwd=repo,
+        env=env,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     with world.app_context():

@@ -28,8 +28,13 @@ def _raw(app, sql: str, **params):
 
 @pytest.fixture
 def lot_id(goods, as_role, app):
-    body = {"product_id": goods["shrimp"], "household_id": goods["wang"], "quantity": 3000,
-            "best_before": (business_today() + timedelta(days=100)).isoformat(), "mode": "consignment"}
+    body = {
+        "product_id": goods["shrimp"],
+        "household_id": goods["wang"],
+        "quantity": 3000,
+        "best_before": (business_today() + timedelta(days=100)).isoformat(),
+        "mode": "consignment",
+    }
     return as_role("admin").post("/api/lots", json=body).get_json()["id"]
 
 

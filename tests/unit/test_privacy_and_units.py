@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop.privacy import mask_name, mask_phone
-from shop.units import grams_to_jin_text, grams_to_kg_text
+from shop.units import InvalidQuantity, grams_to_jin_text, grams_to_kg_text, parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,38 @@ def test_grams_are_written_as_jin(grams, jin):
 @pytest.mark.parametrize(("grams", "kg"), [(1000, "1"), (6750, "6.75"), (1234, "1.23"), (1235, "1.24"), (5, "0.01")])
 def test_grams_are_written_as_kilograms(grams, kg):
     assert grams_to_kg_text(grams) == kg
+
+
+@pytest.mark.parametrize(
+    "text, unit, grams",
+    [
+        ("1.5", "jin", 750),
+        ("0.002", "jin", 1),
+        ("１.５", "jin", 750),
+        (" 750 ", "g", 750),
+        ("12", "piece", 12),
+        ("0", "g", 0),
+        ("3.000", "g", 3),
+    ],
+)
+def test_a_typed_quantity_is_read_as_exact_grams_or_pieces(text, unit, grams):
+    assert parse_quantity(text, unit) == grams
+
+
+@pytest.mark.parametrize(
+    "text, unit, reason",
+    [
+        ("-1", "g", InvalidQuantity.NEGATIVE),
+        ("three", "g", InvalidQuantity.NOT_A_NUMBER),
+        ("", "jin", "not_a_number"),
+        ("1e3", "g", "not_a_number"),
+        ("١٢", "g", "not_a_number"),
+        ("0.0001", "jin", InvalidQuantity.NOT_WHOLE),
+        ("750.5", "g", InvalidQuantity.NOT_WHOLE),
+        ("1.5", "piece", InvalidQuantity.NOT_WHOLE),
+    ],
+)
+def test_a_quantity_that_is_not_whole_grams_or_pieces_is_refused_not_rounded(text, unit, reason):
+    with pytest.raises(InvalidQuantity) as raised:
+        parse_quantity(text, unit)
+    assert raised.value.reason == reason
