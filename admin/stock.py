@@ -175,7 +175,7 @@ def expiry(best_before: date, today: date) -> str | None:
     """How close a lot is to its best-before date: "expired", "near" (within NEAR_EXPIRY_DAYS) or None."""
     if best_before < today:
         return "expired"
-    if (best_before - today).days <= current_app.config.get("NEAR_EXPIRY_DAYS", 30):
+    if (best_before - today).days <= current_app.config["NEAR_EXPIRY_DAYS"]:
         return "near"
     return None
 
@@ -503,7 +503,9 @@ def chinese_terms(lot: Lot) -> str:
 
 
 def trace_url(lot: Lot) -> str:
-    """The public trace page the lot's QR codes open."""
+    """The public trace page the lot's QR codes open, on the public address when one is configured."""
+    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
+        return base + url_for("catalog.trace", token=lot.trace_token)
     return url_for("catalog.trace", token=lot.trace_token, _external=True)
 
 

@@ -55,6 +55,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "STRIPE_API_BASE",
         "RATELIMIT_STORAGE_URI",
         "LOGIN_RATE_LIMIT",
+        "PUBLIC_BASE_URL",
     ):
         if env.get(name):
             settings[name] = env[name].strip()
@@ -71,6 +72,12 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
 
 class Config:
     """The embedded default, for `make run` and development."""
+
+    #: Where buyers reach the site (https://bangfu.example.cn): printed QR codes point there, not at
+    #: whichever address the clerk's tablet used. Empty: the address of the request that printed.
+    PUBLIC_BASE_URL = ""
+    #: Lots whose best-before date is this close are flagged on the stock page.
+    NEAR_EXPIRY_DAYS = 30
 
     STRIPE_SECRET_KEY = ""
     STRIPE_PUBLISHABLE_KEY = ""

@@ -445,6 +445,19 @@ def test_the_receiving_slip_is_a_pdf_naming_the_lot_household_and_terms(app, goo
     assert "王亦明" not in text
 
 
+def test_the_slip_points_at_the_trace_page_on_the_address_it_was_printed_from(app, goods, clerk, shrimp):
+    token = lots(app)[0].trace_token
+    _, text = pdf_text(clerk.client.get(f"/admin/stock/lots/{shrimp}/slip.pdf"))
+    assert f"http://localhost/trace/{token}" in text
+
+
+@pytest.mark.parametrize("config_overrides", [{"PUBLIC_BASE_URL": "https://bangfu.example.cn/"}])
+def test_with_a_public_address_the_slip_points_buyers_there(app, goods, clerk, shrimp):
+    token = lots(app)[0].trace_token
+    _, text = pdf_text(clerk.client.get(f"/admin/stock/lots/{shrimp}/slip.pdf"))
+    assert f"https://bangfu.example.cn/trace/{token}" in text and "localhost" not in text
+
+
 def test_the_slip_of_a_purchase_names_the_price(app, goods, clerk, paste):
     _, text = pdf_text(clerk.client.get(f"/admin/stock/lots/{paste}/slip.pdf"))
     assert "收购：整批价款¥120.00，收货时计入农户收入" in text and "10件" in text
