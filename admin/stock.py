@@ -675,7 +675,10 @@ def stocktake():
         status = 422
         if form.validate() and (counts := read_counts(form, lots)) is not None:
             try:
-                movements = stock.stocktake(counts=counts, note=(form.note.data or "").strip(), by=user)
+                # What this request read is what the form showed (read_counts checked); the use case
+                # checks it again under the lock, in case a sale lands in between.
+                seen = {lot.id: lot.qty_on_hand for lot in lots if lot.id in counts}
+                movements = stock.stocktake(counts=counts, note=(form.note.data or "").strip(), by=user, expected=seen)
             except DomainError as error:
                 field = (error.field or "").replace("counts.", "count_")
                 status = show_domain_error(form, error, {error.field or "": field})

@@ -144,6 +144,8 @@ class NewReturn(Body):
 class CountIn(Body):
     lot_id: Id
     counted: Annotated[int, Field(ge=0, le=stock.MAX_LOT_QTY)]
+    #: What the lot held when counting began; a sale since then makes the count stale (409).
+    expected: Annotated[int, Field(ge=0, le=stock.MAX_LOT_QTY)] | None = None
 
 
 class NewStocktake(Body):
@@ -345,7 +347,8 @@ def stocktake():
     if len(counts) != len(body.counts):
         message = _("Each lot may be counted once.")
         return json_error(422, "invalid", message, {"counts": message})
-    movements = stock.stocktake(counts=counts, note=body.note, by=signed_in_user())
+    expected = {c.lot_id: c.expected for c in body.counts if c.expected is not None}
+    movements = stock.stocktake(counts=counts, note=body.note, by=signed_in_user(), expected=expected)
     return jsonify(movements=[movement_json(m) for m in movements]), 201
 
 

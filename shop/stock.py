@@ -301,10 +301,23 @@ def return_to_household(*, lot_id: int, quantity: int, note: str, by: User) -> S
     return movement
 
 
-def stocktake(*, counts: dict[int, int], note: str, by: User) -> list[StockMovement]:
-    """Record what was counted on the shelf (盘点) and book each lot's difference from the record."""
+class StaleCount(Conflict):
+    """A lot changed (a sale, say) between the clerk reading its stock and the count being booked."""
+
+    code = "stale_count"
+
+
+def stocktake(
+    *, counts: dict[int, int], note: str, by: User, expected: dict[int, int] | None = None
+) -> list[StockMovement]:
+    """Record what was counted on the shelf (盘点) and book each lot's difference from the record.
+
+    `expected` is what the clerk saw each lot hold when counting; if a lot holds something else
+    now, a sale happened meanwhile and booking the count would undo it, so nothing is recorded.
+    """
     if not counts:
         raise Invalid(_("Count at least one lot."), "counts")
+    expected = expected or {}
     with atomic() as session:
         lots = {lot_id: _counter_lot(session, lot_id, by) for lot_id in sorted(counts)}
         movements = []
@@ -313,6 +326,9 @@ def stocktake(*, counts: dict[int, int], note: str, by: User) -> list[StockMovem
             if not 0 <= counted <= lot.qty_received:
                 message = _("A count of lot %(code)s is between 0 and %(n)d.", code=lot.code, n=lot.qty_received)
                 raise Invalid(message, f"counts.{lot_id}")
+            if lot_id in expected and expected[lot_id] != lot.qty_on_hand:
+                message = _("Lot %(code)s changed while it was being counted. Count it again.", code=lot.code)
+                raise StaleCount(message, f"counts.{lot_id}")
             movements.append(_book_count(session, lot, counted, note, by))
     return movements
 

@@ -113,3 +113,17 @@ def test_a_clerk_cannot_touch_another_counters_lot(app, lots, as_role):
 def test_officers_cannot_move_stock(app, lots, as_role):
     response = as_role("officer").post(f"/api/lots/{lots['shrimp']}/returns", json={"quantity": 1})
     assert response.status_code == 403
+
+
+def test_a_count_made_before_a_sale_is_refused_rather_than_booked_over_it(app, goods, lots):
+    sale = {
+        "idempotency_key": "sold-while-counting",
+        "payment_method": "cash",
+        "lines": [{"product_id": goods["shrimp"], "quantity": 500}],
+    }
+    assert lots["clerk"].post("/api/counter/sales", json=sale).status_code == 201
+    before = movement_count(app)
+    counts = [{"lot_id": lots["shrimp"], "counted": 2000, "expected": 2000}]
+    response = lots["clerk"].post("/api/stocktakes", json={"counts": counts})
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "stale_count"
+    assert (on_hand(app, lots["shrimp"]), movement_count(app)) == (1500, before)
