@@ -38,7 +38,9 @@ def quantity_text(qty: int, unit: Unit) -> str:
     """A stock quantity as a shopper reads it: 6.5 斤 / 3.25 kg, or 12 件 / 12 pcs."""
     if unit is Unit.GRAM:
         if is_chinese():
-            return _("%(n)s jin", n=grams_to_jin_text(qty))
+            jin = grams_to_jin_text(qty)
+            # A crumb under 0.01 斤 would read "0 斤": say its grams instead.
+            return _("%(g)s g", g=qty) if jin == "0" and qty else _("%(n)s jin", n=jin)
         return _("%(n)s kg", n=grams_to_kg_text(qty))
     return _("%(n)s pcs", n=qty)
 

@@ -181,3 +181,11 @@ def test_pages_load_only_assets_the_app_serves(shop_floor, client):
     assert "http://" not in html and "https://" not in html
     for asset in ("/static/css/app.css", "/static/img/logo.svg", "/static/img/products/dried-shrimp.svg"):
         assert client.get(asset).status_code == 200
+
+
+def test_a_crumb_of_stock_reads_in_grams_rather_than_zero_jin(app):
+    from shop.templating import quantity_text
+    from shop.units import Unit
+
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert [quantity_text(q, Unit.GRAM) for q in (1, 2, 3, 750)] == ["1 克", "2 克", "0.01 斤", "1.5 斤"]
