@@ -6,8 +6,9 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Register the staff blueprints on the app."""
     # Imported here: admin views use shop's use cases, and shop imports admin.
-    from . import counter, home, stock
+    from . import counter, home, orders, stock
 
     app.register_blueprint(home.bp)
     app.register_blueprint(counter.bp)
     app.register_blueprint(stock.bp)
+    app.register_blueprint(orders.bp)

@@ -62,6 +62,9 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
     if env.get("STRIPE_PAYMENT_METHOD_TYPES"):
         types = [t.strip() for t in env["STRIPE_PAYMENT_METHOD_TYPES"].split(",")]
         settings["STRIPE_PAYMENT_METHOD_TYPES"] = tuple(t for t in types if t)
+    for name in ("ORDER_HOLD_MINUTES", "PICKUP_HOLD_MINUTES"):
+        if env.get(name, "").strip().isdigit():
+            settings[name] = int(env[name])
     if env.get("TRUSTED_PROXIES", "").strip().isdigit():
         settings["TRUSTED_PROXIES"] = int(env["TRUSTED_PROXIES"])
     if "SESSION_COOKIE_SECURE" in env:
@@ -85,6 +88,10 @@ class Config:
     #: Another address for the Stripe API, such as a local test server.
     STRIPE_API_BASE = ""
     STRIPE_PAYMENT_METHOD_TYPES = ("card", "alipay", "wechat_pay")
+    #: How long an order paid online holds its stock while the buyer pays.
+    ORDER_HOLD_MINUTES = 30
+    #: How long a pay-at-pickup order holds its stock for the buyer to come to the counter.
+    PICKUP_HOLD_MINUTES = 24 * 60
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

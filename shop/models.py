@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import now_utc
 from .extensions import db
+from .order_flow import OrderStatus
 from .privacy import mask_name, mask_phone
 from .units import Unit
 
@@ -101,12 +102,38 @@ class WriteOffReason(StrEnum):
 
 
 class PaymentMethod(StrEnum):
-    """How a counter buyer paid."""
+    """How a buyer paid."""
 
     CASH = "cash"
     WECHAT_QR = "wechat_qr"  # the counter's WeChat Pay QR code
     ALIPAY_QR = "alipay_qr"
     CARD = "card"
+    STRIPE = "stripe"  # online: card, Alipay or WeChat Pay through Stripe
+
+
+#: What a clerk may take at the counter; Stripe is for online orders only.
+COUNTER_METHODS = (PaymentMethod.CASH, PaymentMethod.WECHAT_QR, PaymentMethod.ALIPAY_QR, PaymentMethod.CARD)
+
+
+class SaleChannel(StrEnum):
+    """Where a sale was made."""
+
+    COUNTER = "counter"
+    ONLINE = "online"
+
+
+class Fulfilment(StrEnum):
+    """How an online order reaches its buyer."""
+
+    PICKUP = "pickup"  # 到店自提
+    DELIVERY = "delivery"
+
+
+class OrderPayment(StrEnum):
+    """How an online order is to be paid."""
+
+    STRIPE = "stripe"
+    PAY_AT_PICKUP = "pay_at_pickup"  # 到店付款
 
 
 def new_trace_token() -> str:
@@ -355,6 +382,7 @@ class StockMovement(db.Model):
         sa.CheckConstraint(
             "kind <> 'stocktake' OR (counted_qty IS NOT NULL AND counted_qty >= 0)", name="stocktake_counted"
         ),
+        sa.CheckConstraint("by_id IS NOT NULL OR kind = 'sale'", name="someone_moved_it"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -368,11 +396,12 @@ class StockMovement(db.Model):
     note: Mapped[str] = mapped_column(sa.String(200), default="")
     draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draw.id"), index=True)
     refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refund.id"), index=True)
-    by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    #: Who moved the stock; empty only for a sale paid online, whose draw names the order's sale.
+    by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
     at: Mapped[datetime] = mapped_column(default=now_utc)
 
     lot: Mapped[Lot] = relationship()
-    by: Mapped[User] = relationship()
+    by: Mapped[User | None] = relationship()
     draw: Mapped["Draw | None"] = relationship()
     refund: Mapped["Refund | None"] = relationship()
 
@@ -384,15 +413,18 @@ class Sale(db.Model):
     __table_args__ = (
         sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
         sa.CheckConstraint("tendered_fen IS NULL OR tendered_fen >= total_fen", name="tendered_covers_total"),
+        sa.CheckConstraint("channel = 'online' OR clerk_id IS NOT NULL", name="counter_sale_has_clerk"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Made by the till, so that a sale sent twice is recorded once.
+    #: Made by the till (or "order-<id>" for an online order), so that a sale sent twice is recorded once.
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: A digest of what was asked for, so a key reused for a different basket is refused.
     request_digest: Mapped[str] = mapped_column(sa.String(64))
     counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
-    clerk_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    channel: Mapped[SaleChannel] = mapped_column(_enum(SaleChannel, "sale_channel"), default=SaleChannel.COUNTER)
+    #: Who took the money; none for an order paid online.
+    clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
     payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     #: Fen the buyer paid: the sum of the lines' amount_fen.
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
@@ -403,7 +435,7 @@ class Sale(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     counter: Mapped[Counter] = relationship()
-    clerk: Mapped[User] = relationship()
+    clerk: Mapped[User | None] = relationship()
     lines: Mapped[list["SaleLine"]] = relationship(back_populates="sale", order_by="SaleLine.id")
     refunds: Mapped[list["Refund"]] = relationship(back_populates="sale", order_by="Refund.id")
 
@@ -540,3 +572,146 @@ class DrawReversal(db.Model):
 
     refund_line: Mapped[RefundLine] = relationship(back_populates="reversals")
     draw: Mapped[Draw] = relationship()
+
+
+def new_order_token() -> str:
+    """The unguessable key of an order's status page, given to the buyer instead of an account."""
+    return secrets.token_urlsafe(24)
+
+
+class Order(db.Model):
+    """An online order: reserved stock waiting for payment, then a sale to pack and hand over."""
+
+    __tablename__ = "shop_order"
+    __table_args__ = (
+        sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
+        sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refunded_within_total"),
+        sa.CheckConstraint("fulfilment = 'pickup' OR address <> ''", name="delivery_has_address"),
+        sa.Index("ix_shop_order_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(48), unique=True, default=new_order_token)
+    status: Mapped[OrderStatus] = mapped_column(
+        _enum(OrderStatus, "order_status"), default=OrderStatus.AWAITING_PAYMENT
+    )
+    fulfilment: Mapped[Fulfilment] = mapped_column(_enum(Fulfilment, "fulfilment"))
+    payment: Mapped[OrderPayment] = mapped_column(_enum(OrderPayment, "order_payment"))
+    #: The counter that holds the stock and hands the order over (or ships it).
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
+    contact_name: Mapped[str] = mapped_column(sa.String(50))
+    #: A mainland mobile number; lists show it masked.
+    contact_phone: Mapped[str] = mapped_column(sa.String(11), index=True)
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    #: Fen the buyer pays: the sum of the lines' amount_fen.
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Fen given back so far, counting only refunds that went through.
+    refunded_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: Until when the stock is held for an unpaid order (naive UTC).
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    paid_at: Mapped[datetime | None]
+    #: Saved before the PaymentIntent is created, so a retried create returns the same intent.
+    stripe_idempotency_key: Mapped[str | None] = mapped_column(sa.String(80))
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    stripe_client_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    #: The sale the order became once paid: its draws credit the households.
+    sale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sale.id"), unique=True)
+
+    counter: Mapped[Counter] = relationship()
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.id")
+    sale: Mapped[Sale | None] = relationship()
+
+    @property
+    def number(self) -> str:
+        """The order number a buyer quotes at the counter."""
+        return f"W{self.id:06d}"
+
+    @property
+    def contact_phone_masked(self) -> str:
+        """The buyer's phone as lists show it."""
+        return mask_phone(self.contact_phone)
+
+
+class OrderLine(db.Model):
+    """One product of an order, priced when the order was placed."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_order.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    product_name: Mapped[str] = mapped_column(sa.String(100))
+    unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    price_per: Mapped[int]
+    #: Grams or pieces ordered.
+    quantity: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
+    reservations: Mapped[list["Reservation"]] = relationship(back_populates="line", order_by="Reservation.id")
+
+
+class Reservation(db.Model):
+    """Stock of one lot held for an order line while its order awaits payment.
+
+    A reservation counts only while its order is awaiting payment and not past
+    expires_at, so an order that lapses frees its stock without any job running.
+    """
+
+    __tablename__ = "reservation"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("order_line.id"), index=True)
+    lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lot.id"), index=True)
+    #: Grams or pieces held.
+    quantity: Mapped[int]
+
+    line: Mapped[OrderLine] = relationship(back_populates="reservations")
+    lot: Mapped[Lot] = relationship()
+
+
+class StripeEvent(db.Model):
+    """A Stripe webhook event already processed: each is acted on at most once."""
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    event_type: Mapped[str] = mapped_column(sa.String(80))
+    received_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class OrderRefund(db.Model):
+    """A refund of an online order, asked of Stripe (or paid back at the counter) and then applied once.
+
+    The row and its idempotency key are saved before Stripe is called; the
+    households' credits are reversed only when the refund has succeeded.
+    """
+
+    __tablename__ = "order_refund"
+    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_order.id"), index=True)
+    #: pending (asked), succeeded (applied), failed.
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    restock: Mapped[bool]
+    #: The lines and quantities to give back, as JSON [[sale_line_id, quantity], ...].
+    lines_json: Mapped[str] = mapped_column(sa.Text)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    stripe_refund_id: Mapped[str | None] = mapped_column(sa.String(80), unique=True)
+    #: The counter refund that reversed the credits, once the money went back.
+    refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("refund.id"), unique=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    order: Mapped[Order] = relationship()

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from . import stock
+from .clock import now_utc
 from .counters import counter_for
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
@@ -36,6 +37,7 @@ from .models import (
 from .money import MAX_FEN
 from .stock import UnknownProduct
 from .transaction import atomic
+from .units import Unit
 
 #: A basket longer than this is a mistake at the till, not a purchase.
 MAX_LINES = 50
@@ -112,11 +114,10 @@ def _check_basket(lines: Sequence[LineRequest], method: PaymentMethod, tendered_
 
 def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
     with atomic() as session:
-        counter = counter_for(clerk)
         sale = Sale(
             idempotency_key=key,
             request_digest=digest,
-            counter_id=counter.id,
+            counter_id=counter_for(clerk).id,
             clerk_id=clerk.id,
             payment_method=method,
             total_fen=0,
@@ -126,42 +127,80 @@ def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
         session.add(sale)
         # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
         session.flush()
-        products = _products_for(session, lines)
-        lots = stock.lock_sellable_lots(session, set(products), counter.id, today)
-        by_id = {lot.id: lot for lot in lots}
-        for index, request in enumerate(lines):
-            product = products[request.product_id]
-            candidates = [stock.lot_stock(lot) for lot in lots if lot.product_id == product.id]
-            try:
-                allocations = allocate(request.quantity, candidates)
-            except OutOfStock as short:
-                message = _("Only %(n)d left of %(name)s.", n=short.available, name=product.name_zh)
-                raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
-            amount, priced = price_draws(allocations, product.price_fen, product.price_per)
-            line = _line(sale, product, request.quantity, amount)
-            session.add(line)
-            for d in priced:
-                draw = Draw(
-                    line=line,
-                    lot_id=d.lot.lot_id,
-                    household_id=d.lot.household_id,
-                    mode=by_id[d.lot.lot_id].mode,
-                    share_bp=d.lot.share_bp,
-                    quantity=d.quantity,
-                    amount_fen=d.amount_fen,
-                    credit_fen=d.credit_fen,
-                )
-                session.add(draw)
-                stock.take_for_sale(session, by_id[d.lot.lot_id], d.quantity, draw, clerk)
-            sale.total_fen += amount
-        if sale.total_fen > MAX_FEN:
-            raise Invalid(_("The total is too large for one sale."), "lines")
+        products = products_for(session, lines)
+        draw_lines(session, sale, [line_to_sell(products[r.product_id], r.quantity) for r in lines], today, clerk)
         if tendered_fen is not None and tendered_fen < sale.total_fen:
             raise NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
     return sale
 
 
-def _products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
+@dataclass(frozen=True)
+class LineToSell:
+    """A quantity of a product at a price: the shelf's now, or the one an order was placed at."""
+
+    product_id: int
+    product_name: str
+    unit: Unit
+    price_fen: int
+    price_per: int
+    quantity: int
+
+
+def line_to_sell(product: Product, quantity: int) -> LineToSell:
+    """A line at the product's current shelf price."""
+    return LineToSell(product.id, product.name_zh, product.unit, product.price_fen, product.price_per, quantity)
+
+
+def draw_lines(
+    session, sale: Sale, lines: Sequence[LineToSell], today: date, by: User | None, except_order_id: int | None = None
+) -> None:
+    """Draw each line from the sale's counter's lots and add the lines, their draws and the total to the sale.
+
+    Stock that live orders hold is not for sale, except what `except_order_id`
+    holds: that order is the one being paid for.
+    """
+    lots = stock.lock_sellable_lots(session, {line.product_id for line in lines}, sale.counter_id, today)
+    held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc(), except_order_id)
+    by_id = {lot.id: lot for lot in lots}
+    for index, request in enumerate(lines):
+        candidates = [stock.lot_stock(lot, held.get(lot.id, 0)) for lot in lots if lot.product_id == request.product_id]
+        try:
+            allocations = allocate(request.quantity, candidates)
+        except OutOfStock as short:
+            message = _("Only %(n)d left of %(name)s.", n=short.available, name=request.product_name)
+            raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+        amount, priced = price_draws(allocations, request.price_fen, request.price_per)
+        line = SaleLine(
+            sale=sale,
+            product_id=request.product_id,
+            product_name=request.product_name,
+            unit=request.unit,
+            price_fen=request.price_fen,
+            price_per=request.price_per,
+            quantity=request.quantity,
+            amount_fen=amount,
+        )
+        session.add(line)
+        for d in priced:
+            lot = by_id[d.lot.lot_id]
+            draw = Draw(
+                line=line,
+                lot_id=lot.id,
+                household_id=lot.household_id,
+                mode=lot.mode,
+                share_bp=d.lot.share_bp,
+                quantity=d.quantity,
+                amount_fen=d.amount_fen,
+                credit_fen=d.credit_fen,
+            )
+            session.add(draw)
+            stock.take_for_sale(session, lot, d.quantity, draw, by)
+        sale.total_fen += amount
+    if sale.total_fen > MAX_FEN:
+        raise Invalid(_("The total is too large for one sale."), "lines")
+
+
+def products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
     ids = {line.product_id for line in lines}
     found = {p.id: p for p in session.scalars(sa.select(Product).where(Product.id.in_(ids), Product.active))}
     for index, line in enumerate(lines):
@@ -169,19 +208,6 @@ def _products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
             message = _("No product on sale has id %(id)s.", id=line.product_id)
             raise UnknownProduct(message, f"lines.{index}.product_id")
     return found
-
-
-def _line(sale: Sale, product: Product, quantity: int, amount: int) -> SaleLine:
-    return SaleLine(
-        sale=sale,
-        product_id=product.id,
-        product_name=product.name_zh,
-        unit=product.unit,
-        price_fen=product.price_fen,
-        price_per=product.price_per,
-        quantity=quantity,
-        amount_fen=amount,
-    )
 
 
 def sale_for(sale_id: int, user: User) -> Sale:

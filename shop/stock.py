@@ -11,7 +11,7 @@ These functions run inside a use case's `atomic()` block and never commit.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .clock import now_utc
 from .counters import counter_for, find_counter
 from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
@@ -29,7 +30,11 @@ from .models import (
     Household,
     Lot,
     MovementKind,
+    Order,
+    OrderLine,
+    OrderStatus,
     Product,
+    Reservation,
     Role,
     SettlementMode,
     StockMovement,
@@ -137,22 +142,39 @@ def _sellable(today: date):
     return [Lot.qty_on_hand > 0, Lot.best_before >= today]
 
 
-def available_by_product(today: date) -> dict[int, int]:
-    """Grams or pieces each product has on sale today, at all counters: on hand, within best-before."""
-    rows = db.session.execute(
-        sa.select(Lot.product_id, sa.func.sum(Lot.qty_on_hand)).where(*_sellable(today)).group_by(Lot.product_id)
+def live_reservations(now: datetime, except_order_id: int | None = None):
+    """Grams or pieces held per lot by orders still awaiting payment within their hold, as a subquery."""
+    query = (
+        sa.select(Reservation.lot_id, sa.func.sum(Reservation.quantity).label("held"))
+        .join(OrderLine, Reservation.order_line_id == OrderLine.id)
+        .join(Order, OrderLine.order_id == Order.id)
+        .where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.expires_at > now)
+        .group_by(Reservation.lot_id)
     )
-    return {product_id: int(total) for product_id, total in rows}
+    if except_order_id is not None:
+        query = query.where(Order.id != except_order_id)
+    return query.subquery()
+
+
+def _available_by_product(now: datetime, today: date, *where) -> dict[int, int]:
+    held = live_reservations(now)
+    rows = db.session.execute(
+        sa.select(Lot.product_id, sa.func.sum(Lot.qty_on_hand - sa.func.coalesce(held.c.held, 0)))
+        .outerjoin(held, held.c.lot_id == Lot.id)
+        .where(*_sellable(today), *where)
+        .group_by(Lot.product_id)
+    )
+    return {product_id: max(int(total), 0) for product_id, total in rows}
+
+
+def available_by_product(today: date) -> dict[int, int]:
+    """Grams or pieces each product has on sale today, at all counters: on hand less what orders hold."""
+    return _available_by_product(now_utc(), today)
 
 
 def available_at_counter(counter_id: int, today: date) -> dict[int, int]:
-    """Grams or pieces of each product a counter's till may sell today."""
-    rows = db.session.execute(
-        sa.select(Lot.product_id, sa.func.sum(Lot.qty_on_hand))
-        .where(Lot.counter_id == counter_id, *_sellable(today))
-        .group_by(Lot.product_id)
-    )
-    return {product_id: int(total) for product_id, total in rows}
+    """Grams or pieces of each product a counter may sell today: on hand less what orders hold."""
+    return _available_by_product(now_utc(), today, Lot.counter_id == counter_id)
 
 
 def supplying_villages(today: date) -> dict[int, list[Village]]:
@@ -225,10 +247,18 @@ def lock_lots(session, lot_ids: set[int]) -> dict[int, Lot]:
     return {lot.id: lot for lot in lots}
 
 
-def lot_stock(lot: Lot) -> LotStock:
-    """The plain values allocation works on."""
+def held_for_orders(session, lot_ids: set[int], now: datetime, except_order_id: int | None = None) -> dict[int, int]:
+    """What live orders (other than `except_order_id`) hold of each of these locked lots."""
+    held = live_reservations(now, except_order_id)
+    rows = session.execute(sa.select(held.c.lot_id, held.c.held).where(held.c.lot_id.in_(lot_ids)))
+    return {lot_id: int(quantity) for lot_id, quantity in rows}
+
+
+def lot_stock(lot: Lot, held: int = 0) -> LotStock:
+    """The plain values allocation works on: what may be drawn is on hand less what orders hold."""
     share = lot.share_bp if lot.mode is SettlementMode.CONSIGNMENT else None
-    return LotStock(lot.id, lot.household_id, lot.qty_on_hand, lot.best_before, lot.received_at, share)
+    free = max(lot.qty_on_hand - held, 0)
+    return LotStock(lot.id, lot.household_id, free, lot.best_before, lot.received_at, share)
 
 
 def _change(session, lot: Lot, delta: int, **movement) -> StockMovement:
@@ -250,10 +280,10 @@ def _change(session, lot: Lot, delta: int, **movement) -> StockMovement:
     return row
 
 
-def take_for_sale(session, lot: Lot, quantity: int, draw, by: User) -> None:
-    """Take a sale's draw off a locked lot."""
+def take_for_sale(session, lot: Lot, quantity: int, draw, by: User | None) -> None:
+    """Take a sale's draw off a locked lot; `by` is None for an order paid online."""
     try:
-        _change(session, lot, -quantity, kind=MovementKind.SALE, draw=draw, by_id=by.id)
+        _change(session, lot, -quantity, kind=MovementKind.SALE, draw=draw, by_id=by.id if by else None)
     except NotEnoughOnHand as error:
         # Only reachable if the lock failed: the allocation was made on these very rows.
         raise OutOfStock(quantity, lot.qty_on_hand, error.message, "lines") from error

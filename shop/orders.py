@@ -1,0 +1,332 @@
+"""Online orders: placing one reserves stock, paying turns it into a sale, staff hand it over.
+
+One use case, one transaction. Stripe is never called from here: payments.py
+calls Stripe first (or after), outside any lock, and then one of these.
+"""
+
+import re
+from collections.abc import Collection, Sequence
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from . import stock
+from .clock import now_utc
+from .counters import default_counter
+from .errors import Invalid, NotFound
+from .extensions import db
+from .inventory import OutOfStock, allocate
+from .models import (
+    Fulfilment,
+    Order,
+    OrderLine,
+    OrderPayment,
+    OrderRefund,
+    PaymentMethod,
+    Reservation,
+    Sale,
+    SaleChannel,
+    User,
+)
+from .money import MAX_FEN, price_for
+from .order_flow import OrderStatus, move
+from .sales import MAX_LINES, LineRequest, LineToSell, draw_lines, line_to_sell, products_for
+from .transaction import atomic
+
+
+class UnknownOrder(NotFound):
+    """No order has that token or number (or it is not the caller's to see)."""
+
+
+def hold(payment: OrderPayment) -> timedelta:
+    """How long an unpaid order keeps its stock: minutes to pay online, or until the buyer can reach the counter."""
+    minutes = "PICKUP_HOLD_MINUTES" if payment == OrderPayment.PAY_AT_PICKUP else "ORDER_HOLD_MINUTES"
+    return timedelta(minutes=current_app.config[minutes])
+
+
+def place_order(
+    *,
+    lines: Sequence[LineRequest],
+    name: str,
+    phone: str,
+    fulfilment: Fulfilment,
+    address: str,
+    payment: OrderPayment,
+    today: date,
+    now: datetime | None = None,
+) -> Order:
+    """Price a basket on the server and reserve its stock at the online counter until the hold lapses."""
+    now = now or now_utc()
+    _check(lines, Fulfilment(fulfilment), address)
+    with atomic() as session:
+        order = Order(
+            fulfilment=fulfilment,
+            payment=payment,
+            counter_id=default_counter().id,
+            contact_name=name,
+            contact_phone=phone,
+            address=address if fulfilment == Fulfilment.DELIVERY else "",
+            total_fen=0,
+            expires_at=now + hold(OrderPayment(payment)),
+        )
+        session.add(order)
+        session.flush()
+        products = products_for(session, lines)
+        _reserve(session, order, [line_to_sell(products[r.product_id], r.quantity) for r in lines], today, now)
+        if payment == OrderPayment.STRIPE:
+            # Saved before Stripe is ever called: a retried create returns the same PaymentIntent.
+            order.stripe_idempotency_key = f"order-{order.id}-payment-intent"
+    return order
+
+
+def _check(lines: Sequence[LineRequest], fulfilment: Fulfilment, address: str) -> None:
+    if not lines:
+        raise Invalid(_("The cart is empty."), "lines")
+    if len(lines) > MAX_LINES:
+        raise Invalid(_("An order has at most %(n)d lines.", n=MAX_LINES), "lines")
+    if fulfilment is Fulfilment.DELIVERY and not address.strip():
+        raise Invalid(_("Give the delivery address."), "address")
+
+
+def _reserve(session, order: Order, lines: Sequence[LineToSell], today: date, now: datetime) -> None:
+    """Hold each line's quantity in the counter's lots, the soonest best-before first."""
+    lots = stock.lock_sellable_lots(session, {line.product_id for line in lines}, order.counter_id, today)
+    held = stock.held_for_orders(session, {lot.id for lot in lots}, now)
+    for index, request in enumerate(lines):
+        candidates = [stock.lot_stock(lot, held.get(lot.id, 0)) for lot in lots if lot.product_id == request.product_id]
+        try:
+            allocations = allocate(request.quantity, candidates)
+        except OutOfStock as short:
+            message = _("Only %(n)d left of %(name)s.", n=short.available, name=request.product_name)
+            raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+        amount = price_for(request.quantity, request.price_fen, request.price_per)
+        line = OrderLine(
+            order=order,
+            product_id=request.product_id,
+            product_name=request.product_name,
+            unit=request.unit,
+            price_fen=request.price_fen,
+            price_per=request.price_per,
+            quantity=request.quantity,
+            amount_fen=amount,
+        )
+        session.add(line)
+        for a in allocations:
+            session.add(Reservation(line=line, lot_id=a.lot.lot_id, quantity=a.quantity))
+            # A later line of the same product must not count this stock again.
+            held[a.lot.lot_id] = held.get(a.lot.lot_id, 0) + a.quantity
+        order.total_fen += amount
+    if order.total_fen > MAX_FEN:
+        raise Invalid(_("The total is too large for one order."), "lines")
+
+
+def _load(query) -> Order:
+    order = db.session.scalars(
+        query.options(selectinload(Order.lines).selectinload(OrderLine.reservations), selectinload(Order.sale))
+    ).first()
+    if order is None:
+        raise UnknownOrder(_("There is no such order."))
+    return order
+
+
+def order_by_token(token: str) -> Order:
+    """The order behind a buyer's link."""
+    return _load(sa.select(Order).where(Order.token == token))
+
+
+def find_order(order_id: int) -> Order:
+    """An order by its id, for staff."""
+    return _load(sa.select(Order).where(Order.id == order_id))
+
+
+def find_by_number(number: str, phone: str) -> Order:
+    """A buyer's order by its number (W000123) and the phone it was placed with."""
+    digits = number.strip().upper().removeprefix("W")
+    if not digits.isdigit() or not 0 < int(digits) < 2**31:
+        raise UnknownOrder(_("There is no such order."))
+    return _load(sa.select(Order).where(Order.id == int(digits), Order.contact_phone == phone.strip()))
+
+
+def effective_status(order: Order, now: datetime | None = None) -> OrderStatus:
+    """The order's status as of now: an unpaid order past its hold has expired, even before anyone records it."""
+    lapsed = order.status is OrderStatus.AWAITING_PAYMENT and order.expires_at <= (now or now_utc())
+    return OrderStatus.EXPIRED if lapsed else order.status
+
+
+def expire_due(now: datetime | None = None) -> list[int]:
+    """Record as expired every unpaid order past its hold; their stock was already free. Returns their ids."""
+    now = now or now_utc()
+    with atomic() as session:
+        due = list(
+            session.scalars(
+                sa.select(Order)
+                .where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.expires_at <= now)
+                .order_by(Order.id)
+                .with_for_update()
+            )
+        )
+        for order in due:
+            order.status = move(order.status, OrderStatus.EXPIRED)
+    return [order.id for order in due]
+
+
+def _locked(session, order_id: int) -> Order:
+    order = session.scalars(sa.select(Order).where(Order.id == order_id).with_for_update()).first()
+    if order is None:
+        raise UnknownOrder(_("There is no such order."))
+    return order
+
+
+def cancel_order(order_id: int) -> Order:
+    """Cancel an unpaid order and free its stock (its reservations stop counting at once)."""
+    with atomic() as session:
+        order = _locked(session, order_id)
+        order.status = move(order.status, OrderStatus.CANCELLED)
+    return order
+
+
+def advance(order_id: int, target: OrderStatus) -> Order:
+    """Move a paid order on: packed, shipped or collected."""
+    if target not in (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.COLLECTED):
+        raise Invalid(_("Staff only pack, ship or hand over orders here."), "status")
+    with atomic() as session:
+        order = _locked(session, order_id)
+        if target is OrderStatus.SHIPPED and order.fulfilment is not Fulfilment.DELIVERY:
+            raise Invalid(_("A pickup order is handed over, not shipped."), "status")
+        if target is OrderStatus.COLLECTED and order.sale_id is None:
+            raise Invalid(_("Take the payment first."), "status")
+        order.status = move(order.status, target)
+    return order
+
+
+def pay_order(
+    *,
+    order_id: int,
+    method: PaymentMethod,
+    today: date,
+    by: User | None = None,
+    tendered_fen: int | None = None,
+    collected: bool = False,
+) -> Sale:
+    """Turn an order into a sale once its money is in: its reserved stock becomes draws, crediting the households.
+
+    Stripe's confirmation (by=None) or a clerk taking the money at pickup
+    (collected=True) both end here; whichever comes second finds the sale
+    already made and gets it back, so an order is fulfilled exactly once.
+    Raises OutOfStock if a lapsed order's stock has meanwhile been sold.
+    """
+    with atomic() as session:
+        order = _locked(session, order_id)
+        if order.sale_id is not None:
+            return order.sale
+        target = OrderStatus.COLLECTED if collected else OrderStatus.PAID
+        move(order.status, target)
+        sale = Sale(
+            idempotency_key=f"order-{order.id}",
+            request_digest=f"order-{order.id}",
+            counter_id=order.counter_id,
+            channel=SaleChannel.ONLINE,
+            clerk_id=by.id if by else None,
+            payment_method=method,
+            total_fen=0,
+            tendered_fen=tendered_fen,
+            sold_on=today,
+        )
+        session.add(sale)
+        session.flush()
+        lines = [
+            LineToSell(line.product_id, line.product_name, line.unit, line.price_fen, line.price_per, line.quantity)
+            for line in order.lines
+        ]
+        draw_lines(session, sale, lines, today, by, except_order_id=order.id)
+        if tendered_fen is not None and tendered_fen < sale.total_fen:
+            raise Invalid(_("The cash handed over is less than the total."), "tendered_fen")
+        order.sale = sale
+        order.status = target
+        order.paid_at = now_utc()
+    return sale
+
+
+def orders_to_collect(counter_id: int, now: datetime | None = None) -> list[Order]:
+    """Pay-at-pickup orders a counter is holding stock for, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(
+                Order.counter_id == counter_id,
+                Order.payment == OrderPayment.PAY_AT_PICKUP,
+                Order.status == OrderStatus.AWAITING_PAYMENT,
+                Order.expires_at > (now or now_utc()),
+            )
+            .options(selectinload(Order.lines))
+            .order_by(Order.id)
+        )
+    )
+
+
+# ---------------------------------------------------------------- staff lists (read-only)
+
+#: An order number as staff type it: W000123, w123 or 123.
+_ORDER_NUMBER = re.compile(r"[Ww]?0*(\d{1,9})")
+
+
+def staff_orders(
+    *,
+    counter_id: int | None,
+    statuses: Collection[OrderStatus] | None = None,
+    fulfilment: Fulfilment | None = None,
+    limit: int = 200,
+) -> list[Order]:
+    """Orders for the staff list, newest first: at one counter (None: every counter), in these statuses."""
+    query = sa.select(Order).options(selectinload(Order.sale)).order_by(Order.id.desc()).limit(limit)
+    if counter_id is not None:
+        query = query.where(Order.counter_id == counter_id)
+    if statuses is not None:
+        query = query.where(Order.status.in_(list(statuses)))
+    if fulfilment is not None:
+        query = query.where(Order.fulfilment == fulfilment)
+    return list(db.session.scalars(query))
+
+
+def order_counts(counter_id: int | None) -> dict[tuple[OrderStatus, Fulfilment], int]:
+    """How many orders stand in each status and fulfilment, for the staff list's filters."""
+    query = sa.select(Order.status, Order.fulfilment, sa.func.count()).group_by(Order.status, Order.fulfilment)
+    if counter_id is not None:
+        query = query.where(Order.counter_id == counter_id)
+    return {(status, fulfilment): n for status, fulfilment, n in db.session.execute(query)}
+
+
+def search_pickups(counter_id: int, text: str, limit: int = 20) -> list[Order]:
+    """Unpaid pay-at-pickup orders at a counter, held or lapsed, by number (W000123) or the phone's last four digits."""
+    text = text.strip()
+    matches = []
+    if number := _ORDER_NUMBER.fullmatch(text):
+        matches.append(Order.id == int(number[1]))
+    if len(text) == 4 and text.isdigit():
+        matches.append(Order.contact_phone.endswith(text))
+    if not matches:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Order)
+            .where(
+                Order.counter_id == counter_id,
+                Order.payment == OrderPayment.PAY_AT_PICKUP,
+                Order.status.in_([OrderStatus.AWAITING_PAYMENT, OrderStatus.EXPIRED]),
+                sa.or_(*matches),
+            )
+            .options(selectinload(Order.lines))
+            .order_by(Order.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def order_refunds(order_id: int) -> list[OrderRefund]:
+    """An order's refunds, pending, succeeded or failed, oldest first."""
+    return list(
+        db.session.scalars(sa.select(OrderRefund).where(OrderRefund.order_id == order_id).order_by(OrderRefund.id))
+    )
