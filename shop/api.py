@@ -14,14 +14,16 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from . import accounts, households, products, sales, stock
+from . import accounts, households, orders, payments, products, sales, stock
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .clock import business_today
 from .counters import counter_for
 from .models import (
+    Fulfilment,
     HouseholdCategory,
     MonitorSubtype,
+    OrderPayment,
     PaymentMethod,
     ProductCategory,
     Role,
@@ -151,6 +153,20 @@ class CountIn(Body):
 class NewStocktake(Body):
     counts: Annotated[list[CountIn], Field(min_length=1, max_length=500)]
     note: Text(200) = ""
+
+
+class ContactIn(Body):
+    name: Text(50, 1)
+    #: A mainland mobile number, ASCII digits only.
+    phone: Text(11, pattern=r"^1[3-9][0-9]{9}$")
+
+
+class NewOrder(Body):
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    contact: ContactIn
+    fulfilment: Fulfilment
+    address: Text(300) = ""
+    payment: OrderPayment
 
 
 B = TypeVar("B", bound=Body)
@@ -491,5 +507,80 @@ def refund_json(refund) -> dict:
                 ],
             }
             for line in refund.lines
+        ],
+    }
+
+
+@bp.post("/orders")
+@public
+def place_order():
+    """Place an online order: its stock is reserved until it is paid or its hold lapses."""
+    body = parse(NewOrder)
+    if body.payment == OrderPayment.STRIPE and not payments.configured():
+        message = _("Online payment is not available; choose to pay at pickup.")
+        return json_error(422, "invalid", message, {"payment": message})
+    if body.payment == OrderPayment.PAY_AT_PICKUP and body.fulfilment != Fulfilment.PICKUP:
+        message = _("Only orders collected at the counter can be paid there.")
+        return json_error(422, "invalid", message, {"payment": message})
+    order = orders.place_order(
+        lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+        name=body.contact.name,
+        phone=body.contact.phone,
+        fulfilment=body.fulfilment,
+        address=body.address,
+        payment=body.payment,
+        today=business_today(),
+    )
+    answer = {
+        "id": order.id,
+        "token": order.token,
+        "number": order.number,
+        "total_fen": order.total_fen,
+        "status": order.status.value,
+        "expires_at": iso_utc(order.expires_at),
+    }
+    if order.payment is OrderPayment.STRIPE:
+        try:
+            intent_id, secret = payments.start_payment(order.id)
+            answer["stripe"] = {"payment_intent_id": intent_id, "client_secret": secret}
+        except payments.PaymentUnavailable as error:
+            # The order and its stock stand; paying can be tried again from the order's page.
+            answer["stripe"] = None
+            answer["payment_error"] = error.message
+    return jsonify(answer), 201
+
+
+@bp.get("/orders/<token>")
+@public
+def get_order(token):
+    """An order and its status, for whoever holds its link."""
+    return jsonify(order_json(orders.order_by_token(token)))
+
+
+def iso_utc(moment) -> str:
+    """A stored naive-UTC instant as ISO 8601 with its zone."""
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def order_json(order) -> dict:
+    """An order as its buyer may see it: the phone masked, no household names."""
+    return {
+        "id": order.id,
+        "number": order.number,
+        "status": orders.effective_status(order).value,
+        "total_fen": order.total_fen,
+        "refunded_fen": order.refunded_fen,
+        "expires_at": iso_utc(order.expires_at),
+        "fulfilment": order.fulfilment.value,
+        "payment": order.payment.value,
+        "contact": {"name": order.contact_name, "phone_masked": order.contact_phone_masked},
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+            }
+            for line in order.lines
         ],
     }

@@ -2,7 +2,7 @@
 
 import click
 from flask import Flask
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, demo
 from .errors import DomainError
@@ -46,7 +46,20 @@ def create_user_command(username, role, town, households, counter, display_name,
     click.echo(f"Created {user.role.value} {user.username}.")
 
 
+orders_group = AppGroup("orders", help="Online orders.")
+
+
+@orders_group.command("expire")
+def expire_orders_command():
+    """Record unpaid orders past their hold as expired and cancel their payments (run it from cron)."""
+    from . import payments
+
+    expired = payments.expire_lapsed()
+    click.echo(f"Expired {len(expired)} unpaid orders.")
+
+
 def register(app: Flask) -> None:
     """Add the commands to `flask --app shop`."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(orders_group)

@@ -252,40 +252,67 @@ class RefundRequest:
 
 def refund_sale(*, sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
     """Give money back for part or all of a sale, restocking the goods or writing them off."""
+    with atomic() as session:
+        sale = _locked_sale(session, sale_id)
+        if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
+            raise Forbidden(_("Clerks refund only the sales of their own counter."))
+        refund = refund_in(session, sale_id, lines, restock, note, by)
+    return refund
+
+
+def _locked_sale(session, sale_id: int) -> Sale:
+    # Locking the sale makes two refunds of it take turns, so neither gives back too much.
+    sale = session.scalars(sa.select(Sale).where(Sale.id == sale_id).with_for_update()).first()
+    if sale is None:
+        raise NotFound(_("No sale has id %(id)s.", id=sale_id))
+    return sale
+
+
+def _check_refund_lines(lines: Sequence[RefundRequest]) -> None:
     if not lines:
         raise Invalid(_("Choose at least one line to refund."), "lines")
     if len({r.line_id for r in lines}) != len(lines):
         raise Invalid(_("Each line may appear once in a refund."), "lines")
-    with atomic() as session:
-        # Locking the sale makes two refunds of it take turns, so neither gives back too much.
-        sale = session.scalars(sa.select(Sale).where(Sale.id == sale_id).with_for_update()).first()
-        if sale is None:
-            raise NotFound(_("No sale has id %(id)s.", id=sale_id))
-        if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
-            raise Forbidden(_("Clerks refund only the sales of their own counter."))
-        refund = Refund(sale=sale, restock=restock, amount_fen=0, note=note, refunded_by_id=by.id)
-        session.add(refund)
-        plans = [_plan_line(session, sale, r, index) for index, r in enumerate(lines)]
-        lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
-        for sale_line, quantity, reversals, draws in plans:
-            refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
-            session.add(refund_line)
-            for rv in reversals:
-                draw = draws[rv.draw_id]
-                refund_line.reversals.append(
-                    DrawReversal(
-                        draw=draw,
-                        household_id=draw.household_id,
-                        quantity=rv.quantity,
-                        amount_fen=rv.amount_fen,
-                        credit_fen=rv.credit_fen,
-                    )
+
+
+def refund_amount(session, sale_id: int, lines: Sequence[RefundRequest]) -> int:
+    """What refunding these lines would give back, without recording anything (to ask Stripe for it first)."""
+    _check_refund_lines(lines)
+    sale = _locked_sale(session, sale_id)
+    return sum(rv.amount_fen for _l, _q, reversals, _d in _plans(session, sale, lines) for rv in reversals)
+
+
+def refund_in(session, sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
+    """Record a refund of a sale inside the caller's transaction: reversals of its draws, and restocking."""
+    _check_refund_lines(lines)
+    sale = _locked_sale(session, sale_id)
+    refund = Refund(sale=sale, restock=restock, amount_fen=0, note=note, refunded_by_id=by.id)
+    session.add(refund)
+    plans = _plans(session, sale, lines)
+    lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
+    for sale_line, quantity, reversals, draws in plans:
+        refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
+        session.add(refund_line)
+        for rv in reversals:
+            draw = draws[rv.draw_id]
+            refund_line.reversals.append(
+                DrawReversal(
+                    draw=draw,
+                    household_id=draw.household_id,
+                    quantity=rv.quantity,
+                    amount_fen=rv.amount_fen,
+                    credit_fen=rv.credit_fen,
                 )
-                refund_line.amount_fen += rv.amount_fen
-                if restock:
-                    stock.restock(session, lots[draw.lot_id], rv.quantity, draw, refund, by)
-            refund.amount_fen += refund_line.amount_fen
+            )
+            refund_line.amount_fen += rv.amount_fen
+            if restock:
+                stock.restock(session, lots[draw.lot_id], rv.quantity, draw, refund, by)
+        refund.amount_fen += refund_line.amount_fen
     return refund
+
+
+def _plans(session, sale: Sale, lines: Sequence[RefundRequest]) -> list:
+    return [_plan_line(session, sale, r, index) for index, r in enumerate(lines)]
 
 
 def _plan_line(session, sale: Sale, request: RefundRequest, index: int):

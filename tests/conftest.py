@@ -225,3 +225,54 @@ def goods(staff, as_role):
         assert response.status_code == 201, response.get_json()
         ids[key] = response.get_json()["id"]
     return ids
+
+
+@pytest.fixture(scope="session")
+def localstripe_url() -> Iterator[str]:
+    """A localstripe server on 127.0.0.1 for the session: a stateful stand-in for Stripe's API."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "localstripe"), "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def listening() -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", port)) == 0
+
+    deadline = time.monotonic() + 20
+    while not listening():
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.kill()
+            raise RuntimeError("localstripe did not start")
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+#: The webhook secret test apps verify signatures with.
+WEBHOOK_SECRET = "whsec_test_secret"
+
+
+@pytest.fixture
+def stripe_settings(localstripe_url) -> dict:
+    """Stripe settings pointing at localstripe, emptied of the previous test's objects."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{localstripe_url}/_config/data", method="DELETE")).close()
+    return {
+        "STRIPE_SECRET_KEY": "sk_test_bangfu",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_bangfu",
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": localstripe_url,
+    }
