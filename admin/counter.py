@@ -28,13 +28,13 @@ from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Regexp
 
-from shop import sales, stock, units
+from shop import orders, sales, stock, units
 from shop.access import roles_required, signed_in_user
 from shop.api import till_catalog
 from shop.clock import business_today, local_time
 from shop.counters import counter_for
 from shop.errors import DomainError
-from shop.models import PaymentMethod, Role, Sale, SettlementMode, User
+from shop.models import COUNTER_METHODS, PaymentMethod, Role, Sale, SettlementMode, User
 from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
 from shop.responses import STATUS_OF
@@ -55,6 +55,7 @@ PAYMENT_ZH = {
     PaymentMethod.WECHAT_QR: "微信扫码",
     PaymentMethod.ALIPAY_QR: "支付宝扫码",
     PaymentMethod.CARD: "银行卡",
+    PaymentMethod.STRIPE: "在线支付",
 }
 
 
@@ -71,7 +72,8 @@ def pos():
         counter=counter_for(user),
         products=till_products(user),
         messages=pos_messages(),
-        methods=[(m.value, label(m)) for m in PaymentMethod],
+        methods=[(m.value, label(m)) for m in COUNTER_METHODS],
+        to_collect=len(orders.orders_to_collect(counter_for(user).id)),
     )
 
 

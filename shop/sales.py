@@ -23,6 +23,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .inventory import DrawState, OutOfStock, RefundTooLarge, allocate, price_draws, reverse_draws
 from .models import (
+    COUNTER_METHODS,
     Draw,
     DrawReversal,
     PaymentMethod,
@@ -108,6 +109,8 @@ def _check_basket(lines: Sequence[LineRequest], method: PaymentMethod, tendered_
         raise Invalid(_("The basket is empty."), "lines")
     if len(lines) > MAX_LINES:
         raise Invalid(_("A sale has at most %(n)d lines.", n=MAX_LINES), "lines")
+    if method not in COUNTER_METHODS:
+        raise Invalid(_("The counter takes cash, QR codes or cards; online payment is for orders."), "payment_method")
     if tendered_fen is not None and method != PaymentMethod.CASH:
         raise Invalid(_("Only cash is handed over."), "tendered_fen")
 

@@ -88,6 +88,7 @@ def label(value) -> str:
         PaymentMethod.WECHAT_QR: _("WeChat Pay QR"),
         PaymentMethod.ALIPAY_QR: _("Alipay QR"),
         PaymentMethod.CARD: _("Bank card"),
+        PaymentMethod.STRIPE: _("Paid online"),
         WriteOffReason.SPOILED: _("Spoiled"),
         WriteOffReason.DAMAGED: _("Damaged"),
         WriteOffReason.SAMPLE: _("Sample for tasting"),

@@ -235,6 +235,7 @@ HOSTILE = {
     "key too long": lambda g: sale(g, key="k" * 65),
     "key as number": lambda g: sale(g, key=12345678),
     "unknown payment method": lambda g: sale(g, payment_method="bitcoin"),
+    "online payment at the till": lambda g: sale(g, payment_method="stripe"),
     "script in key": lambda g: sale(g, key="<script>alert(1)</script>"),
     "negative tendered": lambda g: sale(g, tendered_fen=-1),
     "body is a list": lambda g: [sale(g)],
