@@ -250,10 +250,11 @@ def _line_at_fault(error: DomainError, requests: list[sales.RefundRequest]) -> i
 
 
 def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_errors: Mapping | None = None):
-    """The sale page, with the refund form as it was filled in."""
+    """The sale page, with the refund form as it was filled in (an online order's sale links to its order)."""
     return render_template(
         "admin/counter/sale.html",
         sale=sale,
+        order=orders.order_of_sale(sale.id),
         form=form,
         error=error,
         line_errors=line_errors or {},
@@ -334,7 +335,7 @@ def receipt_for(sale: Sale) -> Receipt:
         counter_address=sale.counter.address,
         sale_no=sale.number,
         sold_at=local_time(sale.created_at),
-        clerk=sale.clerk.display_name or sale.clerk.username,
+        clerk=(sale.clerk.display_name or sale.clerk.username) if sale.clerk else "在线订单",
         lines=tuple(
             ReceiptLine(line.product_name, quantity_zh(line.quantity, line.unit), unit_price_zh(line), line.amount_fen)
             for line in sale.lines

@@ -330,3 +330,8 @@ def order_refunds(order_id: int) -> list[OrderRefund]:
     return list(
         db.session.scalars(sa.select(OrderRefund).where(OrderRefund.order_id == order_id).order_by(OrderRefund.id))
     )
+
+
+def order_of_sale(sale_id: int) -> Order | None:
+    """The online order a sale fulfilled, if it was one."""
+    return db.session.scalars(sa.select(Order).where(Order.sale_id == sale_id)).first()

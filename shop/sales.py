@@ -32,6 +32,7 @@ from .models import (
     RefundLine,
     Role,
     Sale,
+    SaleChannel,
     SaleLine,
     User,
 )
@@ -259,6 +260,9 @@ def refund_sale(*, sale_id: int, lines: Sequence[RefundRequest], restock: bool, 
         sale = _locked_sale(session, sale_id)
         if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
             raise Forbidden(_("Clerks refund only the sales of their own counter."))
+        if sale.channel is SaleChannel.ONLINE:
+            # The money went through the order (and maybe Stripe): it must come back the same way.
+            raise Conflict(_("Refund an online order from the order's page."))
         refund = refund_in(session, sale_id, lines, restock, note, by)
     return refund
 

@@ -268,3 +268,16 @@ def test_cancelling_an_unpaid_order_cancels_its_payment_and_frees_the_stock(app,
     assert stripe_api.payment_intents.retrieve(placed["stripe"]["payment_intent_id"]).status == "canceled"
     shrimp = next(p for p in api.get("/api/products").get_json() if p["id"] == goods["shrimp"])
     assert shrimp["available"] == 1000
+
+
+def test_the_receipt_of_an_order_paid_online_prints_without_a_clerk(app, api, goods, shelf, stripe_api, as_role):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    placed, _intent = paid_order(app, api, goods, stripe_api)
+    sale_id = order_of(app, placed["id"]).sale_id
+    response = as_role("admin").client.get(f"/admin/counter/sales/{sale_id}/receipt.pdf")
+    assert response.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(response.data)).pages)
+    assert "在线支付" in text and "在线订单" in text
