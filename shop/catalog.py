@@ -36,7 +36,11 @@ def product(product_id: int):
     today = business_today()
     lots = stock.lots_on_sale(item.id, today)
     return render_template(
-        "catalog/product.html", product=item, lots=lots, available=sum(lot.qty_on_hand for lot in lots), today=today
+        "catalog/product.html",
+        product=item,
+        lots=lots,
+        available=stock.available_by_product(today).get(item.id, 0),
+        today=today,
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .clock import now_utc
-from .counters import counter_for, find_counter
+from .counters import UnknownCounter, counter_for, default_counter, find_counter
 from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
 from .households import UnknownHousehold
@@ -168,8 +168,16 @@ def _available_by_product(now: datetime, today: date, *where) -> dict[int, int]:
 
 
 def available_by_product(today: date) -> dict[int, int]:
-    """Grams or pieces each product has on sale today, at all counters: on hand less what orders hold."""
-    return _available_by_product(now_utc(), today)
+    """Grams or pieces of each product online buyers may order today: what the online counter can sell.
+
+    Online orders are held and handed over at the first counter, so that is
+    the stock the catalog, the cart and GET /api/products speak of.
+    """
+    try:
+        counter = default_counter()
+    except UnknownCounter:
+        return {}  # an installation with no counter yet sells nothing
+    return available_at_counter(counter.id, today)
 
 
 def available_at_counter(counter_id: int, today: date) -> dict[int, int]:
