@@ -23,6 +23,11 @@ def phone(browser, server, shop):
 
 
 def test_a_buyer_orders_shrimp_to_pay_at_pickup_and_lands_on_the_order_page(phone, server, shop):
+    order_to_pay_at_pickup(phone, server, shop)
+
+
+def order_to_pay_at_pickup(phone, server, shop) -> str:
+    """Shop on the phone from the shelf to the order page; return the order number shown."""
     phone.goto(f"{server}/")
     phone.click(".card:has-text('虾干') a")
     phone.fill("#qty-cart", "0.5")
@@ -56,6 +61,24 @@ def test_a_buyer_orders_shrimp_to_pay_at_pickup_and_lands_on_the_order_page(phon
     assert held == 250
     assert shop.on_hand("shrimp") == 1000  # reserved for the buyer, not sold until the counter takes the money
     assert shop.sales() == 0
+    return number
+
+
+def test_the_order_shows_up_at_the_till_and_the_clerk_takes_the_money(phone, server, shop, till):
+    number = order_to_pay_at_pickup(phone, server, shop)
+    # The till says an order is waiting, and the pickup page finds it by the number the buyer shows.
+    till.reload()
+    assert till.text_content("a[href='/admin/orders/collect']").split()[-1] == "1"
+    till.click("a[href='/admin/orders/collect']")
+    till.fill("#q", number)
+    till.click(".pickup-search button[type=submit]")
+    till.fill(".pickup-pay input[name=tendered]", "50")
+    till.click(".pickup-pay button[type=submit]")
+    till.wait_for_url(re.compile(r".*/admin/counter/sales/\d+$"))
+    assert number in till.text_content("main") and "¥16.00" in till.text_content("main")  # the change
+    assert (shop.sales(), shop.on_hand("shrimp")) == (1, 750)
+    phone.reload()
+    assert "已取货" in phone.text_content("main")
 
 
 #: Stripe.js as far as the pay page uses it; the browser never reaches js.stripe.com in tests.
