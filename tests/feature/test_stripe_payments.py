@@ -281,3 +281,40 @@ def test_the_receipt_of_an_order_paid_online_prints_without_a_clerk(app, api, go
     assert response.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(BytesIO(response.data)).pages)
     assert "在线支付" in text and "在线订单" in text
+
+
+def test_a_refund_stripe_has_not_confirmed_reverses_nothing_until_its_webhook_says_so(
+    app, api, goods, shelf, stripe_api, monkeypatch
+):
+    from shop import payments
+    from shop.models import SaleLine, User
+
+    placed, intent_id = paid_order(app, api, goods, stripe_api)
+
+    class Pending:
+        """Stripe answering "pending" to the refund, as it does for some methods; localstripe never does."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def create(self, params, options):
+            refund = self.inner.create(params=params, options=options)
+            refund.status = "pending"
+            return refund
+
+    with app.app_context():
+        real_client = payments.client()
+        monkeypatch.setattr(real_client, "refunds", Pending(real_client.refunds), raising=False)
+        line_id = db.session.scalar(sa.select(SaleLine.id))
+        admin = db.session.scalars(sa.select(User).where(User.username == "admin")).one()
+        pending = payments.refund_order(order_id=placed["id"], lines=[(line_id, 500)], restock=False, by=admin)
+        assert pending.status == "pending"
+        assert db.session.scalar(sa.select(sa.func.count(DrawReversal.id))) == 0
+        monkeypatch.undo()
+    assert order_of(app, placed["id"]).status.value == "paid"
+    charge = {"id": "ch_y", "object": "charge", "payment_intent": intent_id}
+    assert deliver(app.test_client(), event("charge.refunded", charge)).status_code == 200
+    order = order_of(app, placed["id"])
+    assert (order.status.value, order.refunded_fen) == ("refunded", 6800)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.sum(DrawReversal.credit_fen))) == 6120
