@@ -15,6 +15,7 @@ from .clock import business_today, now_utc
 from .extensions import db
 from .models import (
     Counter,
+    Fulfilment,
     Household,
     HouseholdCategory,
     HouseholdStatus,
@@ -22,6 +23,8 @@ from .models import (
     MonitoringStatus,
     MonitorSubtype,
     MovementKind,
+    Order,
+    OrderPayment,
     PaymentMethod,
     Product,
     ProductCategory,
@@ -32,6 +35,7 @@ from .models import (
     User,
     Village,
 )
+from .orders import place_order
 from .sales import LineRequest, record_sale
 from .transaction import atomic
 from .units import Unit
@@ -225,7 +229,7 @@ PRODUCTS = [
 
 def seed() -> dict[str, int]:
     """Add whatever demo data is missing, in one transaction; return how many rows were added."""
-    kinds = ("counters", "towns", "villages", "users", "households", "products", "lots", "sales")
+    kinds = ("counters", "towns", "villages", "users", "households", "products", "lots", "sales", "orders")
     added = dict.fromkeys(kinds, 0)
     today = business_today()
     with atomic():
@@ -247,7 +251,29 @@ def seed() -> dict[str, int]:
                 supplier = households[(5 * n + 13 * i) % len(households)]
                 _lot(product, supplier, counter, staff["clerk"], n + i, today, added)
     added["sales"] = _sales(today)
+    added["orders"] = _orders(today)
     return added
+
+
+#: A buyer's phone for the demo's online order (a reserved test range, not a real number).
+DEMO_BUYER_PHONE = "13800000000"
+
+
+def _orders(today: date) -> int:
+    """One pay-at-pickup order waiting at the counter, so the till has an order to collect."""
+    if _first(sa.select(Order.id).where(Order.contact_phone == DEMO_BUYER_PHONE)):
+        return 0
+    skus = dict(db.session.execute(sa.select(Product.sku, Product.id)).all())
+    place_order(
+        lines=[LineRequest(skus["LG-XG"], 500), LineRequest(skus["LG-XJ"], 1)],
+        name="林女士",
+        phone=DEMO_BUYER_PHONE,
+        fulfilment=Fulfilment.PICKUP,
+        address="",
+        payment=OrderPayment.PAY_AT_PICKUP,
+        today=today,
+    )
+    return 1
 
 
 #: A morning at the counter: (key, payment method, [(sku, grams or pieces)], cash handed over).
