@@ -143,6 +143,8 @@ def _order_id_of(intent) -> int | None:
 def _fulfil(order_id: int, intent) -> None:
     """Turn the paid order into a sale, or give the money back if that can no longer be done."""
     order = orders.find_order(order_id)
+    if order.status is OrderStatus.REFUNDED:
+        return  # a payment already given back (its event came again): nothing more to do
     if intent.amount != order.total_fen or intent.currency != CURRENCY:
         log.error("PaymentIntent amount does not match order %s; not fulfilled", order_id)
         return

@@ -214,6 +214,9 @@ def test_money_for_an_order_whose_stock_was_sold_after_its_hold_goes_back(app, a
     assert (order.status.value, order.refunded_fen, order.sale_id) == ("refunded", 13600, None)
     refunds = stripe_api.refunds.list(params={"payment_intent": intent_id}).data
     assert [r.amount for r in refunds] == [13600]
+    # The same news again (another event, or the buyer's return page) gives nothing back twice.
+    assert deliver(app.test_client(), intent_event("payment_intent.succeeded", intent_id)).status_code == 200
+    assert len(stripe_api.refunds.list(params={"payment_intent": intent_id}).data) == 1
 
 
 def test_a_late_payment_is_fulfilled_when_the_stock_is_still_there(app, api, goods, shelf, stripe_api):
