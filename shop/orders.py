@@ -18,7 +18,6 @@ from .clock import now_utc
 from .counters import default_counter
 from .errors import Invalid, NotFound
 from .extensions import db
-from .inventory import OutOfStock, allocate
 from .models import (
     Fulfilment,
     Order,
@@ -33,7 +32,7 @@ from .models import (
 )
 from .money import MAX_FEN, price_for
 from .order_flow import OrderStatus, move
-from .sales import MAX_LINES, LineRequest, LineToSell, draw_lines, line_to_sell, products_for
+from .sales import MAX_LINES, LineRequest, LineToSell, allocate_line, draw_lines, line_to_sell, products_for
 from .transaction import atomic
 
 
@@ -96,12 +95,7 @@ def _reserve(session, order: Order, lines: Sequence[LineToSell], today: date, no
     lots = stock.lock_sellable_lots(session, {line.product_id for line in lines}, order.counter_id, today)
     held = stock.held_for_orders(session, {lot.id for lot in lots}, now)
     for index, request in enumerate(lines):
-        candidates = [stock.lot_stock(lot, held.get(lot.id, 0)) for lot in lots if lot.product_id == request.product_id]
-        try:
-            allocations = allocate(request.quantity, candidates)
-        except OutOfStock as short:
-            message = _("Only %(n)d left of %(name)s.", n=short.available, name=request.product_name)
-            raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+        allocations = allocate_line(lots, held, request, index)
         amount = price_for(request.quantity, request.price_fen, request.price_per)
         line = OrderLine(
             order=order,

@@ -155,6 +155,16 @@ def line_to_sell(product: Product, quantity: int) -> LineToSell:
     return LineToSell(product.id, product.name_zh, product.unit, product.price_fen, product.price_per, quantity)
 
 
+def allocate_line(lots, held: dict[int, int], request: LineToSell, index: int) -> list:
+    """Allocate line `index` from locked lots, less what orders hold; too little is OutOfStock on that line."""
+    candidates = [stock.lot_stock(lot, held.get(lot.id, 0)) for lot in lots if lot.product_id == request.product_id]
+    try:
+        return allocate(request.quantity, candidates)
+    except OutOfStock as short:
+        message = _("Only %(n)d left of %(name)s.", n=short.available, name=request.product_name)
+        raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+
+
 def draw_lines(
     session, sale: Sale, lines: Sequence[LineToSell], today: date, by: User | None, except_order_id: int | None = None
 ) -> None:
@@ -167,12 +177,7 @@ def draw_lines(
     held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc(), except_order_id)
     by_id = {lot.id: lot for lot in lots}
     for index, request in enumerate(lines):
-        candidates = [stock.lot_stock(lot, held.get(lot.id, 0)) for lot in lots if lot.product_id == request.product_id]
-        try:
-            allocations = allocate(request.quantity, candidates)
-        except OutOfStock as short:
-            message = _("Only %(n)d left of %(name)s.", n=short.available, name=request.product_name)
-            raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+        allocations = allocate_line(lots, held, request, index)
         amount, priced = price_draws(allocations, request.price_fen, request.price_per)
         line = SaleLine(
             sale=sale,
