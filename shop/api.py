@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from . import accounts, households, orders, payments, products, sales, stock
+from . import accounts, credits, households, orders, payments, products, sales, stock
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .clock import business_today
@@ -584,3 +584,47 @@ def order_json(order) -> dict:
             for line in order.lines
         ],
     }
+
+
+@bp.get("/households/<id:household_id>/ledger")
+@roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+def household_ledger(household_id):
+    """A household's ledger entries in a period, the period's totals and its balance at the period's end."""
+    households.visible_household(signed_in_user(), household_id)
+    start, end = _day_arg("from"), _day_arg("to")
+    if start and end and start > end:
+        return json_error(422, "invalid", _("The period ends before it starts."), {"to": _("Before from.")})
+    statement = credits.household_ledger(household_id, start, end)
+    return jsonify(
+        entries=[
+            {
+                "seq": e.seq,
+                "date": e.entry_date.isoformat(),
+                "kind": e.kind.value,
+                "amount_fen": e.amount_fen,
+                "draw_id": e.draw_id,
+                "lot_id": e.lot_id,
+                "draw_reversal_id": e.draw_reversal_id,
+                "category": e.category.value,
+                "monitoring_status": e.monitoring_status.value if e.monitoring_status else None,
+                "hash": e.hash,
+            }
+            for e in statement.entries
+        ],
+        credited_fen=statement.credited_fen,
+        reversed_fen=statement.reversed_fen,
+        paid_out_fen=statement.paid_out_fen,
+        balance_fen=statement.balance_fen,
+    )
+
+
+def _day_arg(name: str):
+    """A YYYY-MM-DD query argument as a date; a bad one aborts with 422."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        message = _("Must be a date written YYYY-MM-DD.")
+        abort(json_error(422, "invalid", message, {name: message}))

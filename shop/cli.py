@@ -58,8 +58,25 @@ def expire_orders_command():
     click.echo(f"Expired {len(expired)} unpaid orders.")
 
 
+ledger_group = AppGroup("ledger", help="The household income ledger.")
+
+
+@ledger_group.command("verify")
+def verify_ledger_command():
+    """Walk the hash chain and cross-check every entry with its cause; exit 1 naming the first bad entry."""
+    from . import credits
+
+    count, fault = credits.verify()
+    if fault is not None:
+        where = f"entry {fault.seq}" if fault.seq else "the ledger"
+        click.echo(f"Ledger broken at {where}: {fault.reason}.", err=True)
+        raise SystemExit(1)
+    click.echo(f"Ledger intact: {count} entries.")
+
+
 def register(app: Flask) -> None:
     """Add the commands to `flask --app shop`."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(orders_group)
+    app.cli.add_command(ledger_group)

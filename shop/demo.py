@@ -10,8 +10,9 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from . import credits
 from .accounts import hash_password
-from .clock import business_today, now_utc
+from .clock import business_today, local_time, now_utc
 from .extensions import db
 from .models import (
     Counter,
@@ -445,4 +446,5 @@ def _lot(product: Product, household: Household, counter: Counter, clerk: User, 
     )
     db.session.add(lot)
     db.session.add(StockMovement(lot=lot, kind=MovementKind.RECEIPT, qty_delta=qty, by=clerk, at=lot.received_at))
+    credits.credit_purchase(db.session, lot, local_time(lot.received_at).date(), clerk)
     added["lots"] += 1

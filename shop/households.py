@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from .clock import business_today
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import (
     Household,
@@ -131,3 +131,11 @@ def households_by_code(codes: list[str], field: str) -> list[Household]:
     if missing:
         raise UnknownHousehold(_("No household has the code %(codes)s.", codes=", ".join(sorted(missing))), field)
     return list(found)
+
+
+def visible_household(user: User, household_id: int) -> Household:
+    """A household the user may see; another's is "not found", so ids reveal nothing."""
+    household = db.session.scalars(visible_to(user).where(Household.id == household_id)).first()
+    if household is None:
+        raise NotFound(_("No household has id %(id)s.", id=household_id))
+    return household

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import now_utc
 from .extensions import db
+from .ledger import EntryKind
 from .order_flow import OrderStatus
 from .privacy import mask_name, mask_phone
 from .units import Unit
@@ -715,3 +716,42 @@ class OrderRefund(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     order: Mapped[Order] = relationship()
+
+
+class LedgerEntry(db.Model):
+    """One entry of the household income ledger: append-only, chained by hash.
+
+    Database triggers refuse UPDATE and DELETE on this table; a refund is a new
+    reversal, never an edit. `flask --app shop ledger verify` walks the chain.
+    """
+
+    __tablename__ = "household_ledger"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint("kind <> 'credit' OR draw_id IS NOT NULL OR lot_id IS NOT NULL", name="credit_has_cause"),
+        sa.CheckConstraint("kind <> 'reversal' OR draw_reversal_id IS NOT NULL", name="reversal_has_cause"),
+        sa.Index("ix_household_ledger_household_date", "household_id", "entry_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Position in the one chain of all households' entries: 1, 2, 3, … with no gaps.
+    seq: Mapped[int] = mapped_column(unique=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"))
+    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "entry_kind"))
+    #: Fen, always positive: credits add to the balance, reversals and payouts take away.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The business day (Asia/Shanghai) the income or payout belongs to.
+    entry_date: Mapped[date]
+    #: What caused the entry: a sale's draw, a purchased lot, a refund's reversal.
+    draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draw.id"), unique=True)
+    lot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lot.id"))
+    draw_reversal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draw_reversal.id"), unique=True)
+    #: The household's category and monitoring status when the entry was made.
+    category: Mapped[HouseholdCategory] = mapped_column(_enum(HouseholdCategory, "category"))
+    monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(_enum(MonitoringStatus, "monitoring_status"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+    household: Mapped[Household] = relationship()

@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import stock
-from .clock import now_utc
+from . import credits, stock
+from .clock import business_today, now_utc
 from .counters import counter_for
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
@@ -133,8 +133,6 @@ def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
         session.flush()
         products = products_for(session, lines)
         draw_lines(session, sale, [line_to_sell(products[r.product_id], r.quantity) for r in lines], today, clerk)
-        if tendered_fen is not None and tendered_fen < sale.total_fen:
-            raise NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
     return sale
 
 
@@ -176,6 +174,7 @@ def draw_lines(
     lots = stock.lock_sellable_lots(session, {line.product_id for line in lines}, sale.counter_id, today)
     held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc(), except_order_id)
     by_id = {lot.id: lot for lot in lots}
+    made: list[Draw] = []
     for index, request in enumerate(lines):
         allocations = allocate_line(lots, held, request, index)
         amount, priced = price_draws(allocations, request.price_fen, request.price_per)
@@ -203,10 +202,15 @@ def draw_lines(
                 credit_fen=d.credit_fen,
             )
             session.add(draw)
+            made.append(draw)
             stock.take_for_sale(session, lot, d.quantity, draw, by)
         sale.total_fen += amount
     if sale.total_fen > MAX_FEN:
         raise Invalid(_("The total is too large for one sale."), "lines")
+    if sale.tendered_fen is not None and sale.tendered_fen < sale.total_fen:
+        raise NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
+    # In the sale's own transaction: a credit exists exactly when its draw does.
+    credits.credit_draws(session, made, sale.sold_on, by)
 
 
 def products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
@@ -302,24 +306,26 @@ def refund_in(session, sale_id: int, lines: Sequence[RefundRequest], restock: bo
     session.add(refund)
     plans = _plans(session, sale, lines)
     lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
+    undone: list[DrawReversal] = []
     for sale_line, quantity, reversals, draws in plans:
         refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
         session.add(refund_line)
         for rv in reversals:
             draw = draws[rv.draw_id]
-            refund_line.reversals.append(
-                DrawReversal(
-                    draw=draw,
-                    household_id=draw.household_id,
-                    quantity=rv.quantity,
-                    amount_fen=rv.amount_fen,
-                    credit_fen=rv.credit_fen,
-                )
+            reversal = DrawReversal(
+                draw=draw,
+                household_id=draw.household_id,
+                quantity=rv.quantity,
+                amount_fen=rv.amount_fen,
+                credit_fen=rv.credit_fen,
             )
+            refund_line.reversals.append(reversal)
+            undone.append(reversal)
             refund_line.amount_fen += rv.amount_fen
             if restock:
                 stock.restock(session, lots[draw.lot_id], rv.quantity, draw, refund, by)
         refund.amount_fen += refund_line.amount_fen
+    credits.reverse(session, undone, business_today(), by)
     return refund
 
 

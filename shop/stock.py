@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from . import credits
 from .clock import now_utc
 from .counters import UnknownCounter, counter_for, default_counter, find_counter
 from .errors import Conflict, Forbidden, Invalid
@@ -129,6 +130,7 @@ def receive_lot(
         )
         session.add(lot)
         session.add(StockMovement(lot=lot, kind=MovementKind.RECEIPT, qty_delta=quantity, by=received_by))
+        credits.credit_purchase(session, lot, today, received_by)
     return lot
 
 

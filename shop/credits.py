@@ -1,0 +1,173 @@
+"""Writing and reading the household income ledger.
+
+Entries are written inside the transaction of the sale, intake or refund that
+causes them (the caller's `atomic()` block), so a credit exists exactly when
+its draw does. The chain has one head: writers take it in turn (PostgreSQL:
+a transaction-scoped advisory lock; SQLite: the IMMEDIATE write lock every
+transaction already holds), so two sales never fork it.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from .extensions import db
+from .ledger import GENESIS, ChainFault, EntryKind, entry_hash, signed_amount, verify_chain
+from .models import Draw, DrawReversal, Household, LedgerEntry, Lot, SettlementMode, User
+
+#: The advisory lock key that guards the chain's head on PostgreSQL ("bangfu" in ASCII, near enough).
+CHAIN_LOCK = 0x62616E67
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append: its household, kind, positive amount, day and cause."""
+
+    household: Household
+    kind: EntryKind
+    amount_fen: int
+    entry_date: date
+    draw_id: int | None = None
+    lot_id: int | None = None
+    draw_reversal_id: int | None = None
+
+
+def append(session, entries: list[NewEntry], by: User | None) -> None:
+    """Add entries to the end of the chain, within the caller's transaction."""
+    if not entries:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    head = session.execute(
+        sa.select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    for new in entries:
+        seq += 1
+        fields = {
+            "seq": seq,
+            "household_id": new.household.id,
+            "kind": new.kind,
+            "amount_fen": new.amount_fen,
+            "entry_date": new.entry_date,
+            "draw_id": new.draw_id,
+            "lot_id": new.lot_id,
+            "draw_reversal_id": new.draw_reversal_id,
+            "category": new.household.category,
+            "monitoring_status": new.household.monitoring_status,
+            "created_by_id": by.id if by else None,
+        }
+        digest = entry_hash(prev_hash, fields)
+        session.add(LedgerEntry(**fields, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+
+
+def credit_draws(session, draws: list[Draw], on: date, by: User | None) -> None:
+    """Credit each household its share of a sale's draws (a purchased lot's draw earns nothing more)."""
+    session.flush()  # the draws need their ids to be named as the cause
+    entries = [
+        NewEntry(
+            d.household or session.get(Household, d.household_id), EntryKind.CREDIT, d.credit_fen, on, draw_id=d.id
+        )
+        for d in draws
+        if d.credit_fen > 0
+    ]
+    append(session, entries, by)
+
+
+def credit_purchase(session, lot: Lot, on: date, by: User) -> None:
+    """Credit a household the agreed price of a lot the counter bought outright."""
+    if lot.mode is SettlementMode.PURCHASE and lot.purchase_price_fen:
+        session.flush()
+        household = session.get(Household, lot.household_id)
+        append(session, [NewEntry(household, EntryKind.CREDIT, lot.purchase_price_fen, on, lot_id=lot.id)], by)
+
+
+def reverse(session, reversals: list[DrawReversal], on: date, by: User | None) -> None:
+    """Take back what a refund's reversals undo of each household's credit."""
+    session.flush()
+    entries = [
+        NewEntry(session.get(Household, r.household_id), EntryKind.REVERSAL, r.credit_fen, on, draw_reversal_id=r.id)
+        for r in reversals
+        if r.credit_fen > 0
+    ]
+    append(session, entries, by)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A household's ledger entries in a period, with the period's totals and the balance at its end."""
+
+    entries: list[LedgerEntry]
+    credited_fen: int
+    reversed_fen: int
+    paid_out_fen: int
+    balance_fen: int
+
+
+def household_ledger(household_id: int, start: date | None, end: date | None) -> Statement:
+    """The entries of a household between two days (inclusive), and its balance at the end of the period."""
+    where = [LedgerEntry.household_id == household_id]
+    if start:
+        where.append(LedgerEntry.entry_date >= start)
+    if end:
+        where.append(LedgerEntry.entry_date <= end)
+    entries = list(db.session.scalars(sa.select(LedgerEntry).where(*where).order_by(LedgerEntry.seq)))
+
+    def total(kind):
+        return sum(e.amount_fen for e in entries if e.kind is kind)
+
+    upto = [LedgerEntry.household_id == household_id] + ([LedgerEntry.entry_date <= end] if end else [])
+    rows = db.session.execute(
+        sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen)).where(*upto).group_by(LedgerEntry.kind)
+    )
+    balance = sum(signed_amount(kind, int(amount)) for kind, amount in rows)
+    return Statement(entries, total(EntryKind.CREDIT), total(EntryKind.REVERSAL), total(EntryKind.PAYOUT), balance)
+
+
+def verify() -> tuple[int, ChainFault | None]:
+    """Walk the whole chain and cross-check each entry with its cause; return the count and the first fault."""
+    rows = db.session.execute(sa.select(LedgerEntry.__table__).order_by(LedgerEntry.seq)).mappings().all()
+    fault = verify_chain(rows)
+    if fault is None:
+        fault = _cross_check(rows)
+    return len(rows), fault
+
+
+def _cross_check(rows) -> ChainFault | None:
+    """Every credit matches its draw (household and amount), every reversal its draw reversal."""
+    draws = {
+        d.id: (d.household_id, d.credit_fen)
+        for d in db.session.execute(sa.select(Draw.id, Draw.household_id, Draw.credit_fen))
+    }
+    reversals = {
+        r.id: (r.household_id, r.credit_fen)
+        for r in db.session.execute(sa.select(DrawReversal.id, DrawReversal.household_id, DrawReversal.credit_fen))
+    }
+    lots = {
+        lot.id: (lot.household_id, lot.purchase_price_fen)
+        for lot in db.session.execute(sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen))
+    }
+    for row in rows:
+        if row["draw_id"] is not None:
+            cause = draws.get(row["draw_id"])
+        elif row["draw_reversal_id"] is not None:
+            cause = reversals.get(row["draw_reversal_id"])
+        elif row["lot_id"] is not None:
+            cause = lots.get(row["lot_id"])
+        else:
+            continue
+        if cause != (row["household_id"], row["amount_fen"]):
+            return ChainFault(row["seq"], "it does not match the sale, refund or lot that caused it")
+    # A removed last entry leaves a valid but shorter chain: every cause must still have its entry.
+    for column, causes, name in (
+        ("draw_id", draws, "draw"),
+        ("draw_reversal_id", reversals, "refund reversal"),
+        ("lot_id", lots, "purchased lot"),
+    ):
+        entered = {row[column] for row in rows if row[column] is not None}
+        missing = [key for key, (_h, amount) in causes.items() if amount and key not in entered]
+        if missing:
+            return ChainFault(0, f"{name} {min(missing)} has no entry in the ledger")
+    return None
