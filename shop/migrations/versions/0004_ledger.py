@@ -105,8 +105,8 @@ def _backfill(bind):
     )
     for seq, (_at, fields) in enumerate(sorted(events, key=lambda e: e[0]), start=1):
         category, status = households[fields["household_id"]]
-        row = dict(draw_id=None, lot_id=None, draw_reversal_id=None, **fields, seq=seq,
-                   category=category, monitoring_status=status)
+        row = {"draw_id": None, "lot_id": None, "draw_reversal_id": None, **fields, "seq": seq,
+               "category": category, "monitoring_status": status}
         # The ISO day hashes exactly as the date the app hashes later.
         digest = entry_hash(prev, row)
         bind.execute(insert, dict(row, prev_hash=prev, hash=digest, entry_date=date.fromisoformat(row["entry_date"])))
