@@ -80,6 +80,14 @@ def config_overrides() -> dict:
     return {}
 
 
+def empty_database(conn) -> None:
+    """Delete every row; the ledger refuses DELETE by trigger, so its guard is lifted and put back."""
+    ledger_guard.remove(conn)
+    for table in reversed(db.metadata.sorted_tables):
+        conn.execute(table.delete())
+    ledger_guard.install(conn)
+
+
 @pytest.fixture
 def app(database_url, config_overrides) -> Iterator[Flask]:
     """An app on the shared database, emptied again after the test."""
@@ -88,11 +96,7 @@ def app(database_url, config_overrides) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            # The ledger refuses DELETE by trigger: lift the guard to empty it, then put it back.
-            ledger_guard.remove(conn)
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
-            ledger_guard.install(conn)
+            empty_database(conn)
         db.engine.dispose()
 
 

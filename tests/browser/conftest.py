@@ -18,7 +18,7 @@ from shop import accounts, create_app
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Counter, Lot, Role, Sale, Town, Village
-from tests.conftest import FU, PASSWORD, PASTE, SHRIMP, WANG, Api, base_config, migrate_to_head
+from tests.conftest import FU, PASSWORD, PASTE, SHRIMP, WANG, Api, base_config, empty_database, migrate_to_head
 
 #: Chromium as Debian installs it; CHROMIUM_PATH points elsewhere.
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -76,8 +76,7 @@ def shelf(live_app, server) -> dict[str, int]:
     with live_app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
-            for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+            empty_database(conn)
         lots = _seed(live_app)
         db.session.remove()
     return lots
