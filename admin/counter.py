@@ -251,6 +251,7 @@ def _line_at_fault(error: DomainError, requests: list[sales.RefundRequest]) -> i
 
 def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_errors: Mapping | None = None):
     """The sale page, with the refund form as it was filled in (an online order's sale links to its order)."""
+    given = refunded_quantities(sale)
     return render_template(
         "admin/counter/sale.html",
         sale=sale,
@@ -259,7 +260,8 @@ def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_er
         error=error,
         line_errors=line_errors or {},
         helped=helped_households(sale),
-        refunded_qty=refunded_quantities(sale),
+        refunded_qty=given,
+        refund_left={line.id: line.quantity - given.get(line.id, 0) for line in sale.lines},
         refunded_fen=refunded_fen(sale),
         line_text=line_text,
         unit_price_text=unit_price_text,
