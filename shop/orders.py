@@ -97,16 +97,7 @@ def _reserve(session, order: Order, lines: Sequence[LineToSell], today: date, no
     for index, request in enumerate(lines):
         allocations = allocate_line(lots, held, request, index)
         amount = price_for(request.quantity, request.price_fen, request.price_per)
-        line = OrderLine(
-            order=order,
-            product_id=request.product_id,
-            product_name=request.product_name,
-            unit=request.unit,
-            price_fen=request.price_fen,
-            price_per=request.price_per,
-            quantity=request.quantity,
-            amount_fen=amount,
-        )
+        line = OrderLine(order=order, **request.columns(amount))
         session.add(line)
         for a in allocations:
             session.add(Reservation(line=line, lot_id=a.lot.lot_id, quantity=a.quantity))
@@ -167,7 +158,8 @@ def expire_due(now: datetime | None = None) -> list[int]:
     return [order.id for order in due]
 
 
-def _locked(session, order_id: int) -> Order:
+def locked_order(session, order_id: int) -> Order:
+    """The order, locked until the transaction ends."""
     order = session.scalars(sa.select(Order).where(Order.id == order_id).with_for_update()).first()
     if order is None:
         raise UnknownOrder(_("There is no such order."))
@@ -177,7 +169,7 @@ def _locked(session, order_id: int) -> Order:
 def cancel_order(order_id: int) -> Order:
     """Cancel an unpaid order and free its stock (its reservations stop counting at once)."""
     with atomic() as session:
-        order = _locked(session, order_id)
+        order = locked_order(session, order_id)
         order.status = move(order.status, OrderStatus.CANCELLED)
     return order
 
@@ -187,7 +179,7 @@ def advance(order_id: int, target: OrderStatus) -> Order:
     if target not in (OrderStatus.PACKED, OrderStatus.SHIPPED, OrderStatus.COLLECTED):
         raise Invalid(_("Staff only pack, ship or hand over orders here."), "status")
     with atomic() as session:
-        order = _locked(session, order_id)
+        order = locked_order(session, order_id)
         if target is OrderStatus.SHIPPED and order.fulfilment is not Fulfilment.DELIVERY:
             raise Invalid(_("A pickup order is handed over, not shipped."), "status")
         if target is OrderStatus.COLLECTED and order.sale_id is None:
@@ -213,7 +205,7 @@ def pay_order(
     Raises OutOfStock if a lapsed order's stock has meanwhile been sold.
     """
     with atomic() as session:
-        order = _locked(session, order_id)
+        order = locked_order(session, order_id)
         if order.sale_id is not None:
             return order.sale
         target = OrderStatus.COLLECTED if collected else OrderStatus.PAID

@@ -160,7 +160,7 @@ def _refund_unfulfilled(order_id: int, intent) -> None:
     key = f"order-{order_id}-unfulfilled-refund"
     _stripe_call(client().refunds.create, params={"payment_intent": intent.id}, options={"idempotency_key": key})
     with atomic() as session:
-        order = orders._locked(session, order_id)
+        order = orders.locked_order(session, order_id)
         if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED, OrderStatus.AWAITING_PAYMENT):
             if order.status is OrderStatus.AWAITING_PAYMENT:
                 order.status = move(order.status, OrderStatus.EXPIRED)
@@ -274,7 +274,7 @@ def refund_order(*, order_id: int, lines: list[tuple[int, int]], restock: bool, 
 
 def _request_refund(order_id: int, lines: list[tuple[int, int]], restock: bool, by: User) -> OrderRefund:
     with atomic() as session:
-        order = orders._locked(session, order_id)
+        order = orders.locked_order(session, order_id)
         if order.status not in PAID_STATUSES or order.sale_id is None:
             raise Conflict(_("Only a paid order can be refunded."))
         waiting = session.scalar(
@@ -309,11 +309,12 @@ def apply_refund(pending_id: int) -> OrderRefund:
         pending = session.scalars(sa.select(OrderRefund).where(OrderRefund.id == pending_id).with_for_update()).one()
         if pending.refund_id is not None:
             return pending
-        order = orders._locked(session, pending.order_id)
+        order = orders.locked_order(session, pending.order_id)
         lines = [sales.RefundRequest(*line) for line in json.loads(pending.lines_json)]
         # The refund is booked in the name of the staff member who asked for it.
         by = session.get(User, pending.requested_by_id)
-        refund = sales.refund_in(session, order.sale_id, lines, pending.restock, _("Online order refund"), by)
+        sale = sales.locked_sale(session, order.sale_id)
+        refund = sales.refund_in(session, sale, lines, pending.restock, _("Online order refund"), by)
         pending.refund_id = refund.id
         pending.status = "succeeded"
         order.refunded_fen += refund.amount_fen

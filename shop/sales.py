@@ -147,6 +147,18 @@ class LineToSell:
     price_per: int
     quantity: int
 
+    def columns(self, amount_fen: int) -> dict:
+        """The frozen facts a sale line or order line keeps, with the amount charged."""
+        return {
+            "product_id": self.product_id,
+            "product_name": self.product_name,
+            "unit": self.unit,
+            "price_fen": self.price_fen,
+            "price_per": self.price_per,
+            "quantity": self.quantity,
+            "amount_fen": amount_fen,
+        }
+
 
 def line_to_sell(product: Product, quantity: int) -> LineToSell:
     """A line at the product's current shelf price."""
@@ -178,16 +190,7 @@ def draw_lines(
     for index, request in enumerate(lines):
         allocations = allocate_line(lots, held, request, index)
         amount, priced = price_draws(allocations, request.price_fen, request.price_per)
-        line = SaleLine(
-            sale=sale,
-            product_id=request.product_id,
-            product_name=request.product_name,
-            unit=request.unit,
-            price_fen=request.price_fen,
-            price_per=request.price_per,
-            quantity=request.quantity,
-            amount_fen=amount,
-        )
+        line = SaleLine(sale=sale, **request.columns(amount))
         session.add(line)
         for d in priced:
             lot = by_id[d.lot.lot_id]
@@ -266,17 +269,18 @@ class RefundRequest:
 def refund_sale(*, sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
     """Give money back for part or all of a sale, restocking the goods or writing them off."""
     with atomic() as session:
-        sale = _locked_sale(session, sale_id)
+        sale = locked_sale(session, sale_id)
         if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
             raise Forbidden(_("Clerks refund only the sales of their own counter."))
         if sale.channel is SaleChannel.ONLINE:
             # The money went through the order (and maybe Stripe): it must come back the same way.
             raise Conflict(_("Refund an online order from the order's page."))
-        refund = refund_in(session, sale_id, lines, restock, note, by)
+        refund = refund_in(session, sale, lines, restock, note, by)
     return refund
 
 
-def _locked_sale(session, sale_id: int) -> Sale:
+def locked_sale(session, sale_id: int) -> Sale:
+    """The sale, locked until the transaction ends."""
     # Locking the sale makes two refunds of it take turns, so neither gives back too much.
     sale = session.scalars(sa.select(Sale).where(Sale.id == sale_id).with_for_update()).first()
     if sale is None:
@@ -294,14 +298,13 @@ def _check_refund_lines(lines: Sequence[RefundRequest]) -> None:
 def refund_amount(session, sale_id: int, lines: Sequence[RefundRequest]) -> int:
     """What refunding these lines would give back, without recording anything (to ask Stripe for it first)."""
     _check_refund_lines(lines)
-    sale = _locked_sale(session, sale_id)
+    sale = locked_sale(session, sale_id)
     return sum(rv.amount_fen for _l, _q, reversals, _d in _plans(session, sale, lines) for rv in reversals)
 
 
-def refund_in(session, sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
-    """Record a refund of a sale inside the caller's transaction: reversals of its draws, and restocking."""
+def refund_in(session, sale: Sale, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
+    """Record a refund of a sale the caller has locked, in the caller's transaction: reversals, and restocking."""
     _check_refund_lines(lines)
-    sale = _locked_sale(session, sale_id)
     refund = Refund(sale=sale, restock=restock, amount_fen=0, note=note, refunded_by_id=by.id)
     session.add(refund)
     plans = _plans(session, sale, lines)
