@@ -62,7 +62,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
     if env.get("STRIPE_PAYMENT_METHOD_TYPES"):
         types = [t.strip() for t in env["STRIPE_PAYMENT_METHOD_TYPES"].split(",")]
         settings["STRIPE_PAYMENT_METHOD_TYPES"] = tuple(t for t in types if t)
-    for name in ("ORDER_HOLD_MINUTES", "PICKUP_HOLD_MINUTES"):
+    for name in ("ORDER_HOLD_MINUTES", "PICKUP_HOLD_MINUTES", "MONITORING_LINE_FEN", "MONITORING_LINE_YEAR"):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
     if env.get("TRUSTED_PROXIES", "").strip().isdigit():
@@ -120,6 +120,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     #: Sign-in attempts allowed per client address.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+
+    #: The monitoring line (防返贫监测范围): fen of net income per person per year, set each year by the
+    #: province. The default is a placeholder of ¥7,500; set the year's published figure with its year.
+    MONITORING_LINE_FEN = 750_000
+    MONITORING_LINE_YEAR = 2026
 
     #: A consignment lot's household share when the clerk names none: 90 %.
     CONSIGNMENT_SHARE_BP = 9000

@@ -14,7 +14,18 @@ import sqlalchemy as sa
 
 from .extensions import db
 from .ledger import GENESIS, ChainFault, EntryKind, entry_hash, signed_amount, verify_chain
-from .models import Draw, DrawReversal, Household, LedgerEntry, Lot, SettlementMode, User
+from .models import (
+    Adjustment,
+    AdjustmentStatus,
+    Draw,
+    DrawReversal,
+    Household,
+    LedgerEntry,
+    Lot,
+    Payout,
+    SettlementMode,
+    User,
+)
 
 #: The advisory lock key that guards the chain's head on PostgreSQL ("bangfu" in ASCII, near enough).
 CHAIN_LOCK = 0x62616E67
@@ -31,14 +42,31 @@ class NewEntry:
     draw_id: int | None = None
     lot_id: int | None = None
     draw_reversal_id: int | None = None
+    payout_id: int | None = None
+    adjustment_id: int | None = None
+
+
+def lock_chain(session) -> None:
+    """Take the chain's head for this transaction, so balances read now stay true until commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+
+
+def balance_of(session, household_id: int) -> int:
+    """A household's balance now: all it was credited and adjusted, less reversals and payouts."""
+    rows = session.execute(
+        sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.household_id == household_id)
+        .group_by(LedgerEntry.kind)
+    )
+    return sum(signed_amount(kind, int(amount)) for kind, amount in rows if amount)
 
 
 def append(session, entries: list[NewEntry], by: User | None) -> None:
     """Add entries to the end of the chain, within the caller's transaction."""
     if not entries:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    lock_chain(session)  # re-entrant within a transaction
     head = session.execute(
         sa.select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
     ).first()
@@ -54,6 +82,8 @@ def append(session, entries: list[NewEntry], by: User | None) -> None:
             "draw_id": new.draw_id,
             "lot_id": new.lot_id,
             "draw_reversal_id": new.draw_reversal_id,
+            "payout_id": new.payout_id,
+            "adjustment_id": new.adjustment_id,
             "category": new.household.category,
             "monitoring_status": new.household.monitoring_status,
             "created_by_id": by.id if by else None,
@@ -104,6 +134,24 @@ class Statement:
     reversed_fen: int
     paid_out_fen: int
     balance_fen: int
+    adjusted_fen: int = 0
+
+
+def record_payout(session, payout: Payout, by: User) -> None:
+    """Enter a payout against its household's balance."""
+    session.flush()
+    household = session.get(Household, payout.household_id)
+    append(session, [NewEntry(household, EntryKind.PAYOUT, payout.amount_fen, payout.paid_on, payout_id=payout.id)], by)
+
+
+def record_adjustment(session, adjustment: Adjustment, by: User) -> None:
+    """Enter an approved adjustment, signed, on the day it belongs to."""
+    session.flush()
+    household = session.get(Household, adjustment.household_id)
+    entry = NewEntry(
+        household, EntryKind.ADJUSTMENT, adjustment.amount_fen, adjustment.entry_date, adjustment_id=adjustment.id
+    )
+    append(session, [entry], by)
 
 
 def household_ledger(household_id: int, start: date | None, end: date | None) -> Statement:
@@ -123,7 +171,14 @@ def household_ledger(household_id: int, start: date | None, end: date | None) ->
         sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen)).where(*upto).group_by(LedgerEntry.kind)
     )
     balance = sum(signed_amount(kind, int(amount)) for kind, amount in rows)
-    return Statement(entries, total(EntryKind.CREDIT), total(EntryKind.REVERSAL), total(EntryKind.PAYOUT), balance)
+    return Statement(
+        entries,
+        total(EntryKind.CREDIT),
+        total(EntryKind.REVERSAL),
+        total(EntryKind.PAYOUT),
+        balance,
+        total(EntryKind.ADJUSTMENT),
+    )
 
 
 def verify() -> tuple[int, ChainFault | None]:
@@ -149,25 +204,36 @@ def _cross_check(rows) -> ChainFault | None:
         lot.id: (lot.household_id, lot.purchase_price_fen)
         for lot in db.session.execute(sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen))
     }
-    for row in rows:
-        if row["draw_id"] is not None:
-            cause = draws.get(row["draw_id"])
-        elif row["draw_reversal_id"] is not None:
-            cause = reversals.get(row["draw_reversal_id"])
-        elif row["lot_id"] is not None:
-            cause = lots.get(row["lot_id"])
-        else:
-            continue
-        if cause != (row["household_id"], row["amount_fen"]):
-            return ChainFault(row["seq"], "it does not match the sale, refund or lot that caused it")
-    # A removed last entry leaves a valid but shorter chain: every cause must still have its entry.
-    for column, causes, name in (
+    payouts = {
+        p.id: (p.household_id, p.amount_fen)
+        for p in db.session.execute(sa.select(Payout.id, Payout.household_id, Payout.amount_fen))
+    }
+    adjustments = {
+        a.id: (a.household_id, a.amount_fen)
+        for a in db.session.execute(
+            sa.select(Adjustment.id, Adjustment.household_id, Adjustment.amount_fen).where(
+                Adjustment.status == AdjustmentStatus.APPROVED
+            )
+        )
+    }
+    causes = (
         ("draw_id", draws, "draw"),
         ("draw_reversal_id", reversals, "refund reversal"),
         ("lot_id", lots, "purchased lot"),
-    ):
+        ("payout_id", payouts, "payout"),
+        ("adjustment_id", adjustments, "approved adjustment"),
+    )
+    for row in rows:
+        named = [(column, known) for column, known, _name in causes if row[column] is not None]
+        if len(named) != 1:
+            return ChainFault(row["seq"], "it must name exactly one sale, refund, lot, payout or adjustment")
+        column, known = named[0]
+        if known.get(row[column]) != (row["household_id"], row["amount_fen"]):
+            return ChainFault(row["seq"], "it does not match the sale, refund, lot, payout or adjustment behind it")
+    # A removed last entry leaves a valid but shorter chain: every cause must still have its entry.
+    for column, known, name in causes:
         entered = {row[column] for row in rows if row[column] is not None}
-        missing = [key for key, (_h, amount) in causes.items() if amount and key not in entered]
+        missing = [key for key, (_h, amount) in known.items() if amount and key not in entered]
         if missing:
             return ChainFault(0, f"{name} {min(missing)} has no entry in the ledger")
     return None

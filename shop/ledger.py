@@ -21,7 +21,10 @@ class EntryKind(StrEnum):
     CREDIT = "credit"  # income earned: a consignment draw's share, or a purchase lot at intake
     REVERSAL = "reversal"  # income taken back by a refund (negative)
     PAYOUT = "payout"  # money handed to the household (negative)
-    ADJUSTMENT = "adjustment"  # a correction, approved by a second staff member
+    ADJUSTMENT = "adjustment"  # a correction either way, approved by a second staff member (signed)
+
+#: Kinds that move income (what the monitoring line is judged on); a payout only moves money.
+INCOME_KINDS = (EntryKind.CREDIT, EntryKind.REVERSAL, EntryKind.ADJUSTMENT)
 
 
 #: The fields a hash covers, in a fixed order; a new field must be added at the end.
@@ -39,10 +42,16 @@ HASHED_FIELDS = (
     "created_by_id",
 )
 
+#: Causes added after the first entries were written. Each is hashed only when set, so
+#: the entries written before it keep their hashes, and setting or clearing it on any
+#: entry behind the app's back still changes that entry's hash.
+LATER_FIELDS = ("payout_id", "adjustment_id")
+
 
 def entry_hash(prev_hash: str, fields: Mapping) -> str:
     """The SHA-256 of an entry: the previous hash, then its fields as canonical JSON."""
     content = {name: _plain(fields.get(name)) for name in HASHED_FIELDS}
+    content |= {name: _plain(fields[name]) for name in LATER_FIELDS if fields.get(name) is not None}
     payload = prev_hash + json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -78,7 +87,14 @@ def verify_chain(entries: Iterable[Mapping]) -> ChainFault | None:
 
 
 def signed_amount(kind: EntryKind, amount_fen: int) -> int:
-    """The entry's effect on the balance: credits add, reversals and payouts take away."""
-    if amount_fen < 0:
+    """The entry's effect on the balance: credits add, reversals and payouts take away.
+
+    An adjustment carries its own sign, because a correction can go either way.
+    """
+    if kind is EntryKind.ADJUSTMENT:
+        if amount_fen == 0:
+            raise ValueError("an adjustment of nothing is not an entry")
+        return amount_fen
+    if amount_fen <= 0:
         raise ValueError("amounts are recorded as positive fen; the kind gives the sign")
     return -amount_fen if kind in (EntryKind.REVERSAL, EntryKind.PAYOUT) else amount_fen

@@ -137,6 +137,28 @@ class OrderPayment(StrEnum):
     PAY_AT_PICKUP = "pay_at_pickup"  # 到店付款
 
 
+class PayoutMethod(StrEnum):
+    """How the counter paid a household."""
+
+    CASH = "cash"
+    BANK_TRANSFER = "bank_transfer"
+
+
+class AdjustmentStatus(StrEnum):
+    """Where a proposed correction stands: it reaches the ledger only when approved."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ReviewOutcome(StrEnum):
+    """What an officer concluded about a household's month."""
+
+    CONFIRMED = "confirmed"  # 审核确认
+    DISPUTED = "disputed"  # 有异议
+
+
 def new_trace_token() -> str:
     """An unguessable token for a lot's public trace page, short enough for a small QR code."""
     return secrets.token_urlsafe(12)
@@ -727,9 +749,12 @@ class LedgerEntry(db.Model):
 
     __tablename__ = "household_ledger"
     __table_args__ = (
-        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        # An adjustment carries its own sign; every other kind is positive and its kind gives the sign.
+        sa.CheckConstraint("amount_fen > 0 OR (kind = 'adjustment' AND amount_fen <> 0)", name="amount_positive"),
         sa.CheckConstraint("kind <> 'credit' OR draw_id IS NOT NULL OR lot_id IS NOT NULL", name="credit_has_cause"),
         sa.CheckConstraint("kind <> 'reversal' OR draw_reversal_id IS NOT NULL", name="reversal_has_cause"),
+        sa.CheckConstraint("kind <> 'payout' OR payout_id IS NOT NULL", name="payout_has_cause"),
+        sa.CheckConstraint("kind <> 'adjustment' OR adjustment_id IS NOT NULL", name="adjustment_has_cause"),
         sa.Index("ix_household_ledger_household_date", "household_id", "entry_date"),
     )
 
@@ -738,7 +763,7 @@ class LedgerEntry(db.Model):
     seq: Mapped[int] = mapped_column(unique=True)
     household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"))
     kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "entry_kind"))
-    #: Fen, always positive: credits add to the balance, reversals and payouts take away.
+    #: Fen, positive: credits add to the balance, reversals and payouts take away; adjustments are signed.
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: The business day (Asia/Shanghai) the income or payout belongs to.
     entry_date: Mapped[date]
@@ -746,6 +771,8 @@ class LedgerEntry(db.Model):
     draw_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draw.id"), unique=True)
     lot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lot.id"))
     draw_reversal_id: Mapped[int | None] = mapped_column(sa.ForeignKey("draw_reversal.id"), unique=True)
+    payout_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payout.id"), unique=True)
+    adjustment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("adjustment.id"), unique=True)
     #: The household's category and monitoring status when the entry was made.
     category: Mapped[HouseholdCategory] = mapped_column(_enum(HouseholdCategory, "category"))
     monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(_enum(MonitoringStatus, "monitoring_status"))
@@ -755,3 +782,99 @@ class LedgerEntry(db.Model):
     hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
 
     household: Mapped[Household] = relationship()
+
+
+class Payout(db.Model):
+    """Money the counter handed a household against its balance, signed for on a payout receipt."""
+
+    __tablename__ = "payout"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount_positive"),
+        sa.CheckConstraint("method <> 'bank_transfer' OR reference <> ''", name="transfer_has_reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    #: Fen paid; never more than the household's balance when paid.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    method: Mapped[PayoutMethod] = mapped_column(_enum(PayoutMethod, "payout_method"))
+    #: The bank's transaction reference for a transfer; empty for cash.
+    reference: Mapped[str] = mapped_column(sa.String(64), default="")
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    paid_on: Mapped[date]
+    #: The household's balance just before the payout, frozen for the receipt.
+    balance_before_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    paid_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship()
+    paid_by: Mapped[User] = relationship()
+
+    @property
+    def number(self) -> str:
+        """The number printed on the receipt."""
+        return f"P{self.id:06d}"
+
+
+class Adjustment(db.Model):
+    """A correction to a household's income, proposed by one staff member and approved by another."""
+
+    __tablename__ = "adjustment"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
+        sa.CheckConstraint("decided_by_id IS NULL OR decided_by_id <> requested_by_id", name="second_person_decides"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    #: Signed fen: positive adds income the ledger missed, negative takes back income it should not have.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The day the correction belongs to (it may be in a past month).
+    entry_date: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[AdjustmentStatus] = mapped_column(
+        _enum(AdjustmentStatus, "adjustment_status"), default=AdjustmentStatus.PENDING
+    )
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=now_utc)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    household: Mapped[Household] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+class MonthReview(db.Model):
+    """An officer's review of a household's month. Rows are only added: the latest one stands.
+
+    It freezes what the officer saw (the last ledger entry and the month's
+    figures), so an entry written into the month later shows as an amendment.
+    """
+
+    __tablename__ = "month_review"
+    __table_args__ = (sa.Index("ix_month_review_household_month", "household_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"))
+    #: The first day of the month reviewed.
+    month: Mapped[date]
+    outcome: Mapped[ReviewOutcome] = mapped_column(_enum(ReviewOutcome, "review_outcome"))
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    #: The last ledger entry (of the whole chain) when the officer looked, and the month's digest then.
+    through_seq: Mapped[int] = mapped_column(default=0)
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    #: The month's net income and closing balance as the officer saw them.
+    income_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    closing_balance_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    reviewed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    reviewed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: A dispute is answered by the manager; the answer is kept beside it.
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str] = mapped_column(sa.String(1000), default="")
+
+    household: Mapped[Household] = relationship()
+    reviewed_by: Mapped[User] = relationship(foreign_keys=[reviewed_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
