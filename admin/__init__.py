@@ -6,9 +6,12 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Register the staff blueprints on the app."""
     # Imported here: admin views use shop's use cases, and shop imports admin.
-    from . import counter, home, orders, stock
+    from . import counter, home, households, orders, reports, review, stock
 
     app.register_blueprint(home.bp)
     app.register_blueprint(counter.bp)
     app.register_blueprint(stock.bp)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(households.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(reports.bp)

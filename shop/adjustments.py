@@ -34,6 +34,8 @@ class SamePerson(Forbidden):
 
 def propose(*, household_id: int, amount_fen: int, entry_date, reason: str, by: User) -> Adjustment:
     """Propose a signed correction to a household's income on a day, with the reason."""
+    if by.role not in (Role.ADMIN, Role.OFFICER):
+        raise Forbidden(_("Only the counter manager or the household's officer proposes corrections."))
     household = visible_household(by, household_id)
     _check(amount_fen, entry_date, reason)
     with atomic() as session:
