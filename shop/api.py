@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from . import accounts, credits, households, orders, payments, products, sales, stock
+from . import accounts, credits, households, orders, payments, products, sales, statement_pdf, stock
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .clock import business_today
@@ -32,8 +32,11 @@ from .models import (
     WriteOffReason,
 )
 from .money import MAX_FEN
+from .monitoring import InvalidMonth, month_start, parse_month
 from .responses import json_error
+from .statements import month_statement
 from .units import Unit
+from .verify import statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -605,6 +608,8 @@ def household_ledger(household_id):
                 "draw_id": e.draw_id,
                 "lot_id": e.lot_id,
                 "draw_reversal_id": e.draw_reversal_id,
+                "payout_id": e.payout_id,
+                "adjustment_id": e.adjustment_id,
                 "category": e.category.value,
                 "monitoring_status": e.monitoring_status.value if e.monitoring_status else None,
                 "hash": e.hash,
@@ -614,8 +619,36 @@ def household_ledger(household_id):
         credited_fen=statement.credited_fen,
         reversed_fen=statement.reversed_fen,
         paid_out_fen=statement.paid_out_fen,
+        adjusted_fen=statement.adjusted_fen,
         balance_fen=statement.balance_fen,
     )
+
+
+@bp.get("/households/<id:household_id>/statement.pdf")
+@roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+def household_statement(household_id):
+    """A household's statement for ?month=YYYY-MM, a month that has begun, as the printed PDF."""
+    household = households.visible_household(signed_in_user(), household_id)
+    statement = month_statement(household, _month_arg("month"))
+    document = statement_pdf.render(statement, statement_url(household.id, statement.month, statement.digest))
+    response = current_app.make_response(document)
+    response.mimetype = "application/pdf"
+    response.headers.set("Content-Disposition", "inline", filename=statement_pdf.filename(statement))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _month_arg(name: str):
+    """A YYYY-MM query argument naming a month that has begun; aborts with 422 otherwise."""
+    try:
+        month = parse_month(request.args.get(name, ""))
+    except InvalidMonth:
+        message = _("Give the month as YYYY-MM.")
+        abort(json_error(422, "invalid", message, {name: message}))
+    if month > month_start(business_today()):
+        message = _("A statement exists once its month has begun.")
+        abort(json_error(422, "invalid", message, {name: message}))
+    return month
 
 
 def _day_arg(name: str):

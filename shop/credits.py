@@ -223,11 +223,15 @@ def _cross_check(rows) -> ChainFault | None:
         ("payout_id", payouts, "payout"),
         ("adjustment_id", adjustments, "approved adjustment"),
     )
+    seen = set()
     for row in rows:
         named = [(column, known) for column, known, _name in causes if row[column] is not None]
         if len(named) != 1:
             return ChainFault(row["seq"], "it must name exactly one sale, refund, lot, payout or adjustment")
         column, known = named[0]
+        if (column, row[column]) in seen:
+            return ChainFault(row["seq"], "its cause was already entered: income counted twice")
+        seen.add((column, row[column]))
         if known.get(row[column]) != (row["household_id"], row["amount_fen"]):
             return ChainFault(row["seq"], "it does not match the sale, refund, lot, payout or adjustment behind it")
     # A removed last entry leaves a valid but shorter chain: every cause must still have its entry.
