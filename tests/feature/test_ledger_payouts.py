@@ -13,8 +13,12 @@ from shop.ledger import entry_hash
 from shop.models import LedgerEntry, PayoutMethod, ReviewOutcome, User
 from shop.monitoring import month_start
 
+from . import test_ledger
 from .test_counter_concurrency import run_together
-from .test_ledger import sold, tamper, verify  # noqa: F401  (sold is a fixture)
+from .test_ledger import tamper, verify
+
+#: The same fixture as the ledger tests': 王 credited and partly refunded, 符 paid for a purchase.
+sold = test_ledger.sold
 
 
 def user(name: str) -> User:
