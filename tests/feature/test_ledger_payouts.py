@@ -10,7 +10,7 @@ from shop.clock import business_today
 from shop.errors import Forbidden, Invalid
 from shop.extensions import db
 from shop.ledger import entry_hash
-from shop.models import LedgerEntry, PayoutMethod, ReviewOutcome, User
+from shop.models import Household, LedgerEntry, PayoutMethod, ReviewOutcome, User
 from shop.monitoring import month_start
 
 from . import test_ledger
@@ -144,7 +144,7 @@ def test_a_supervisor_or_clerk_cannot_propose_a_correction(app, goods, sold):
 def test_an_entry_written_into_a_confirmed_month_is_an_amendment(app, goods, sold):
     month = month_start(business_today())
     with app.test_request_context():
-        household = db.session.get(__import__("shop.models").models.Household, goods["wang"])
+        household = db.session.get(Household, goods["wang"])
         seen = statements.month_statement(household, month)
         assert not seen.amendments
         reviews.review_month(
