@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from . import credits
+from . import credits, reviews, statements
 from .accounts import hash_password
 from .clock import business_today, local_time, now_utc
 from .extensions import db
@@ -23,12 +23,14 @@ from .models import (
     Lot,
     MonitoringStatus,
     MonitorSubtype,
+    MonthReview,
     MovementKind,
     Order,
     OrderPayment,
     PaymentMethod,
     Product,
     ProductCategory,
+    ReviewOutcome,
     Role,
     SettlementMode,
     StockMovement,
@@ -36,6 +38,7 @@ from .models import (
     User,
     Village,
 )
+from .monitoring import add_months, month_start
 from .orders import place_order
 from .sales import LineRequest, record_sale
 from .transaction import atomic
@@ -230,7 +233,7 @@ PRODUCTS = [
 
 def seed() -> dict[str, int]:
     """Add whatever demo data is missing, in one transaction; return how many rows were added."""
-    kinds = ("counters", "towns", "villages", "users", "households", "products", "lots", "sales", "orders")
+    kinds = ("counters", "towns", "villages", "users", "households", "products", "lots", "sales", "orders", "reviews")
     added = dict.fromkeys(kinds, 0)
     today = business_today()
     with atomic():
@@ -251,8 +254,9 @@ def seed() -> dict[str, int]:
                 # Spread each product's lots over households of different villages.
                 supplier = households[(5 * n + 13 * i) % len(households)]
                 _lot(product, supplier, counter, staff["clerk"], n + i, today, added)
-    added["sales"] = _sales(today)
+    added["sales"] = _history(today) + _sales(today)
     added["orders"] = _orders(today)
+    added["reviews"] = _reviews(today)
     return added
 
 
@@ -298,6 +302,58 @@ def _sales(today: date) -> int:
         )
         recorded += created
     return recorded
+
+
+#: Six months of trade before today, so the households' income charts have a history: one
+#: sale on the 15th of each month, a little more each month (grams of each product).
+HISTORY = [("LG-XG", 250), ("LG-XYZ", 250), ("LG-YYG", 150), ("LG-XP", 100)]
+HISTORY_MONTHS = 6
+
+
+def _history(today: date) -> int:
+    """Ring up a sale on the 15th of each of the last six months, dated that day, through the till's use case."""
+    clerk = _first(sa.select(User).where(User.username == "clerk"))
+    skus = dict(db.session.execute(sa.select(Product.sku, Product.id)).all())
+    recorded = 0
+    first = add_months(month_start(today), -HISTORY_MONTHS)
+    for n in range(HISTORY_MONTHS):
+        day = add_months(first, n).replace(day=15)
+        lines = [LineRequest(skus[sku], grams * (n + 2) // 2) for sku, grams in HISTORY]
+        _, created = record_sale(
+            idempotency_key=f"demo-history-{day:%Y-%m}",
+            payment_method=PaymentMethod.WECHAT_QR,
+            lines=lines,
+            clerk=clerk,
+            today=day,
+        )
+        recorded += created
+    return recorded
+
+
+def _reviews(today: date) -> int:
+    """Last month's first household with income is confirmed by its officer, the second disputed, once."""
+    if _first(sa.select(MonthReview.id)):
+        return 0
+    month = add_months(month_start(today), -1)
+    active = statements.households_with_activity(month)
+    households = db.session.scalars(sa.select(Household).where(Household.id.in_(active)).order_by(Household.code))
+    verdicts = [
+        (ReviewOutcome.CONFIRMED, ""),
+        (ReviewOutcome.DISPUTED, "户主说本月交了 3 斤虾干，账上只见一笔，请核对收货单。"),
+    ]
+    reviewed = 0
+    for household, (outcome, note) in zip(list(households), verdicts, strict=False):
+        seen = statements.month_statement(household, month)
+        reviews.review_month(
+            household_id=household.id,
+            month=month,
+            outcome=outcome,
+            note=note,
+            seen_digest=seen.digest,
+            by=household.officer,
+        )
+        reviewed += 1
+    return reviewed
 
 
 def _first(query):
@@ -439,7 +495,8 @@ def _lot(product: Product, household: Household, counter: Counter, clerk: User, 
         qty_on_hand=qty,
         best_before=today + timedelta(days=90 + 30 * (i % 6)),
         received_by=clerk,
-        received_at=now_utc() - timedelta(days=2 + 3 * (i % 5), hours=i % 9),
+        # Received before the six months of history the demo sells from them.
+        received_at=now_utc() - timedelta(days=200 + 3 * (i % 5), hours=i % 9),
         mode=SettlementMode.PURCHASE if purchase else SettlementMode.CONSIGNMENT,
         share_bp=None if purchase else 9000,
         purchase_price_fen=(qty * product.price_fen * 7 // (10 * product.price_per)) if purchase else None,

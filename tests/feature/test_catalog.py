@@ -104,7 +104,9 @@ def test_the_product_page_shows_the_certificate_and_masked_suppliers(shop_floor,
         suppliers = [
             (h.head_name, h.head_name_masked, h.village.name_zh)
             for h in db.session.scalars(
-                sa.select(Household).join(Lot, Lot.household_id == Household.id).where(Lot.product_id == shrimp)
+                sa.select(Household)
+                .join(Lot, Lot.household_id == Household.id)
+                .where(Lot.product_id == shrimp, Lot.qty_on_hand > 0)
             )
         ]
     assert suppliers
