@@ -61,3 +61,28 @@ def test_an_entry_slipped_in_with_its_own_hash_still_breaks_the_next_link():
 
 def test_credits_add_and_reversals_and_payouts_take_away():
     assert [signed_amount(k, 100) for k in EntryKind] == [100, -100, -100, 100]
+
+
+def test_an_adjustment_carries_its_own_sign_and_cannot_be_nothing():
+    assert signed_amount(EntryKind.ADJUSTMENT, -250) == -250
+    for kind, amount in ((EntryKind.ADJUSTMENT, 0), (EntryKind.CREDIT, 0), (EntryKind.PAYOUT, -5)):
+        try:
+            signed_amount(kind, amount)
+        except ValueError:
+            continue
+        raise AssertionError(f"{kind} of {amount} was accepted")
+
+
+def test_entries_written_before_payouts_existed_keep_their_hashes():
+    entry = chain([100])[0]
+    assert entry_hash(GENESIS, {**entry, "payout_id": None, "adjustment_id": None}) == entry["hash"]
+
+
+@given(cause=st.sampled_from(["payout_id", "adjustment_id"]), value=st.integers(1, 10**6))
+def test_naming_a_later_cause_changes_the_hash_so_clearing_it_is_found(cause, value):
+    entry = chain([100])[0]
+    named = {**entry, cause: value}
+    named["hash"] = entry_hash(GENESIS, named)
+    assert named["hash"] != entry["hash"]
+    cleared = {**named, cause: None}
+    assert verify_chain([cleared]).seq == 1
