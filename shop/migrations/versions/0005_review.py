@@ -88,6 +88,8 @@ def upgrade():
     # The guard's triggers go while SQLite copies the table to change its constraints.
     ledger_guard.remove(op.get_bind())
     with op.batch_alter_table('household_ledger', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('payout_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('adjustment_id', sa.Integer(), nullable=True))
         batch_op.drop_constraint(batch_op.f('ck_household_ledger_amount_positive'), type_='check')
         batch_op.create_check_constraint(
             batch_op.f('ck_household_ledger_amount_positive'),
@@ -99,8 +101,6 @@ def upgrade():
         batch_op.create_check_constraint(
             batch_op.f('ck_household_ledger_adjustment_has_cause'), "kind <> 'adjustment' OR adjustment_id IS NOT NULL"
         )
-        batch_op.add_column(sa.Column('payout_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('adjustment_id', sa.Integer(), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_household_ledger_adjustment_id'), ['adjustment_id'])
         batch_op.create_unique_constraint(batch_op.f('uq_household_ledger_payout_id'), ['payout_id'])
         batch_op.create_foreign_key(batch_op.f('fk_household_ledger_adjustment_id_adjustment'), 'adjustment', ['adjustment_id'], ['id'])
