@@ -23,6 +23,7 @@ class EntryKind(StrEnum):
     PAYOUT = "payout"  # money handed to the household (negative)
     ADJUSTMENT = "adjustment"  # a correction either way, approved by a second staff member (signed)
 
+
 #: Kinds that move income (what the monitoring line is judged on); a payout only moves money.
 INCOME_KINDS = (EntryKind.CREDIT, EntryKind.REVERSAL, EntryKind.ADJUSTMENT)
 

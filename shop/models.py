@@ -813,7 +813,7 @@ class Payout(db.Model):
     @property
     def number(self) -> str:
         """The number printed on the receipt."""
-        return f"P{self.id:06d}"
+        return f"ZF{self.id:06d}"
 
 
 class Adjustment(db.Model):
