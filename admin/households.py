@@ -1,5 +1,598 @@
-"""Households for officers, supervisors and the manager: income, the monitoring evidence, payouts and corrections."""
+"""Households for officers, supervisors and the manager: income, the monitoring evidence, payouts and corrections.
 
-from flask import Blueprint
+Who sees which household is decided in the queries (shop.households.visible_to), so another
+officer's household is "not found" rather than forbidden. Officers and supervisors read; the
+household's officer and the manager propose corrections; only the manager pays out and
+approves corrections, and never a correction they proposed themselves.
+
+The figures come from the ledger through shop.credits, shop.income and shop.statements, so this
+page, the statement PDF and the review pages cannot disagree. Only the counter's income is
+here: the monitoring evidence is shown as evidence for the officer, never as a verdict.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.exceptions import NotFound as HTTPNotFound
+from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from admin.stock import pdf_response, show_domain_error, show_error
+from shop import adjustments, credits, households, income, payouts, reviews
+from shop.access import roles_required, signed_in_user
+from shop.clock import business_today
+from shop.counters import counter_for
+from shop.errors import Conflict, DomainError
+from shop.extensions import db
+from shop.ledger import INCOME_KINDS, EntryKind, signed_amount
+from shop.models import (
+    Adjustment,
+    AdjustmentStatus,
+    Household,
+    LedgerEntry,
+    MonthReview,
+    Payout,
+    PayoutMethod,
+    ReviewOutcome,
+    Role,
+    User,
+    Village,
+)
+from shop.money import InvalidAmount, format_fen, parse_yuan
+from shop.monitoring import chart, month_start, per_capita
+from shop.pdf.payout import PayoutReceipt, render_payout_receipt
+from shop.responses import STATUS_OF
+from shop.statements import causes_of
+from shop.templating import is_chinese
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
+
+#: Who reads households: the manager, the officers (their own) and the supervisors (their town, or all).
+HOUSEHOLD_READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+#: Who may propose a correction: the manager and the household's own officer.
+PROPOSERS = (Role.ADMIN, Role.OFFICER)
+
+#: The list and the trail show at most this many rows; a search or a shorter period finds the rest.
+ROWS_SHOWN = 200
+#: Longest search text: a code is 32 characters, a name far fewer.
+MAX_SEARCH = 40
+#: Control characters have no place in a one-line entry, and PostgreSQL refuses NUL outright.
+ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
+
+#: The phone's chart in SVG units: its text stays legible at a phone's width.
+PHONE_CHART = (360, 270)
+
+#: Payout receipts are printed in Chinese whatever the page language: the household keeps one.
+METHOD_ZH = {PayoutMethod.CASH: "现金", PayoutMethod.BANK_TRANSFER: "银行转账"}
+
+
+# ---------------------------------------------------------------- words
+
+
+def words(value) -> str:
+    """The words for an entry kind, payout method, adjustment status or review outcome."""
+    return {
+        EntryKind.CREDIT: _("Credit"),
+        EntryKind.REVERSAL: _("Refund reversal"),
+        EntryKind.PAYOUT: _("Payout"),
+        EntryKind.ADJUSTMENT: _("Correction"),
+        PayoutMethod.CASH: _("Cash"),
+        PayoutMethod.BANK_TRANSFER: _("Bank transfer"),
+        AdjustmentStatus.PENDING: _("Waiting for approval"),
+        AdjustmentStatus.APPROVED: _("Approved"),
+        AdjustmentStatus.REJECTED: _("Rejected"),
+        ReviewOutcome.CONFIRMED: _("Confirmed"),
+        ReviewOutcome.DISPUTED: _("Disputed"),
+    }.get(value, str(value))
+
+
+def month_text(month: date) -> str:
+    """A month as people write it: 2026年5月, or May 2026."""
+    return f"{month.year}年{month.month}月" if is_chinese() else format_date(month, "MMM y")
+
+
+def signed_text(fen: int) -> str:
+    """An amount with its sign spelled out, so a take-back never reads as income: +¥12.00 / -¥3.00."""
+    return ("+" if fen > 0 else "") + format_fen(fen)
+
+
+def person(user: User | None) -> str:
+    """A staff member as pages name them."""
+    return (user.display_name or user.username) if user else "—"
+
+
+def month_page_url(household_id: int, month: date) -> str:
+    """The review page of a household's month (the review area builds it; the pattern is agreed)."""
+    return f"/admin/review/households/{household_id}/{month:%Y-%m}"
+
+
+def page_helpers() -> dict:
+    """What the household templates call besides the app-wide helpers."""
+    return {
+        "words": words,
+        "month_text": month_text,
+        "signed_text": signed_text,
+        "person": person,
+        "month_page_url": month_page_url,
+    }
+
+
+# ---------------------------------------------------------------- the list
+
+
+def search_text() -> str:
+    """The ?q= search, trimmed and without control characters (NUL would break PostgreSQL)."""
+    raw = request.args.get("q", "")[: MAX_SEARCH * 2]
+    return "".join(c for c in raw if c.isprintable()).strip()[:MAX_SEARCH]
+
+
+def find_households(user: User, text: str) -> list[Household]:
+    """The households the user may see whose code or head's name contains text, by code."""
+    query = households.visible_to(user).options(
+        joinedload(Household.village).joinedload(Village.town), joinedload(Household.officer)
+    )
+    if text:
+        query = query.where(
+            sa.or_(Household.code.icontains(text, autoescape=True), Household.head_name.contains(text, autoescape=True))
+        )
+    return list(db.session.scalars(query.order_by(Household.code).limit(ROWS_SHOWN + 1)).unique())
+
+
+def money_of(household_ids: list[int], month: date) -> dict[int, tuple[int, int]]:
+    """Each household's balance now and its net income since the month began, in two grouped queries."""
+    if not household_ids:
+        return {}
+    amount = sa.func.sum(LedgerEntry.amount_fen)
+    mine = LedgerEntry.household_id.in_(household_ids)
+    group = (LedgerEntry.household_id, LedgerEntry.kind)
+    balances: dict[int, int] = dict.fromkeys(household_ids, 0)
+    for household_id, kind, total in db.session.execute(sa.select(*group, amount).where(mine).group_by(*group)):
+        balances[household_id] += signed_amount(kind, int(total or 0))
+    earned: dict[int, int] = dict.fromkeys(household_ids, 0)
+    recent = sa.select(*group, amount).where(mine, LedgerEntry.kind.in_(INCOME_KINDS), LedgerEntry.entry_date >= month)
+    for household_id, kind, total in db.session.execute(recent.group_by(*group)):
+        earned[household_id] += signed_amount(kind, int(total or 0))
+    return {h: (balances[h], earned[h]) for h in household_ids}
+
+
+@bp.route("/")
+@roles_required(*HOUSEHOLD_READERS)
+def index():
+    """The households the user may see, with balance and this month's income; ?q= searches code and name."""
+    user = signed_in_user()
+    text = search_text()
+    found = find_households(user, text)
+    shown = found[:ROWS_SHOWN]
+    today = business_today()
+    manager = user.role is Role.ADMIN
+    return render_template(
+        "admin/households/index.html",
+        households=shown,
+        more=len(found) > ROWS_SHOWN,
+        limit=ROWS_SHOWN,
+        money=money_of([h.id for h in shown], month_start(today)),
+        q=text,
+        month=month_start(today),
+        pending_count=len(adjustments.pending()) if manager else None,
+        dispute_count=len(reviews.open_disputes()) if manager else None,
+        **page_helpers(),
+    )
+
+
+# ---------------------------------------------------------------- one household
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a household page totals, both inclusive, as typed (to show again) and as dates."""
+
+    typed_from: str
+    typed_to: str
+    start: date | None
+    end: date | None
+    errors: dict[str, str]
+
+
+def read_period(today: date) -> Period:
+    """The ?from= and ?to= days (YYYY-MM-DD), this month so far when not given; errors by field."""
+    typed = {name: request.args.get(name, "").strip()[:20] for name in ("from", "to")}
+    defaults = {"from": month_start(today), "to": today}
+    days, errors = {}, {}
+    for name, text in typed.items():
+        if not text:
+            days[name] = defaults[name]
+            continue
+        try:
+            days[name] = date.fromisoformat(text)
+        except ValueError:
+            errors[name] = _("Write the date as YYYY-MM-DD, such as %(day)s.", day=today.isoformat())
+    if not errors and days["from"] > days["to"]:
+        errors["to"] = _("The period ends before it starts.")
+    if errors:
+        return Period(typed["from"], typed["to"], None, None, errors)
+    return Period(days["from"].isoformat(), days["to"].isoformat(), days["from"], days["to"], {})
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """A period's totals from the ledger, the income per person and the newest entries with their causes."""
+
+    statement: credits.Statement
+    net_income_fen: int
+    per_capita_fen: int
+    trail: list[LedgerEntry]
+    causes: dict
+    total_entries: int
+
+
+def period_figures(household: Household, period: Period) -> PeriodFigures:
+    """The household's ledger over the period, newest entries first, at most ROWS_SHOWN of them."""
+    statement = credits.household_ledger(household.id, period.start, period.end)
+    net = statement.credited_fen - statement.reversed_fen + statement.adjusted_fen
+    newest = sorted(statement.entries, key=lambda e: (e.entry_date, e.seq), reverse=True)[:ROWS_SHOWN]
+    return PeriodFigures(
+        statement, net, per_capita(net, household.members), newest, causes_of(newest), len(statement.entries)
+    )
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """One month of the last twelve: income, per person, and where its review stands."""
+
+    month: date
+    income_fen: int
+    per_capita_fen: int
+    review: MonthReview | None
+    current: bool
+
+
+def month_rows(picture: income.IncomePicture, household_id: int, today: date) -> list[MonthRow]:
+    """The months of the income picture, newest first, each with its standing (latest) review."""
+    latest: dict[date, MonthReview] = {}
+    for review in reviews.reviews_of(household_id):  # newest first: the first seen stands
+        latest.setdefault(review.month, review)
+    shares = dict(picture.per_capita)
+    this_month = month_start(today)
+    return [
+        MonthRow(month, net, shares[month], latest.get(month), month == this_month)
+        for month, net in reversed(picture.months)
+    ]
+
+
+def household_page(
+    household: Household,
+    *,
+    adjust_form: "AdjustmentForm | None" = None,
+    status: int = 200,
+):
+    """A household's page; a refused correction comes back with its form as it was typed."""
+    user = signed_in_user()
+    today = business_today()
+    period = read_period(today)
+    picture = income.income_picture(household, today)
+    can_propose = user.role in PROPOSERS
+    body = render_template(
+        "admin/households/household.html",
+        household=household,
+        today=today,
+        period=period,
+        figures=period_figures(household, period) if not period.errors else None,
+        balance_fen=credits.balance_of(db.session, household.id),
+        picture=picture,
+        # The picture's chart is drawn for a wide screen; a phone gets the same bars drawn narrow and tall.
+        phone_chart=chart(picture.per_capita, picture.line.monthly_fen, width=PHONE_CHART[0], height=PHONE_CHART[1]),
+        line_label=_(
+            "Monitoring line %(year)s: %(amount)s a person a year",
+            year=picture.line.year,
+            amount=format_fen(picture.line.annual_fen),
+        ),
+        months=month_rows(picture, household.id, today),
+        payouts=payouts.payouts_of(household.id),
+        adjustments=adjustments.of_household(household.id),
+        adjust_form=(adjust_form or adjustment_form()) if can_propose else None,
+        just_paid=just_paid(household),
+        manager=user.role is Role.ADMIN,
+        **page_helpers(),
+    )
+    status = 422 if period.errors and status == 200 else status
+    return body, status
+
+
+def just_paid(household: Household) -> Payout | None:
+    """The payout named by ?paid= after paying out, when it is this household's."""
+    payout_id = request.args.get("paid", type=int)
+    # A typed id beyond the id column's range is no payout (PostgreSQL would refuse to compare it).
+    payout = db.session.get(Payout, payout_id) if payout_id and 0 < payout_id < 2**31 else None
+    return payout if payout and payout.household_id == household.id else None
+
+
+def visible(household_id: int) -> Household:
+    """The household if the signed-in user may see it; 404 otherwise, so ids reveal nothing."""
+    return households.visible_household(signed_in_user(), household_id)
+
+
+@bp.get("/<id:household_id>")
+@roles_required(*HOUSEHOLD_READERS)
+def household(household_id: int):
+    """A household: who they are, a period's income, the evidence against the monitoring line, the trail."""
+    return household_page(visible(household_id))
+
+
+# ---------------------------------------------------------------- payouts
+
+
+class PayoutForm(FlaskForm):
+    """A payout as the manager types it: yuan, how, the bank's reference and a note."""
+
+    amount = StringField(_l("Amount (yuan)"), validators=[InputRequired(_l("Give the amount.")), Length(max=20)])
+    method = RadioField(
+        _l("Paid by"),
+        choices=[
+            SelectChoice(PayoutMethod.CASH.value, _l("Cash")),
+            SelectChoice(PayoutMethod.BANK_TRANSFER.value, _l("Bank transfer")),
+        ],
+        default=PayoutMethod.CASH.value,
+        validators=[InputRequired(_l("Choose how it was paid."))],
+    )
+    reference = StringField(_l("Bank reference"), validators=[Optional(), Length(max=payouts.MAX_REFERENCE), ONE_LINE])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+    #: The balance the manager saw on the form: a second tap of the same form finds it changed.
+    seen_balance = StringField(validators=[Optional(), Length(max=20)])
+
+
+class BalanceChanged(Conflict):
+    """The household's balance moved since the payout form was opened: a double tap, or someone else paid."""
+
+    code = "balance_changed"
+
+
+#: Which form field a payout error names.
+PAYOUT_FIELDS = {"amount_fen": "amount", "reference": "reference", "note": "note"}
+
+
+def payout_page(household: Household, form: PayoutForm, status: int = 200):
+    """The payout form beside the household's current balance."""
+    balance = credits.balance_of(db.session, household.id)
+    if not form.is_submitted():
+        form.seen_balance.data = str(balance)
+    body = render_template(
+        "admin/households/payout.html", household=household, form=form, balance_fen=balance, **page_helpers()
+    )
+    return body, status
+
+
+def read_amount(form: FlaskForm, field: str = "amount") -> int | None:
+    """A typed yuan amount as fen, or None with the reason shown beside the field."""
+    if form[field].errors:
+        return None
+    try:
+        return parse_yuan(form[field].data or "")
+    except InvalidAmount:
+        show_error(form, field, _("Write the amount in yuan, such as 150 or 150.50 (at most two decimals)."))
+        return None
+
+
+def check_balance_seen(form: PayoutForm, household: Household) -> None:
+    """Refuse a form whose balance is no longer the household's: paying twice by a double tap."""
+    seen = (form.seen_balance.data or "").strip()
+    now = credits.balance_of(db.session, household.id)
+    if seen.lstrip("-").isdigit() and int(seen) != now:
+        raise BalanceChanged(
+            _(
+                "The balance changed since this form was opened: it is now %(balance)s. "
+                "Check the payouts before paying again.",
+                balance=format_fen(now),
+            )
+        )
+
+
+@bp.route("/<id:household_id>/payouts/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_payout(household_id: int):
+    """The payout form; paying records the payout and its ledger entry, then shows the receipt's link."""
+    user = signed_in_user()
+    household = visible(household_id)
+    form = PayoutForm()
+    if not form.is_submitted():
+        return payout_page(household, form)
+    valid = form.validate()
+    amount = read_amount(form)
+    if not valid or amount is None:
+        return payout_page(household, form, 422)
+    request_ = payouts.PayoutRequest(
+        household_id=household.id,
+        amount_fen=amount,
+        method=PayoutMethod(form.method.data),
+        reference=(form.reference.data or "").strip(),
+        note=(form.note.data or "").strip(),
+    )
+    try:
+        check_balance_seen(form, household)
+        payout = payouts.pay_household(request_, user)
+    except DomainError as error:
+        status = show_domain_error(form, error, PAYOUT_FIELDS)
+        form.seen_balance.data = str(credits.balance_of(db.session, household.id))
+        return payout_page(household, form, status)
+    flash(
+        _(
+            "Paid %(amount)s to household %(code)s (payout %(number)s).",
+            amount=format_fen(payout.amount_fen),
+            code=household.code,
+            number=payout.number,
+        ),
+        "info",
+    )
+    return redirect(url_for(".household", household_id=household.id, paid=payout.id))
+
+
+def household_url(household: Household) -> str:
+    """The household's page, on the public address when one is configured (printed in the QR code)."""
+    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
+        return base + url_for(".household", household_id=household.id)
+    return url_for(".household", household_id=household.id, _external=True)
+
+
+def receipt_for(payout: Payout) -> PayoutReceipt:
+    """The printed receipt of a payout; the head's full name is on it, since they sign under it."""
+    household = payout.household
+    village = household.village
+    return PayoutReceipt(
+        counter_name=counter_for(payout.paid_by).name,
+        number=payout.number,
+        paid_on=payout.paid_on,
+        household_code=household.code,
+        head_name=household.head_name,
+        village=f"{village.town.name_zh}{village.name_zh}",
+        amount_fen=payout.amount_fen,
+        method=METHOD_ZH[payout.method],
+        reference=payout.reference,
+        balance_before_fen=payout.balance_before_fen,
+        balance_after_fen=payout.balance_before_fen - payout.amount_fen,
+        recorded_by=person(payout.paid_by),
+        verify_url=household_url(household),
+    )
+
+
+@bp.get("/payouts/<id:payout_id>/receipt.pdf")
+@roles_required(Role.ADMIN)
+def payout_receipt(payout_id: int):
+    """The payout receipt (收益支付凭证) the head of the household signs, as an A4 PDF."""
+    user = signed_in_user()
+    payout = payouts.payout_for(user, payout_id)
+    if payout is None:
+        raise HTTPNotFound()
+    # The head's full name is printed: log who printed it (ids only, never the name).
+    current_app.logger.info("payout receipt %s with full head name printed by user %s", payout.id, user.id)
+    return pdf_response(render_payout_receipt(receipt_for(payout)), f"{payout.number}-receipt.pdf")
+
+
+# ---------------------------------------------------------------- corrections
+
+
+class AdjustmentForm(FlaskForm):
+    """A correction as people think of it: add income the ledger missed, or take back income it should not have."""
+
+    direction = RadioField(
+        _l("Correction"),
+        choices=[SelectChoice("add", _l("Add income")), SelectChoice("take_back", _l("Take income back"))],
+        default="add",
+        validators=[InputRequired(_l("Choose whether to add or take back."))],
+    )
+    amount = StringField(_l("Amount (yuan)"), validators=[InputRequired(_l("Give the amount.")), Length(max=20)])
+    entry_date = DateField(
+        _l("Belongs to the day"), validators=[InputRequired(_l("Give the day the income belongs to."))]
+    )
+    reason = TextAreaField(
+        _l("Reason"), validators=[InputRequired(_l("Say why the income needs correcting.")), Length(max=500)]
+    )
+
+
+#: Which form field a correction error names.
+ADJUSTMENT_FIELDS = {"amount_fen": "amount", "entry_date": "entry_date", "reason": "reason"}
+
+
+def adjustment_form() -> AdjustmentForm:
+    """An empty correction form, dated today."""
+    return AdjustmentForm(formdata=None, entry_date=business_today())
+
+
+@bp.post("/<id:household_id>/adjustments")
+@roles_required(*PROPOSERS)
+def propose_adjustment(household_id: int):
+    """Propose a correction; it reaches the ledger only when a second person approves it."""
+    user = signed_in_user()
+    household = visible(household_id)
+    form = AdjustmentForm()
+    valid = form.validate()
+    amount = read_amount(form)
+    if not valid or amount is None:
+        return household_page(household, adjust_form=form, status=422)
+    signed = -amount if form.direction.data == "take_back" else amount
+    try:
+        adjustments.propose(
+            household_id=household.id,
+            amount_fen=signed,
+            entry_date=form.entry_date.data,
+            reason=form.reason.data,
+            by=user,
+        )
+    except DomainError as error:
+        status = show_domain_error(form, error, ADJUSTMENT_FIELDS)
+        return household_page(household, adjust_form=form, status=status)
+    flash(
+        _("Correction of %(amount)s proposed; it counts once a second person approves it.", amount=signed_text(signed)),
+        "info",
+    )
+    return redirect(url_for(".household", household_id=household.id) + "#adjustments")
+
+
+class DecisionForm(FlaskForm):
+    """The manager's approval or rejection of a proposed correction, with a note."""
+
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+def pending_adjustments() -> list[Adjustment]:
+    """The corrections waiting for a second person, with their households and proposers."""
+    ids = [a.id for a in adjustments.pending()]
+    if not ids:
+        return []
+    query = (
+        sa.select(Adjustment)
+        .where(Adjustment.id.in_(ids))
+        .options(selectinload(Adjustment.household), selectinload(Adjustment.requested_by))
+        .order_by(Adjustment.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def adjustments_page(errors: dict[int, str] | None = None, status: int = 200):
+    """The pending corrections; a refused decision shows its reason beside its correction."""
+    body = render_template(
+        "admin/households/adjustments.html",
+        pending=pending_adjustments(),
+        errors=errors or {},
+        user=signed_in_user(),
+        form=DecisionForm(formdata=None),
+        **page_helpers(),
+    )
+    return body, status
+
+
+@bp.get("/adjustments", endpoint="adjustments")
+@roles_required(Role.ADMIN)
+def adjustments_list():
+    """Corrections waiting for a second person: approve or reject each, except one's own."""
+    return adjustments_page()
+
+
+@bp.post("/adjustments/<id:adjustment_id>/decision")
+@roles_required(Role.ADMIN)
+def decide_adjustment(adjustment_id: int):
+    """Approve (writing its ledger entry) or reject a pending correction."""
+    form = DecisionForm()
+    decision = request.form.get("decision")
+    if not form.validate() or decision not in ("approve", "reject"):
+        message = "; ".join(m for ms in form.errors.values() for m in ms) or _("Choose approve or reject.")
+        return adjustments_page({adjustment_id: message}, 422)
+    try:
+        adjustment = adjustments.decide(
+            adjustment_id=adjustment_id, approve=decision == "approve", note=form.note.data or "", by=signed_in_user()
+        )
+    except DomainError as error:
+        status = next(code for kind, code in STATUS_OF.items() if isinstance(error, kind))
+        return adjustments_page({adjustment_id: error.message}, status)
+    if decision == "approve":
+        message = _("Correction approved and entered in the ledger.")
+    else:
+        message = _("Correction rejected.")
+    flash(f"{message} {adjustment.household.code} {signed_text(adjustment.amount_fen)}", "info")
+    return redirect(url_for(".adjustments"))
