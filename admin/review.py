@@ -1,5 +1,389 @@
-"""The monthly review: a household's statement for a month, the officer's confirmation or dispute, and disputes."""
+"""The monthly review: a household's statement for a month, the officer's confirmation or dispute, and disputes.
 
-from flask import Blueprint
+The month page shows the one account of the month that the PDF and the public
+verification page also read (shop.statements.month_statement). Only the
+household's own officer confirms or disputes it, and the form carries the
+digest of what they saw: if an entry lands in the month meanwhile, the use case
+refuses (409) and the page shows the month again as it now stands. Scoping is
+in the queries: another officer's household is 404, like one that does not
+exist; supervisors read and never write (403). A month is named YYYY-MM in the
+address; a month that is not one, or has not begun, is 404.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Regexp
+
+from admin.households import month_text, person, signed_text, words
+from admin.stock import pdf_response, show_domain_error
+from shop import households, reviews, statement_pdf
+from shop.access import roles_required, signed_in_user
+from shop.clock import business_today, local_time
+from shop.errors import DomainError
+from shop.extensions import db
+from shop.models import Household, LedgerEntry, MonthReview, ReviewOutcome, Role, User
+from shop.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_end, month_start, parse_month
+from shop.statements import Cause, month_statement
+from shop.templating import quantity_text
+from shop.verify import statement_url
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
+
+#: Who reads statements: the manager, the officers (their own households) and the supervisors (their town, or all).
+READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+#: The manager's overview lists at most this many households still to be confirmed.
+TODO_SHOWN = 100
+#: Control characters have no place in a note, and PostgreSQL refuses NUL outright; line breaks may stay.
+NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
+
+
+# ---------------------------------------------------------------- words
+
+
+def line_text(cause: Cause) -> str:
+    """What an entry came from, in the page's language: 虾干 0.5 斤 · sale #12 · lot P000007."""
+    if cause.adjustment is not None:
+        return _("Correction: %(reason)s", reason=cause.adjustment.reason)
+    if cause.payout is not None:
+        return _("Payout %(number)s · %(method)s", number=cause.payout.number, method=words(cause.payout.method))
+    amount = quantity_text(cause.quantity, cause.unit) if cause.unit and cause.quantity is not None else ""
+    goods = " ".join(p for p in (cause.product_name, amount) if p)
+    lot = cause.lot.code if cause.lot is not None else "—"
+    if cause.refund_id is not None:
+        return _(
+            "%(goods)s · refund #%(refund)s of sale #%(sale)s · lot %(lot)s",
+            goods=goods,
+            refund=cause.refund_id,
+            sale=cause.sale_id,
+            lot=lot,
+        )
+    if cause.sale_id is not None:
+        return _("%(goods)s · sale #%(sale)s · lot %(lot)s", goods=goods, sale=cause.sale_id, lot=lot)
+    if cause.lot is not None:
+        return _("Bought outright: %(goods)s · lot %(lot)s", goods=goods, lot=lot)
+    return ""
+
+
+def review_state(review: MonthReview | None) -> str:
+    """Where a month's review stands, as a key the templates style: none, confirmed, disputed or answered."""
+    if review is None:
+        return "none"
+    if review.outcome is ReviewOutcome.CONFIRMED:
+        return "confirmed"
+    return "answered" if review.resolved_at is not None else "disputed"
+
+
+def when(utc_naive) -> str:
+    """A stored instant as the counter's wall-clock time: 2026-11-05 14:05."""
+    return f"{local_time(utc_naive):%Y-%m-%d %H:%M}" if utc_naive else ""
+
+
+def month_arg(month: date) -> str:
+    """A month as its address names it: 2026-11."""
+    return f"{month:%Y-%m}"
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    """What the review templates call."""
+    return {
+        "line_text": line_text,
+        "review_state": review_state,
+        "words": words,
+        "month_text": month_text,
+        "signed_text": signed_text,
+        "person": person,
+        "when": when,
+        "month_arg": month_arg,
+    }
+
+
+# ---------------------------------------------------------------- which month
+
+
+def this_month() -> date:
+    """The first day of the counter's current month."""
+    return month_start(business_today())
+
+
+def month_in_view(text: str) -> date:
+    """The month an address names, if it has begun: 404 otherwise (not a month, or still ahead)."""
+    try:
+        month = parse_month(text)
+    except InvalidMonth:
+        abort(404)
+    if month > this_month() or month_arg(month) != text:
+        abort(404)
+    return month
+
+
+@dataclass(frozen=True)
+class MonthNav:
+    """The neighbouring months a month page links to; None where there is none to show."""
+
+    previous: date | None
+    next: date | None
+
+
+def month_nav(month: date) -> MonthNav:
+    """The month before (back to the first year the app knows) and after (up to the current month)."""
+    before, after = add_months(month, -1), add_months(month, 1)
+    return MonthNav(before if before.year >= FIRST_YEAR else None, after if after <= this_month() else None)
+
+
+# ---------------------------------------------------------------- a household's month
+
+
+class ReviewForm(FlaskForm):
+    """The officer's verdict on the month they saw: confirmed, or disputed with a note."""
+
+    outcome = HiddenField(validators=[AnyOf([o.value for o in ReviewOutcome], message=_l("Confirm or dispute."))])
+    note = TextAreaField(_l("What is wrong?"), validators=[Length(max=reviews.MAX_NOTE), NOTE_TEXT])
+    #: The digest of the statement shown with the form: the use case refuses if the month changed since.
+    digest = HiddenField(validators=[InputRequired(_l("Open the month again and review it.")), Length(max=64)])
+
+
+def month_page(household: Household, month: date, form: ReviewForm, status: int = 200, error: str | None = None):
+    """The month's statement, its review history and (for its officer) the review form."""
+    user = signed_in_user()
+    statement = month_statement(household, month)
+    # The form always carries the digest of the statement shown with it, also when the page comes back.
+    form.digest.data = statement.digest
+    history = [r for r in reviews.reviews_of(household.id) if r.month == month]
+    body = render_template(
+        "admin/review/month.html",
+        statement=statement,
+        household=household,
+        month=month,
+        nav=month_nav(month),
+        history=history,
+        can_review=user.role is Role.OFFICER and household.officer_id == user.id,
+        form=form,
+        error=error,
+    )
+    return body, status
+
+
+@bp.get("/households/<id:household_id>/<month>")
+@roles_required(*READERS)
+def month(household_id: int, month: str):
+    """A household's statement for a month, with its review; the review form for the household's officer."""
+    household = households.visible_household(signed_in_user(), household_id)
+    return month_page(household, month_in_view(month), ReviewForm(formdata=None))
+
+
+@bp.post("/households/<id:household_id>/<month>")
+@roles_required(*READERS)
+def review(household_id: int, month: str):
+    """Record the officer's confirmation or dispute of the month they saw."""
+    user = signed_in_user()
+    household = households.visible_household(user, household_id)
+    first = month_in_view(month)
+    if user.role is not Role.OFFICER:
+        abort(403)
+    form = ReviewForm()
+    if not form.validate():
+        return month_page(household, first, form, 422)
+    try:
+        done = reviews.review_month(
+            household_id=household.id,
+            month=first,
+            outcome=ReviewOutcome(form.outcome.data),
+            note=form.note.data or "",
+            seen_digest=form.digest.data,
+            by=user,
+        )
+    except reviews.StatementChanged:
+        message = _(
+            "Nothing was recorded: the month gained or lost entries since you opened it. "
+            "Here it is as it stands now; look it over and review it again."
+        )
+        return month_page(household, first, form, 409, message)
+    except DomainError as refusal:
+        return month_page(household, first, form, show_domain_error(form, refusal, {"note": "note"}))
+    if done.outcome is ReviewOutcome.CONFIRMED:
+        flash(_("%(month)s confirmed for %(code)s.", month=month_text(first), code=household.code), "info")
+    else:
+        flash(_("Your dispute of %(month)s is with the counter manager.", month=month_text(first)), "info")
+    return redirect(url_for(".month", household_id=household.id, month=month_arg(first)))
+
+
+@bp.get("/households/<id:household_id>/<month>/statement.pdf", endpoint="statement_pdf")
+@roles_required(*READERS)
+def statement_document(household_id: int, month: str):
+    """The month's statement as the A4 PDF the household and the officer sign."""
+    household = households.visible_household(signed_in_user(), household_id)
+    statement = month_statement(household, month_in_view(month))
+    document = statement_pdf.render(statement, statement_url(household.id, statement.month, statement.digest))
+    return pdf_response(document, statement_pdf.filename(statement))
+
+
+# ---------------------------------------------------------------- disputes
+
+
+class ResolveForm(FlaskForm):
+    """The manager's answer to a disputed month."""
+
+    resolution = TextAreaField(
+        _l("Answer"),
+        validators=[InputRequired(_l("Say what was done about the dispute.")), Length(max=reviews.MAX_NOTE), NOTE_TEXT],
+    )
+
+
+def visible_ids(user: User) -> sa.Select:
+    """The ids of the households the user may see, as a subquery."""
+    return households.visible_to(user).with_only_columns(Household.id)
+
+
+def disputes_in_view(user: User) -> list[MonthReview]:
+    """Open disputes of the households the user may see, oldest first."""
+    if user.role is Role.ADMIN:
+        return reviews.open_disputes()
+    allowed = set(db.session.scalars(visible_ids(user)))
+    return [review for review in reviews.open_disputes() if review.household_id in allowed]
+
+
+def disputes_page(forms: dict[int, ResolveForm] | None = None, status: int = 200, error: str | None = None):
+    """The open disputes; the manager answers each in place."""
+    user = signed_in_user()
+    shown = disputes_in_view(user)
+    forms = forms or {}
+    body = render_template(
+        "admin/review/disputes.html",
+        disputes=shown,
+        forms={d.id: forms.get(d.id) or ResolveForm(formdata=None) for d in shown},
+        can_resolve=user.role is Role.ADMIN,
+        error=error,
+    )
+    return body, status
+
+
+@bp.get("/disputes")
+@roles_required(*READERS)
+def disputes():
+    """Open disputes: all for the manager, with an answer form; the visible ones, read-only, for others."""
+    return disputes_page()
+
+
+@bp.post("/disputes/<id:review_id>/resolve")
+@roles_required(Role.ADMIN)
+def resolve(review_id: int):
+    """Record the manager's answer to a dispute."""
+    form = ResolveForm()
+    if not form.validate():
+        return disputes_page({review_id: form}, 422)
+    try:
+        reviews.resolve_dispute(review_id=review_id, resolution=form.resolution.data, by=signed_in_user())
+    except reviews.AlreadyResolved as refusal:
+        return disputes_page(status=409, error=refusal.message)
+    except DomainError as refusal:
+        status = show_domain_error(form, refusal, {"resolution": "resolution"})
+        if status == 404:
+            abort(404)
+        return disputes_page({review_id: form}, status)
+    flash(_("Your answer is recorded; the officer sees it on the month's page."), "info")
+    return redirect(url_for(".disputes"))
+
+
+# ---------------------------------------------------------------- the overview
+
+
+#: Where a month can stand, in the order the overview counts them.
+STATES = ("confirmed", "amended", "disputed", "answered", "none", "quiet")
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """Where one household's month stands: its latest review, how many entries it has, and amendments since."""
+
+    household: Household
+    month: date
+    review: MonthReview | None
+    entries: int
+    amended: bool
+
+    @property
+    def state(self) -> str:
+        """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
+        state = review_state(self.review)
+        if state == "none":
+            return "none" if self.entries else "quiet"
+        if state == "confirmed" and self.amended:
+            return "amended"
+        return state
+
+    @property
+    def to_do(self) -> bool:
+        """Whether the officer still has to look at this month."""
+        return self.state in ("none", "amended", "answered")
+
+
+def latest_reviews(ids: sa.Select, month: date) -> dict[int, MonthReview]:
+    """The review that stands for each of these households' month, by household id."""
+    latest = (
+        sa.select(sa.func.max(MonthReview.id))
+        .where(MonthReview.month == month, MonthReview.household_id.in_(ids))
+        .group_by(MonthReview.household_id)
+    )
+    return {r.household_id: r for r in db.session.scalars(sa.select(MonthReview).where(MonthReview.id.in_(latest)))}
+
+
+def activity(ids: sa.Select, month: date) -> dict[int, tuple[int, int]]:
+    """(entries, last seq) of each of these households' month, by household id; quiet households are left out."""
+    rows = db.session.execute(
+        sa.select(LedgerEntry.household_id, sa.func.count(), sa.func.max(LedgerEntry.seq))
+        .where(
+            LedgerEntry.household_id.in_(ids),
+            LedgerEntry.entry_date >= month,
+            LedgerEntry.entry_date <= month_end(month),
+        )
+        .group_by(LedgerEntry.household_id)
+    )
+    return {household_id: (count, last) for household_id, count, last in rows}
+
+
+def month_statuses(user: User, month: date, among: list[Household]) -> list[MonthStatus]:
+    """Where each of these households' month stands."""
+    ids = visible_ids(user)
+    latest, active = latest_reviews(ids, month), activity(ids, month)
+    statuses = []
+    for household in among:
+        review = latest.get(household.id)
+        entries, last = active.get(household.id, (0, 0))
+        amended = review is not None and review.outcome is ReviewOutcome.CONFIRMED and last > review.through_seq
+        statuses.append(MonthStatus(household, month, review, entries, amended))
+    return statuses
+
+
+@bp.get("/")
+@roles_required(*READERS)
+def index():
+    """An officer's to-do list of months to review; for the manager and supervisors, last month's counts."""
+    user = signed_in_user()
+    current = this_month()
+    last = add_months(current, -1)
+    visible = households.list_visible(user)
+    if user.role is Role.OFFICER:
+        by_month = [month_statuses(user, m, visible) for m in (last, current)]
+        rows = list(zip(visible, zip(*by_month, strict=True), strict=True))
+        return render_template("admin/review/index.html", rows=rows, months=(last, current), counts=None)
+    statuses = month_statuses(user, last, visible)
+    counts = {state: sum(1 for s in statuses if s.state == state) for state in STATES}
+    waiting = [s for s in statuses if s.state in ("none", "amended", "disputed", "answered")]
+    return render_template(
+        "admin/review/index.html",
+        rows=None,
+        months=(last, current),
+        counts=counts,
+        total=len(statuses),
+        waiting=waiting[:TODO_SHOWN],
+        more=max(0, len(waiting) - TODO_SHOWN),
+        open_disputes=len(disputes_in_view(user)),
+    )

@@ -1,10 +1,15 @@
-"""Command-line tools: `flask --app shop seed-demo`, `create-user` (`db` comes from Flask-Migrate)."""
+"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `ledger verify`, `statements`
+(`db` comes from Flask-Migrate)."""
+
+import sys
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import accounts, demo
+from .clock import business_today
 from .errors import DomainError
 from .models import Role
 
@@ -74,9 +79,60 @@ def verify_ledger_command():
     click.echo(f"Ledger intact: {count} entries.")
 
 
+#: Where a statement's QR code points when PUBLIC_BASE_URL is not set: the development server.
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
+@click.command("statements")
+@click.option("--month", "month_text", required=True, metavar="YYYY-MM", help="The month, which must have begun.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    help="The folder to write to; made if missing. Files are named like 2026-11_DB001.pdf.",
+)
+@with_appcontext
+def statements_command(month_text, out):
+    """Write the month's statement of every household with activity in it, one PDF each.
+
+    Each statement's QR code opens its public verification page under PUBLIC_BASE_URL
+    (set it to the site's public address, e.g. https://bangfu.example.cn); without it the
+    codes point to http://127.0.0.1:5000, which only works on this machine, and a warning says so.
+    """
+    from . import statement_pdf
+    from .extensions import db
+    from .models import Household
+    from .monitoring import InvalidMonth, month_start, parse_month
+    from .statements import households_with_activity, month_statement
+    from .verify import statement_url
+
+    try:
+        month = parse_month(month_text)
+    except InvalidMonth:
+        raise click.BadParameter(f"{month_text!r} is not a month written YYYY-MM.", param_hint="--month") from None
+    if month > month_start(business_today()):
+        raise click.BadParameter(f"{month_text} has not begun yet.", param_hint="--month")
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if not base:
+        click.echo(f"Warning: PUBLIC_BASE_URL is not set; the QR codes point to {LOCAL_BASE_URL}.", err=True)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = households_with_activity(month)
+    # A request context lets the verification links be built as absolute addresses.
+    with current_app.test_request_context(base_url=base or LOCAL_BASE_URL):
+        with click.progressbar(ids, label=f"Statements {month:%Y-%m}", file=sys.stderr) as bar:
+            for household_id in bar:
+                statement = month_statement(db.session.get(Household, household_id), month)
+                url = statement_url(household_id, month, statement.digest)
+                (out / statement_pdf.filename(statement)).write_bytes(statement_pdf.render(statement, url))
+                # One household at a time in memory: a county has thousands.
+                db.session.expunge_all()
+    click.echo(f"Wrote {len(ids)} statements for {month:%Y-%m} to {out}.")
+
+
 def register(app: Flask) -> None:
     """Add the commands to `flask --app shop`."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(orders_group)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(statements_command)
