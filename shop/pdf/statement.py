@@ -40,7 +40,9 @@ BODY = 10
 CELL = 9
 QR_SIZE = 25 * mm
 #: Room the review line, QR code with its caption and the signatures need at the end of the last page.
-CLOSING_HEIGHT = QR_SIZE + 7 * mm
+CLOSING_HEIGHT = QR_SIZE + 14 * mm
+#: A dispute's note may be long; the paper shows its start, the system keeps all of it.
+REVIEW_LINES = 2
 CLOSING_GAP = 6 * mm
 
 KINDS = {"credit": "入账", "reversal": "冲减", "payout": "支付", "adjustment": "调整"}
@@ -276,15 +278,19 @@ def _next_page(canvas: Canvas, statement: HouseholdStatement, font: str) -> floa
 
 def _closing(canvas: Canvas, statement: HouseholdStatement, font: str, top: float) -> None:
     """The review line and the signatures on the left, the QR code beside them on the right."""
-    draw_text(canvas, MARGIN, top - BODY, f"审核情况：{statement.review}", font, BODY)
     qr_x = PAGE_WIDTH - MARGIN - QR_SIZE
+    lines = wrap_text(f"审核情况：{statement.review}", font, BODY, qr_x - 6 * mm - MARGIN)
+    if len(lines) > REVIEW_LINES:
+        lines = lines[: REVIEW_LINES - 1] + [lines[REVIEW_LINES - 1][:-8] + "…（全文见系统）"]
+    for n, line in enumerate(lines):
+        draw_text(canvas, MARGIN, top - BODY - n * BODY * 1.5, line, font, BODY)
     # The QR code's quiet zone is white, so its box may rise level with the review line's cap height.
     draw_qr(canvas, statement.verify_url, qr_x, top - QR_SIZE, QR_SIZE)
     draw_text(canvas, qr_x + QR_SIZE / 2, top - QR_SIZE - 2 * mm, "扫码核验", font, 8.5, align="centre")
     canvas.setFillColor(MUTED)
     draw_text(canvas, qr_x + QR_SIZE / 2, top - QR_SIZE - 6 * mm, statement.digest, font, 7.5, align="centre")
     canvas.setFillColor(black)
-    _signatures(canvas, font, top - 17 * mm, qr_x - 8 * mm)
+    _signatures(canvas, font, top - max(17 * mm, len(lines) * BODY * 1.5 + 12 * mm), qr_x - 8 * mm)
 
 
 def _signatures(canvas: Canvas, font: str, y: float, right: float) -> None:
