@@ -175,7 +175,8 @@ def payout_entry_tampering():
         "UPDATE household_ledger SET amount_fen = amount_fen - 1 WHERE kind = 'payout'",
         "UPDATE payout SET amount_fen = amount_fen - 1",
         "DELETE FROM household_ledger WHERE kind = 'payout'",
-        "UPDATE household_ledger SET payout_id = NULL, kind = 'credit', lot_id = 1 WHERE kind = 'payout'",
+        "UPDATE household_ledger SET payout_id = NULL, kind = 'credit', lot_id = (SELECT MIN(id) FROM lot)"
+        " WHERE kind = 'payout'",
     ]
 
 
