@@ -756,6 +756,8 @@ class LedgerEntry(db.Model):
         sa.CheckConstraint("kind <> 'payout' OR payout_id IS NOT NULL", name="payout_has_cause"),
         sa.CheckConstraint("kind <> 'adjustment' OR adjustment_id IS NOT NULL", name="adjustment_has_cause"),
         sa.Index("ix_household_ledger_household_date", "household_id", "entry_date"),
+        # Covers the month and year reports: a period's entries by day, read from the index alone.
+        sa.Index("ix_household_ledger_date_household", "entry_date", "household_id", "kind", "amount_fen"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

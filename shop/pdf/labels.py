@@ -5,13 +5,13 @@ A long product name first shrinks, then is shortened with an ellipsis; the parti
 shrink to fit. The full name is on the trace page behind the QR code.
 """
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.colors import black
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
@@ -69,14 +69,40 @@ def render_labels(label: PackageLabel, copies: int = 1, font_path: str | None = 
     return buffer.getvalue()
 
 
+#: Modules of white around a QR code, as the standard asks, so scanners find its edges.
+QUIET_MODULES = 4
+
+
+def qr_runs(value: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """Encode value once (level M) and return its module count and the dark runs as (row, column, length)."""
+    # Level M survives a scuffed or creased label. Encoding directly, not through reportlab's widget,
+    # because the widget encodes twice (its bounds draw it) and draws each run as a separate shape.
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(value)
+    code.make()
+    runs = []
+    for row, modules in enumerate(code.modules):
+        column = 0
+        for dark, run in itertools.groupby(bool(m) for m in modules):
+            length = len(list(run))
+            if dark:
+                runs.append((row, column, length))
+            column += length
+    return code.getModuleCount(), runs
+
+
 def draw_qr(canvas: Canvas, value: str, x: float, y: float, size: float) -> None:
     """Draw a QR code of value as a square of size points, bottom-left at x, y, quiet zone included."""
-    # Level M survives a scuffed or creased label; the widget's 4-module border is the quiet zone.
-    widget = QrCodeWidget(value, barLevel="M")
-    left, bottom, right, top = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
-    drawing.add(widget)
-    renderPDF.draw(drawing, canvas, x, y)
+    count, runs = qr_runs(value)
+    box = size / (count + 2 * QUIET_MODULES)
+    path = canvas.beginPath()
+    for row, column, length in runs:
+        top = y + size - (row + QUIET_MODULES) * box
+        path.rect(x + (column + QUIET_MODULES) * box, top - box, length * box, box)
+    canvas.saveState()
+    canvas.setFillColor(black)
+    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.restoreState()
 
 
 #: A line of the text column: text, size in points, bold.

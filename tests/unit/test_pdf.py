@@ -368,3 +368,19 @@ def test_closing_punctuation_does_not_start_a_line():
     font = cjk_font(WQY) if Path(WQY).is_file() else cjk_font()
     lines = wrap_text("临高虾干马鲛鱼干，鱿鱼干", font, 10, text_width("临高虾干马鲛鱼干", font, 10) + 1)
     assert lines == ["临高虾干马鲛鱼", "干，鱿鱼干"]
+
+
+@pytest.mark.parametrize("value", ["https://bangfu.example.cn/trace/AbCdEf123456", "http://127.0.0.1:5000/v/1", "x"])
+def test_the_qr_code_drawn_has_the_very_modules_reportlab_encodes(value):
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+
+    from shop.pdf.labels import qr_runs
+
+    widget = QrCodeWidget(value, barLevel="M")
+    widget.qr.make()
+    expected = [
+        (row, column) for row, modules in enumerate(widget.qr.modules) for column, dark in enumerate(modules) if dark
+    ]
+    count, runs = qr_runs(value)
+    drawn = [(row, column + i) for row, column, length in runs for i in range(length)]
+    assert count == widget.qr.getModuleCount() and drawn == expected

@@ -454,3 +454,16 @@ def test_a_report_table_whose_rows_do_not_match_its_columns_is_refused():
         ReportTable("按商品统计", ("商品", "销量"), (("虾干",),), (False, True))
     with pytest.raises(ValueError):
         ReportTable("按商品统计", ("商品", "销量"), (("虾干", "3 袋"),), (False,))
+
+
+@pytest.mark.skipif(not (shutil.which("pdftoppm") and shutil.which("zbarimg")), reason="needs poppler and zbar")
+@pytest.mark.parametrize("document", [STATEMENT, PAYOUT], ids=["statement", "payout receipt"])
+def test_the_printed_qr_code_scans_to_its_verification_link(document, tmp_path):
+    render = render_statement if isinstance(document, HouseholdStatement) else render_payout_receipt
+    (tmp_path / "doc.pdf").write_bytes(render(document))
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", "doc.pdf", "page"], cwd=tmp_path, check=True)
+    scanned = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", str(next(tmp_path.glob("page*.png")))], capture_output=True, text=True
+    )
+    # The payout receipt carries two copies, each with its code.
+    assert set(scanned.stdout.split()) == {document.verify_url}
