@@ -30,7 +30,7 @@ from shop import adjustments, credits, households, income, payouts, reviews
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today
 from shop.counters import counter_for
-from shop.errors import Conflict, DomainError
+from shop.errors import DomainError
 from shop.extensions import db
 from shop.ledger import INCOME_KINDS, EntryKind, signed_amount
 from shop.models import (
@@ -348,12 +348,6 @@ class PayoutForm(FlaskForm):
     seen_balance = StringField(validators=[Optional(), Length(max=20)])
 
 
-class BalanceChanged(Conflict):
-    """The household's balance moved since the payout form was opened: a double tap, or someone else paid."""
-
-    code = "balance_changed"
-
-
 #: Which form field a payout error names.
 PAYOUT_FIELDS = {"amount_fen": "amount", "reference": "reference", "note": "note"}
 
@@ -380,18 +374,10 @@ def read_amount(form: FlaskForm, field: str = "amount") -> int | None:
         return None
 
 
-def check_balance_seen(form: PayoutForm, household: Household) -> None:
-    """Refuse a form whose balance is no longer the household's: paying twice by a double tap."""
+def balance_seen(form: PayoutForm) -> int | None:
+    """The balance the form was opened with, so a second tap of the same form pays nothing."""
     seen = (form.seen_balance.data or "").strip()
-    now = credits.balance_of(db.session, household.id)
-    if seen.lstrip("-").isdigit() and int(seen) != now:
-        raise BalanceChanged(
-            _(
-                "The balance changed since this form was opened: it is now %(balance)s. "
-                "Check the payouts before paying again.",
-                balance=format_fen(now),
-            )
-        )
+    return int(seen) if seen.lstrip("-").isdigit() else None
 
 
 @bp.route("/<id:household_id>/payouts/new", methods=["GET", "POST"])
@@ -413,9 +399,9 @@ def new_payout(household_id: int):
         method=PayoutMethod(form.method.data),
         reference=(form.reference.data or "").strip(),
         note=(form.note.data or "").strip(),
+        expected_balance_fen=balance_seen(form),
     )
     try:
-        check_balance_seen(form, household)
         payout = payouts.pay_household(request_, user)
     except DomainError as error:
         status = show_domain_error(form, error, PAYOUT_FIELDS)

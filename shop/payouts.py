@@ -24,6 +24,12 @@ class PayoutExceedsBalance(Conflict):
     code = "exceeds_balance"
 
 
+class BalanceChanged(Conflict):
+    """The balance moved since the payer looked at it: a double tap, or someone else paid."""
+
+    code = "balance_changed"
+
+
 @dataclass(frozen=True)
 class PayoutRequest:
     """What the manager typed: the amount, how it was paid and the bank's reference."""
@@ -33,6 +39,8 @@ class PayoutRequest:
     method: PayoutMethod
     reference: str = ""
     note: str = ""
+    #: The balance the payer saw; when given, a payout against any other balance is refused.
+    expected_balance_fen: int | None = None
 
 
 def check_request(request: PayoutRequest) -> None:
@@ -57,6 +65,14 @@ def pay_household(request: PayoutRequest, by: User) -> Payout:
         # Under the chain's lock two payouts at once cannot both spend the same balance.
         credits.lock_chain(session)
         balance = credits.balance_of(session, household.id)
+        if request.expected_balance_fen is not None and request.expected_balance_fen != balance:
+            raise BalanceChanged(
+                _(
+                    "The balance changed since this form was opened: it is now %(balance)s. "
+                    "Check the payouts before paying again.",
+                    balance=format_fen(balance),
+                )
+            )
         if request.amount_fen > balance:
             raise PayoutExceedsBalance(
                 _("The household is owed %(balance)s; a payout cannot be more.", balance=format_fen(balance)),

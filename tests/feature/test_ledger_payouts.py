@@ -208,3 +208,13 @@ def test_a_purchase_credited_twice_by_a_forged_rehashed_entry_is_found(app, good
     )
     result = verify(app)
     assert result.exit_code == 1 and f"entry {head['seq'] + 1}" in result.output and "twice" in result.output
+
+
+def test_a_payout_made_against_a_balance_that_has_since_moved_is_refused(app, goods, sold):
+    with app.test_request_context():
+        seen = credits.balance_of(db.session, goods["wang"])
+        request = payouts.PayoutRequest(goods["wang"], 1000, PayoutMethod.CASH, expected_balance_fen=seen)
+        payouts.pay_household(request, user("admin"))
+        with pytest.raises(payouts.BalanceChanged):
+            payouts.pay_household(request, user("admin"))  # the same form sent again
+        assert credits.balance_of(db.session, goods["wang"]) == seen - 1000
