@@ -1,42 +1,51 @@
-"""The database triggers that make the household ledger append-only, on SQLite and PostgreSQL.
+"""The database triggers that make a table append-only, on SQLite and PostgreSQL.
 
-Migration 0004 installs them. Tests that tamper with the ledger behind the
-app's back (and the test fixtures that empty the database) drop them first,
-as an attacker with database access would. Change the guard only by adding a
-migration: the SQL here is what 0004 ran.
+The household ledger (migration 0004) and the audit trail (migration 0007) are
+guarded. Tests that tamper with them behind the app's back (and the test
+fixtures that empty the database) drop the triggers first, as an attacker with
+database access would. Change a guard only by adding a migration: the SQL here
+is what those migrations ran.
 """
 
 import sqlalchemy as sa
 
+#: The household income ledger, the first table guarded.
 TABLE = "household_ledger"
-
-_SQLITE = [
-    f"""CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END""",
-    f"""CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE}
-        BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END""",
-]
-_POSTGRESQL = [
-    f"""CREATE FUNCTION {TABLE}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION '{TABLE} is append-only'; END $$""",
-    f"""CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE}
-        FOR EACH ROW EXECUTE FUNCTION {TABLE}_refuse()""",
-    # TRUNCATE skips row triggers, so it gets its own.
-    f"""CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE}
-        FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_refuse()""",
-]
+#: Every append-only table, in the order their migrations guarded them.
+GUARDED = (TABLE, "audit_event")
 
 
-def install(connection) -> None:
-    """Create the triggers that refuse UPDATE and DELETE on the ledger."""
-    for statement in _POSTGRESQL if connection.dialect.name == "postgresql" else _SQLITE:
+def _sqlite(table: str) -> list[str]:
+    return [
+        f"""CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END""",
+        f"""CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END""",
+    ]
+
+
+def _postgresql(table: str) -> list[str]:
+    return [
+        f"""CREATE FUNCTION {table}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '{table} is append-only'; END $$""",
+        f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION {table}_refuse()""",
+        # TRUNCATE skips row triggers, so it gets its own.
+        f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse()""",
+    ]
+
+
+def install(connection, table: str = TABLE) -> None:
+    """Create the triggers that refuse UPDATE and DELETE on the table."""
+    for statement in _postgresql(table) if connection.dialect.name == "postgresql" else _sqlite(table):
         connection.execute(sa.text(statement))
 
 
-def remove(connection) -> None:
+def remove(connection, table: str = TABLE) -> None:
     """Drop the triggers (tests only: it is what tampering needs)."""
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.text(f"DROP FUNCTION IF EXISTS {TABLE}_refuse() CASCADE"))
+        connection.execute(sa.text(f"DROP FUNCTION IF EXISTS {table}_refuse() CASCADE"))
     else:
-        connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {TABLE}_no_update"))
-        connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {TABLE}_no_delete"))
+        connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+        connection.execute(sa.text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))

@@ -225,6 +225,9 @@ class User(UserMixin, db.Model):
     counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
     #: A supervisor's town; an empty town means the county bureau, which sees all.
     town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"))
+    #: Set when the manager resets the password: the user must choose a new one at next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    password_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     counter: Mapped[Counter | None] = relationship()
@@ -880,3 +883,31 @@ class MonthReview(db.Model):
     household: Mapped[Household] = relationship()
     reviewed_by: Mapped[User] = relationship(foreign_keys=[reviewed_by_id])
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+
+class AuditEvent(db.Model):
+    """One state-changing staff action (or a view of full personal data): who, when, what, before and after.
+
+    Append-only like the ledger: database triggers refuse UPDATE and DELETE.
+    Values are JSON text, with personal data masked; nothing here is secret.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.Index("ix_audit_event_entity", "entity", "entity_id"),
+        sa.Index("ix_audit_event_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Who did it; empty for the system (a webhook, a command run from cron).
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
+    #: What was done: insert, update, delete, view_personal_data, sign_in, …
+    action: Mapped[str] = mapped_column(sa.String(40))
+    #: The table and row it was done to.
+    entity: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str] = mapped_column(sa.String(40), default="")
+    before: Mapped[str] = mapped_column(sa.Text, default="")
+    after: Mapped[str] = mapped_column(sa.Text, default="")
+
+    actor: Mapped[User | None] = relationship()

@@ -81,11 +81,13 @@ def config_overrides() -> dict:
 
 
 def empty_database(conn) -> None:
-    """Delete every row; the ledger refuses DELETE by trigger, so its guard is lifted and put back."""
-    ledger_guard.remove(conn)
+    """Delete every row, lifting the guards of the append-only tables (ledger, audit trail) and putting them back."""
+    for table in ledger_guard.GUARDED:
+        ledger_guard.remove(conn, table)
     for table in reversed(db.metadata.sorted_tables):
         conn.execute(table.delete())
-    ledger_guard.install(conn)
+    for table in ledger_guard.GUARDED:
+        ledger_guard.install(conn, table)
 
 
 @pytest.fixture
