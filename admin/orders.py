@@ -6,7 +6,8 @@ shop.payments, imported in the view because Stripe is its business. A refused st
 the page again with the reason and the HTTP status of its kind, and records nothing.
 
 Phones are masked everywhere. The full number of a delivery order is shown only to the
-manager, who arranges the courier, on request, and each such view is logged (ids only).
+manager, who arranges the courier, on request, and each such view is written to the audit trail
+(who saw which order's number; never the number itself).
 """
 
 import json
@@ -14,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,7 +23,7 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from admin.counter import line_text, refund_requests, refunded_quantities, unit_price_text
-from shop import orders, sales
+from shop import audit, orders, sales
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time
 from shop.counters import counter_for
@@ -209,15 +210,15 @@ def order_page(order_id: int):
 
 
 def _full_phone(order: Order, user: User) -> str | None:
-    """The buyer's full number, for the manager arranging a delivery who asked for it (?phone=full); logged."""
+    """The buyer's full number, for the manager arranging a delivery who asked for it (?phone=full); audited."""
     if (
         request.args.get("phone") != "full"
         or user.role is not Role.ADMIN
         or order.fulfilment is not Fulfilment.DELIVERY
     ):
         return None
-    # PIPL: a full view is logged, by ids only, never the number itself.
-    current_app.logger.info("full phone of order %s shown to user %s", order.id, user.id)
+    # PIPL: every full view is recorded (who, which order), never the number itself.
+    audit.personal_data_shown(Order.__tablename__, order.id, "contact_phone")
     return order.contact_phone
 
 

@@ -180,14 +180,12 @@ def month(household_id: int, month: str):
 
 
 @bp.post("/households/<id:household_id>/<month>")
-@roles_required(*READERS)
+@roles_required(Role.OFFICER)
 def review(household_id: int, month: str):
     """Record the officer's confirmation or dispute of the month they saw."""
     user = signed_in_user()
     household = households.visible_household(user, household_id)
     first = month_in_view(month)
-    if user.role is not Role.OFFICER:
-        abort(403)
     form = ReviewForm()
     if not form.validate():
         return month_page(household, first, form, 422)

@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 import admin
 
-from . import api, auth, catalog, checkout, cli, responses, templating, verify, webhooks
+from . import api, audit, auth, catalog, checkout, cli, responses, security, templating, verify, webhooks
 from .config import CONFIGS, TestConfig, from_environment
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .transaction import configure_engine
@@ -49,11 +49,13 @@ def create_app(config: Mapping | None = None) -> Flask:
         # and the https scheme come from the proxy's X-Forwarded-* headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_extensions(app)
+    audit.install()
     for blueprint in (catalog.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, verify.bp):
         app.register_blueprint(blueprint)
     admin.register(app)
     responses.register(app)
     templating.register(app)
+    security.register(app)
     cli.register(app)
     return app
 

@@ -55,6 +55,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "STRIPE_API_BASE",
         "RATELIMIT_STORAGE_URI",
         "LOGIN_RATE_LIMIT",
+        "LOGIN_ACCOUNT_RATE_LIMIT",
         "PUBLIC_BASE_URL",
     ):
         if env.get(name):
@@ -62,7 +63,13 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
     if env.get("STRIPE_PAYMENT_METHOD_TYPES"):
         types = [t.strip() for t in env["STRIPE_PAYMENT_METHOD_TYPES"].split(",")]
         settings["STRIPE_PAYMENT_METHOD_TYPES"] = tuple(t for t in types if t)
-    for name in ("ORDER_HOLD_MINUTES", "PICKUP_HOLD_MINUTES", "MONITORING_LINE_FEN", "MONITORING_LINE_YEAR"):
+    for name in (
+        "ORDER_HOLD_MINUTES",
+        "PICKUP_HOLD_MINUTES",
+        "MONITORING_LINE_FEN",
+        "MONITORING_LINE_YEAR",
+        "SESSION_IDLE_MINUTES",
+    ):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
     if env.get("TRUSTED_PROXIES", "").strip().isdigit():
@@ -120,6 +127,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     #: Sign-in attempts allowed per client address.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    #: Failed sign-in attempts allowed per account named, from all addresses together. The windows
+    #: expire, so the account's holder waits at most an hour and is never locked out for good.
+    LOGIN_ACCOUNT_RATE_LIMIT = "5 per minute;20 per hour"
+    #: A staff session unused this long is over; every request, the till's included, restarts the clock.
+    SESSION_IDLE_MINUTES = 30
 
     #: The monitoring line (防返贫监测范围): fen of net income per person per year, set each year by the
     #: province. The default is a placeholder of ¥7,500; set the year's published figure with its year.

@@ -41,7 +41,7 @@ def next_buyer(page) -> None:
 def come_back_online(page) -> None:
     """What the tablet does when the network returns: the 'online' event starts the sync."""
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_function("document.getElementById('pending-count').textContent === '0'")
+    page.wait_for_function("() => document.getElementById('pending-count').textContent === '0'")
 
 
 def test_a_cash_sale_typed_in_jin_is_recorded_once_with_its_change(till, shop):
@@ -166,7 +166,7 @@ def test_a_sale_made_after_the_session_expired_waits_for_the_clerk_to_sign_in(ti
     assert till.is_visible("#signed-out")
     assert shop.sales() == 0
     sign_in(till, server)  # the till syncs its queue as it loads
-    till.wait_for_function("document.getElementById('pending-count').textContent === '0'")
+    till.wait_for_function("() => document.getElementById('pending-count').textContent === '0'")
     assert shop.sales() == 1 and shop.on_hand("paste") == 7
 
 
@@ -189,7 +189,7 @@ def test_the_service_worker_lets_the_till_reload_offline(browser, server, shop):
         sign_in(page, server)
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.reload()  # now the worker controls the page, and keeps a copy of it and its files
-        page.wait_for_function("!!navigator.serviceWorker.controller")
+        page.wait_for_function("() => !!navigator.serviceWorker.controller")
         page.wait_for_selector("#grid .product")
         context.set_offline(True)
         page.reload()

@@ -1,0 +1,102 @@
+"""The audit trail for the counter manager: search who did what, when, and what it changed.
+
+Only the manager reads it. Filters come from the query string and are checked by a form:
+anything that is not a known table, action, real date or sensible page number is a 422 with
+the form's errors, never a database error. Values are shown as stored (masked personal data,
+no secrets), autoescaped.
+"""
+
+import json
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
+
+from shop import audit
+from shop.access import roles_required
+from shop.clock import local_time
+from shop.models import AuditEvent, Role
+
+bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
+
+ANY = SelectChoice("", _l("Any"))
+#: Deep enough for years of events at 50 a page; beyond it, narrow the dates.
+MAX_PAGE = 100_000
+
+
+class AuditSearch(FlaskForm):
+    """The trail's filters, read from the query string (a GET search needs no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(
+        _l("Staff member"),
+        validators=[Optional(), Length(max=40), Regexp(r"^[A-Za-z0-9_.\- ]*$", message=_l("Not a username."))],
+    )
+    entity = SelectField(_l("Record"), choices=[ANY] + [SelectChoice(e, e) for e in audit.ENTITIES], default="")
+    action = SelectField(_l("Action"), choices=[ANY] + [SelectChoice(a, a) for a in audit.ACTIONS], default="")
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    page = IntegerField(_l("Page"), default=1, validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
+
+    def validate_end(self, end):
+        """The last day may not come before the first."""
+        if end.data and self.start.data and end.data < self.start.data:
+            raise ValidationError(_("The last day comes before the first."))
+
+
+def changes(event: AuditEvent) -> list[tuple[str, object, object]]:
+    """The event's values as (column, before, after) rows; a missing side is None."""
+    before, after = _load(event.before), _load(event.after)
+    return [(key, before.get(key), after.get(key)) for key in sorted(before.keys() | after.keys())]
+
+
+def _load(text: str) -> dict:
+    try:
+        values = json.loads(text) if text else {}
+    except ValueError:
+        return {"?": text}
+    return values if isinstance(values, dict) else {"?": values}
+
+
+def page_url(page: int) -> str:
+    """This search's address at another page."""
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return url_for(".index", page=page, **args)
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    """What the trail's template calls."""
+    return {"changes": changes, "local_time": local_time, "page_url": page_url}
+
+
+@bp.get("/")
+@roles_required(Role.ADMIN)
+def index():
+    """Search the trail: newest first, 50 a page."""
+    form = AuditSearch(formdata=request.args)
+    if not form.validate():
+        return render_template("admin/audit/index.html", form=form, events=[], total=0, page=1, pages=0), 422
+    page = form.page.data or 1
+    events, total = audit.search(
+        actor=(form.actor.data or "").strip() or None,
+        entity=form.entity.data or None,
+        action=form.action.data or None,
+        start=form.start.data,
+        end=form.end.data,
+        page=page,
+    )
+    return render_template(
+        "admin/audit/index.html",
+        form=form,
+        events=events,
+        total=total,
+        page=page,
+        pages=-(-total // audit.PAGE_SIZE),
+    )
