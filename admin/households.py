@@ -26,7 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from admin.stock import pdf_response, show_domain_error, show_error
-from shop import adjustments, credits, households, income, payouts, reviews
+from shop import adjustments, audit, credits, households, income, payouts, reviews
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today
 from shop.counters import counter_for
@@ -66,6 +66,8 @@ ROWS_SHOWN = 200
 MAX_SEARCH = 40
 #: Control characters have no place in a one-line entry, and PostgreSQL refuses NUL outright.
 ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
+#: A note may keep its line breaks and tabs, nothing else below space.
+NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
 
 #: The phone's chart in SVG units: its text stays legible at a phone's width.
 PHONE_CHART = (360, 270)
@@ -272,6 +274,7 @@ def household_page(
     *,
     adjust_form: "AdjustmentForm | None" = None,
     status: int = 200,
+    full_phone: str | None = None,
 ):
     """A household's page; a refused correction comes back with its form as it was typed."""
     user = signed_in_user()
@@ -300,6 +303,7 @@ def household_page(
         adjust_form=(adjust_form or adjustment_form()) if can_propose else None,
         just_paid=just_paid(household),
         manager=user.role is Role.ADMIN,
+        full_phone=full_phone,
         **page_helpers(),
     )
     status = 422 if period.errors and status == 200 else status
@@ -324,6 +328,18 @@ def visible(household_id: int) -> Household:
 def household(household_id: int):
     """A household: who they are, a period's income, the evidence against the monitoring line, the trail."""
     return household_page(visible(household_id))
+
+
+@bp.get("/<id:household_id>/phone")
+@roles_required(Role.ADMIN)
+def household_phone(household_id: int):
+    """The household's page with the full phone number, for the manager; each view goes to the audit trail."""
+    household = visible(household_id)
+    if not household.phone:
+        raise HTTPNotFound()
+    # PIPL: record who saw the number (never the number itself) before showing it.
+    audit.personal_data_shown(Household.__tablename__, household.id, "phone")
+    return household_page(household, full_phone=household.phone)
 
 
 # ---------------------------------------------------------------- payouts
@@ -456,7 +472,7 @@ def payout_receipt(payout_id: int):
     if payout is None:
         raise HTTPNotFound()
     # The head's full name is printed: log who printed it (ids only, never the name).
-    current_app.logger.info("payout receipt %s with full head name printed by user %s", payout.id, user.id)
+    audit.personal_data_shown("payout", payout.id, "head_name")
     return pdf_response(render_payout_receipt(receipt_for(payout)), f"{payout.number}-receipt.pdf")
 
 
@@ -477,7 +493,8 @@ class AdjustmentForm(FlaskForm):
         _l("Belongs to the day"), validators=[InputRequired(_l("Give the day the income belongs to."))]
     )
     reason = TextAreaField(
-        _l("Reason"), validators=[InputRequired(_l("Say why the income needs correcting.")), Length(max=500)]
+        _l("Reason"),
+        validators=[InputRequired(_l("Say why the income needs correcting.")), Length(max=500), NOTE_TEXT],
     )
 
 
@@ -523,7 +540,7 @@ def propose_adjustment(household_id: int):
 class DecisionForm(FlaskForm):
     """The manager's approval or rejection of a proposed correction, with a note."""
 
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500), NOTE_TEXT])
 
 
 def pending_adjustments() -> list[Adjustment]:
@@ -567,7 +584,7 @@ def decide_adjustment(adjustment_id: int):
     form = DecisionForm()
     decision = request.form.get("decision")
     if not form.validate() or decision not in ("approve", "reject"):
-        message = "; ".join(m for ms in form.errors.values() for m in ms) or _("Choose approve or reject.")
+        message = "; ".join(str(m) for ms in form.errors.values() for m in ms) or _("Choose approve or reject.")
         return adjustments_page({adjustment_id: message}, 422)
     try:
         adjustment = adjustments.decide(

@@ -152,6 +152,8 @@ def counter_in_view(user: User) -> Counter:
     """The counter a page shows: the user's own, or for the manager the one chosen with ?counter=."""
     chosen = request.args.get("counter", type=int)
     if user.role is Role.ADMIN and chosen:
+        if not 0 < chosen < 2**31:  # a row id, as RowId takes them: a huge one is a 404, not a database error
+            abort(404)
         return find_counter(chosen)
     return counter_for(user)
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from . import accounts, credits, households, orders, payments, products, sales, statement_pdf, stock
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
+from .checkout import ORDER_TOKEN
 from .clock import business_today
 from .counters import counter_for
 from .models import (
@@ -557,6 +558,8 @@ def place_order():
 @public
 def get_order(token):
     """An order and its status, for whoever holds its link."""
+    if not ORDER_TOKEN.fullmatch(token):  # a NUL would be a database error, not a 404
+        abort(json_error(404, "not_found", _("There is no such order.")))
     return jsonify(order_json(orders.order_by_token(token)))
 
 

@@ -64,6 +64,17 @@ CONFIRM_EVERY_S = 3
 CONFIRM_CHECKS = 20
 
 
+#: An order link's token as new_order_token makes it (url-safe base64, 32 characters), with room to spare.
+ORDER_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+@bp.url_value_preprocessor
+def _plain_token(_endpoint, values) -> None:
+    """A token that no order could have (a NUL, markup, 100 kB) is a 404 before it reaches the database."""
+    if values and "token" in values and not ORDER_TOKEN.fullmatch(values["token"]):
+        abort(404)
+
+
 # The cart in the session.
 
 

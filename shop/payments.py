@@ -10,6 +10,7 @@ of order, and the PaymentIntent itself is the truth.
 
 import json
 import logging
+import re
 
 import sqlalchemy as sa
 import stripe
@@ -36,6 +37,12 @@ class PaymentUnavailable(Conflict):
     """Stripe could not be reached, or is not configured here."""
 
     code = "payment_unavailable"
+
+
+class MalformedEvent(Invalid):
+    """A signed body that is not a Stripe event: only a leaked secret makes one, but it must not crash."""
+
+    code = "malformed_event"
 
 
 class BadSignature(Invalid):
@@ -216,6 +223,9 @@ def handle_event(payload: bytes, signature: str) -> str:
         event = stripe.Webhook.construct_event(payload, signature, secret)
     except (ValueError, stripe.SignatureVerificationError) as error:
         raise BadSignature(_("The signature does not match.")) from error
+    except (AttributeError, TypeError, RecursionError) as error:  # signed, but not an event (or nested absurdly)
+        raise MalformedEvent(_("The event is not one Stripe sends.")) from error
+    _check_shape(json.loads(payload))
     if db.session.scalar(sa.select(StripeEvent.id).where(StripeEvent.event_id == event.id)):
         return "duplicate"
     if event.type not in HANDLED:
@@ -230,6 +240,22 @@ def handle_event(payload: bytes, signature: str) -> str:
             sync_refunds(intent_id)
     _remember(event)
     return "handled"
+
+
+#: Stripe's event ids ("evt_…") are short; the column holds 80 characters.
+EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,76}")
+
+
+def _check_shape(event) -> None:
+    """Refuse a correctly signed body (plain JSON) that is not an event as Stripe makes them."""
+    try:
+        event_id, event_type, obj = event.get("id"), event.get("type"), event["data"]["object"]
+    except (AttributeError, KeyError, TypeError) as error:
+        raise MalformedEvent(_("The event is not one Stripe sends.")) from error
+    if not (isinstance(event_id, str) and EVENT_ID.fullmatch(event_id)) or not isinstance(event_type, str):
+        raise MalformedEvent(_("The event is not one Stripe sends."))
+    if not isinstance(obj, dict) or not isinstance(obj.get("id", ""), str):
+        raise MalformedEvent(_("The event is not one Stripe sends."))
 
 
 def _remember(event) -> None:

@@ -18,7 +18,7 @@ def stripe_webhook():
     payload = request.get_data(cache=False)
     try:
         outcome = payments.handle_event(payload, request.headers.get("Stripe-Signature", ""))
-    except payments.BadSignature as error:
+    except (payments.BadSignature, payments.MalformedEvent) as error:
         return json_error(400, error.code, error.message)
     except payments.PaymentUnavailable as error:
         # Stripe could not be asked what the event means: a 503 makes it deliver the event again later.

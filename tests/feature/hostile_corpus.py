@@ -1,0 +1,236 @@
+"""A corpus of hostile input, and the requests built from it for each kind of field.
+
+Each value is either one the server MUST refuse in a field of that kind (a wrong type,
+a number out of range, a control character, a string over any length limit), or one
+it MAY take, because it is a legitimate piece of text for that field (a name with an
+emoji, a note quoting `<script>`): for those the only demand is no 5xx and no
+unescaped echo. `Case.must_refuse` says which.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+#: What must never appear raw in an HTML answer.
+RAW_MARKUP = (SCRIPT, "<img src=x onerror=alert(1)>")
+SQL_OR = "' OR 1=1 --"
+SQL_DROP = "'; DROP TABLE sale; --"
+PATHS = ("../../etc/passwd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/etc/passwd", "C:\\Windows\\win.ini")
+RTL = "abc\u202egpj.exe"
+ZWJ = "王\u200d亦\u200d明"
+NUL = "a\x00b"
+FULLWIDTH = "６８"
+COMBINING = "e\u0301\u0301\u0301\u0301"
+EMOJI = "👨‍👩‍👧‍👦🦐"
+HUGE_TEXT = "虾" * 34_000  # about 100 kB in UTF-8
+BLANK = "   \t  "
+#: Over the app's 1 MiB body limit.
+TWO_MIB = 2 * 1024 * 1024
+
+#: Printable strings every free-text field may keep (and must show escaped).
+FREE_TEXT = (SCRIPT, IMG, SQL_OR, SQL_DROP, RTL, ZWJ, COMBINING, EMOJI, FULLWIDTH, PATHS[0])
+#: Strings no identifier, number, choice or date may be.
+NOT_A_VALUE = (SCRIPT, SQL_DROP, PATHS[0], PATHS[1], NUL, "abc", "")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile request: what to send, and whether the server must refuse it."""
+
+    label: str
+    must_refuse: bool
+    json: object = None
+    raw: bytes | None = None
+    form: dict | list | None = None
+    headers: dict = field(default_factory=dict)
+    content_type: str | None = None
+    path: str | None = None
+    csrf: str = "good"  # "good", "missing" or "bad"
+
+
+# ---------------------------------------------------------------- JSON values by field kind
+
+#: Wrong JSON types and out-of-range numbers for an integer field.
+JSON_BAD_INT = ("6800", 2**63, 1.5, True, -(2**63) - 1, 1e308, [], {}, FULLWIDTH, 68.0, -1, SCRIPT)
+#: Raw tokens that are not numbers JSON allows (NaN, Infinity) or overflow a double.
+RAW_NUMBERS = ("NaN", "Infinity", "-Infinity", "1e309")
+JSON_BAD_TEXT = (NUL, HUGE_TEXT, 123, [], {}, True, "\x1b[31m")
+JSON_BAD_CHOICE = (1, [], None, "", BLANK, SCRIPT, SQL_OR, PATHS[0], "CASH", "cash\x00")
+JSON_BAD_DATE = (20260101, "2026-13-45", "0000-00-00", "99999-01-01", "", SCRIPT, "２０２６-０１-０１")
+JSON_BAD_BOOL = ("true", 1, 0, None, [], "yes")
+JSON_BAD_LIST = ("[]", {}, 1, None, [], [None], [1], ["x"])
+JSON_BAD_OBJECT = ("{}", [], 1, None, True)
+
+
+def json_values(kind: str, required: bool) -> list[tuple[object, bool]]:
+    """(value, must_refuse) pairs for a JSON field of this kind."""
+    refuse = {
+        "int": JSON_BAD_INT,
+        "id": (*JSON_BAD_INT, 0),
+        "text": JSON_BAD_TEXT,
+        "code": (*JSON_BAD_TEXT, SCRIPT, SQL_OR, PATHS[0], FULLWIDTH, ZWJ),
+        "choice": JSON_BAD_CHOICE,
+        "date": JSON_BAD_DATE,
+        "bool": JSON_BAD_BOOL,
+        "list": JSON_BAD_LIST,
+        "object": JSON_BAD_OBJECT,
+    }[kind]
+    pairs = [(v, True) for v in refuse]
+    if required:
+        blank = [("", True), (BLANK, True)] if kind in ("text", "code") else []
+        pairs = [(None, True), *blank, *pairs]
+    if kind == "text":
+        pairs += [(v, False) for v in FREE_TEXT]
+    return pairs
+
+
+# ---------------------------------------------------------------- form values by field kind
+
+#: Strings that are no number at all, in any field that takes a quantity or an amount.
+NOT_A_NUMBER = ("abc", "-1", "1e309", "NaN", "Infinity", str(2**63), str(-(2**63) - 1), "1" + "0" * 400, "1\x00")
+
+
+def form_values(kind: str) -> list[tuple[str, bool]]:
+    """(value, must_refuse) pairs for a form field of this kind (forms only carry strings)."""
+    markup = [(SCRIPT, True), (SQL_DROP, True), (HUGE_TEXT, True)]
+    if kind in ("qty", "money", "qty_opt", "money_opt", "int_opt"):
+        empty_refused = kind in ("qty", "money")
+        return [
+            *((v, True) for v in NOT_A_NUMBER),
+            ("", empty_refused),
+            (BLANK, empty_refused),
+            ("1.0001", True),
+            (FULLWIDTH, False),  # full-width digits are what a Chinese keyboard types: taken as 68
+            *markup,
+        ]
+    if kind in ("choice", "choice_opt"):  # an optional select's empty choice means "none"
+        optional = kind == "choice_opt"
+        return [("", not optional), (BLANK, not optional), ("x", True), (PATHS[0], True), (NUL, True), *markup]
+    if kind == "lenient_choice":  # an unknown unit falls back to the line's own unit
+        return [(v, False) for v in ("", "x", SCRIPT, PATHS[0], NUL)]
+    if kind == "id":
+        return [(v, True) for v in ("", "abc", "0", "-1", str(2**63), "99999", "1\x00", "1e309", SCRIPT, SQL_OR)]
+    if kind == "date":
+        return [(v, True) for v in ("", "2026-13-45", "0000-00-00", "99999-01-01", "1\x00", SCRIPT, SQL_OR)]
+    if kind == "phone":
+        bad = ("", "abc", "1381234567", "138123456789", "+1 650 555 0100", NUL, SCRIPT, SQL_OR, HUGE_TEXT)
+        return [*((v, True) for v in bad), ("１３８１２３４５６７８", False)]
+    if kind == "token":
+        return [(v, True) for v in ("", "x", NUL, SCRIPT, SQL_OR, PATHS[0], HUGE_TEXT)]
+    if kind in ("text", "text_req"):
+        required = kind == "text_req"
+        return [
+            (NUL, True),
+            ("\x1b[31m", True),
+            (HUGE_TEXT, True),
+            ("", required),
+            (BLANK, required),
+            *((v, False) for v in FREE_TEXT),
+        ]
+    raise ValueError(kind)
+
+
+def rotate(pairs: list, position: int, core: int = 4, stride: int = 3) -> list:
+    """A representative subset: the first `core` values always, the rest shared out among the fields by position."""
+    return [p for i, p in enumerate(pairs) if i < core or (i + position) % stride == 0]
+
+
+# ---------------------------------------------------------------- whole bodies
+
+
+def set_at(body: dict, where: tuple, value) -> dict:
+    """A deep copy of `body` with the field at `where` (keys and list indexes) set to `value`."""
+    copy = json.loads(json.dumps(body))
+    target = copy
+    for step in where[:-1]:
+        target = target[step]
+    target[where[-1]] = value
+    return copy
+
+
+def with_raw(body: dict, where: tuple, token: str) -> bytes:
+    """`body` as JSON text with the field at `where` written as a raw token (NaN, 1e309, "\\ud800")."""
+    marker = "__HOSTILE_RAW__"
+    return json.dumps(set_at(body, where, marker)).replace(f'"{marker}"', token).encode()
+
+
+def nested(levels: int) -> bytes:
+    """A JSON array nested `levels` deep."""
+    return b"[" * levels + b"]" * levels
+
+
+def json_body_cases(body: dict, first_field: str | None) -> list[Case]:
+    """Hostile bodies for any JSON write, whatever its fields."""
+    text = json.dumps(body)
+    cases = [
+        Case("malformed JSON", True, raw=text[:-3].encode()),
+        Case("a JSON array", True, json=[body]),
+        Case("JSON null", True, raw=b"null"),
+        Case("a JSON string", True, json=text),
+        Case("an empty body", True, raw=b""),
+        Case("not UTF-8", True, raw=b'{"a": "\xff\xfe"}'),
+        Case("10,000 nested arrays", True, raw=nested(10_000)),
+        Case("10,000 nested objects", True, raw=b'{"a":' * 10_000 + b"1" + b"}" * 10_000),
+        Case("a 2 MiB body", True, raw=b'{"x": "' + b"a" * TWO_MIB + b'"}'),
+        Case("form-encoded", True, form={k: str(v) for k, v in body.items()}),
+        Case("text/plain", True, raw=text.encode(), content_type="text/plain"),
+        Case("no CSRF token", True, json=body, csrf="missing"),
+        Case("a wrong CSRF token", True, json=body, csrf="bad"),
+        Case("a price sent by the client", True, json={**body, "total_fen": 1}),
+    ]
+    if first_field:
+        dup = text[:-1] + f', "{first_field}": {{"$ne": null}}}}'
+        cases.append(Case(f"duplicate key {first_field}, the last one bad", True, raw=dup.encode()))
+    return cases
+
+
+def json_field_cases(body: dict, fields: dict[tuple, tuple[str, bool]]) -> list[Case]:
+    """Each field of `body` set to each hostile value of its kind, one field at a time."""
+    cases = []
+    for position, (where, (kind, required)) in enumerate(fields.items()):
+        name = ".".join(map(str, where))
+        for value, refuse in rotate(json_values(kind, required), position):
+            shown = repr(value)[:30]
+            cases.append(Case(f"{name}={shown}", refuse, json=set_at(body, where, value)))
+        if kind in ("int", "id"):
+            for token in rotate(list(RAW_NUMBERS), position, core=1, stride=2):
+                cases.append(Case(f"{name}={token}", True, raw=with_raw(body, where, token)))
+        if kind in ("text", "code"):
+            cases.append(Case(f"{name}=lone surrogate", True, raw=with_raw(body, where, '"a\\ud800b"')))
+            cases.append(Case(f"{name}=10,000 nested", True, raw=with_raw(body, where, nested(10_000).decode())))
+    if any(required for _kind, required in fields.values()):
+        cases.append(Case("every field missing", True, json={}))
+    return cases
+
+
+def form_body_cases(data: dict) -> list[Case]:
+    """Hostile submissions of any form, whatever its fields."""
+    flat = [(k, v) for k, v in data.items()]
+    return [
+        Case("no CSRF token", True, form=data, csrf="missing"),
+        Case("a wrong CSRF token", True, form=data, csrf="bad"),
+        Case("a 2 MiB body", True, form={**data, "filler": "a" * TWO_MIB}),
+        Case("JSON instead of a form", True, json=data, csrf="missing"),
+        Case("not UTF-8", False, raw=b"csrf_token=@CSRF@&note=%ff%fe%ed%a0%80", content_type=FORM),
+        Case("each field twice", False, form=flat + [(k, SCRIPT) for k, _ in flat]),
+    ]
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def form_field_cases(data: dict, fields: dict[str, str]) -> list[Case]:
+    """Each named field of a form set to each hostile value of its kind, one field at a time."""
+    cases = []
+    for position, (name, kind) in enumerate(fields.items()):
+        for value, refuse in rotate(form_values(kind), position):
+            cases.append(Case(f"{name}={value[:30]!r}", refuse, form={**data, name: value}))
+        # A radio or select left out falls back to its default, as a browser never leaves one out.
+        refuse = kind not in MAY_BE_LEFT_OUT
+        cases.append(Case(f"{name} missing", refuse, form={k: v for k, v in data.items() if k != name}))
+    return cases
+
+
+#: Form fields a submission may leave out (they are optional, or have a default).
+MAY_BE_LEFT_OUT = {"text", "qty_opt", "money_opt", "int_opt", "lenient_choice", "choice", "choice_opt"}
