@@ -40,8 +40,8 @@ class AuditSearch(FlaskForm):
     )
     entity = SelectField(_l("Record"), choices=[ANY] + [SelectChoice(e, e) for e in audit.ENTITIES], default="")
     action = SelectField(_l("Action"), choices=[ANY] + [SelectChoice(a, a) for a in audit.ACTIONS], default="")
-    start = DateField(_l("From"), validators=[Optional()])
-    end = DateField(_l("To"), validators=[Optional()])
+    start = DateField(_l("First day"), validators=[Optional()])
+    end = DateField(_l("Last day"), validators=[Optional()])
     page = IntegerField(_l("Page"), default=1, validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
 
     def validate_end(self, end):
