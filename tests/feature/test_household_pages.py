@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from shop import accounts, credits
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, AdjustmentStatus, LedgerEntry, Payout, Role
+from shop.models import Adjustment, AdjustmentStatus, LedgerEntry, Payout, Role, SaleLine
 from shop.money import format_fen
 
 from .test_counter_concurrency import run_together
@@ -279,6 +279,25 @@ def test_a_payout_through_the_form_lowers_the_balance(app, goods, sold, admin):
     assert f'data-paid="{number}"' in page and f"/admin/households/payouts/{payout_id}/receipt.pdf" in page
     assert f'data-balance-now="{WANG_BALANCE - 2000}"' in page and figure(page, "paid-out") == "¥20.00"
     assert f'data-payout="{number}"' in page
+
+
+def test_a_refund_after_the_whole_balance_was_paid_shows_the_household_owing_the_counter(
+    app, goods, sold, admin, as_role
+):
+    assert pay(admin, goods["wang"], amount=f"{WANG_BALANCE // 100}.{WANG_BALANCE % 100:02d}").status_code == 302
+    clerk = as_role("clerk")
+    with app.app_context():
+        line_id = db.session.scalar(
+            sa.select(SaleLine.id).where(SaleLine.sale_id == sold["sale"]).order_by(SaleLine.id)
+        )
+    refund = {"lines": [{"line_id": line_id, "quantity": 100}], "restock": True}
+    assert clerk.post(f"/api/counter/sales/{sold['sale']}/refunds", json=refund).status_code == 201
+    owed = -sum(amount if kind == "credit" else -amount for kind, amount in ledger_rows(app, goods["wang"]))
+    assert owed > 0
+    admin.client.get("/lang/en")
+    page = html_of(admin, url_of(goods["wang"]))
+    assert "The household owes the counter" in page and f'data-balance-now="{-owed}"' in page
+    assert format_fen(owed) in page
 
 
 @pytest.mark.parametrize("paid", ["abc", "-1", "0", "99999999999999999999", "424242"])
