@@ -161,6 +161,24 @@ def as_role(app, staff):
 
 
 @pytest.fixture
+def admin(as_role) -> Api:
+    """The counter manager, signed in."""
+    return as_role("admin")
+
+
+@pytest.fixture
+def clerk(as_role) -> Api:
+    """A clerk of the first counter, signed in."""
+    return as_role("clerk")
+
+
+@pytest.fixture
+def officer(as_role) -> Api:
+    """The officer answerable for 王's household (DB001), signed in."""
+    return as_role("officer")
+
+
+@pytest.fixture
 def world(app):
     """The smallest useful installation: a counter and two towns with a village each."""
     from shop.models import Counter, Town, Village

@@ -59,21 +59,6 @@ def send(staff, url: str, **fields):
 
 
 @pytest.fixture
-def admin(as_role):
-    return as_role("admin")
-
-
-@pytest.fixture
-def clerk(as_role):
-    return as_role("clerk")
-
-
-@pytest.fixture
-def officer(as_role):
-    return as_role("officer")
-
-
-@pytest.fixture
 def phoned(goods, admin) -> int:
     """A household listed with a phone number."""
     body = {

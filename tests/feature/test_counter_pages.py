@@ -54,11 +54,6 @@ def form_token(html: str) -> str:
 
 
 @pytest.fixture
-def clerk(as_role):
-    return as_role("clerk")
-
-
-@pytest.fixture
 def shelf(goods, clerk):
     """Shrimp from 王 (consignment, 90 %) and paste bought outright from 符."""
     return {

@@ -43,11 +43,6 @@ def counts(app) -> tuple:
 
 
 @pytest.fixture
-def clerk(as_role):
-    return as_role("clerk")
-
-
-@pytest.fixture
 def shelf(app, goods, clerk):
     """Two shrimp lots (the sooner best-before from 符, at 80 %) and paste from 王."""
     return {

@@ -79,16 +79,6 @@ def sold(app, goods, as_role):
     return {"sale": body["id"], "shrimp_lot": shrimp_lot, "paste_lot": paste_lot}
 
 
-@pytest.fixture
-def admin(as_role):
-    return as_role("admin")
-
-
-@pytest.fixture
-def officer(as_role):
-    return as_role("officer")
-
-
 def url_of(household_id: int, rest: str = "") -> str:
     return f"/admin/households/{household_id}{rest}"
 

@@ -68,16 +68,6 @@ def english(staff):
 
 
 @pytest.fixture
-def clerk(as_role):
-    return as_role("clerk")
-
-
-@pytest.fixture
-def officer(as_role):
-    return as_role("officer")
-
-
-@pytest.fixture
 def sold(app, goods, clerk):
     """王's shrimp on consignment at 90 %: 500 g sold for ¥68.00 credits ¥61.20; returns the sale's body."""
     receive(clerk, goods["shrimp"], goods["wang"], 1000)

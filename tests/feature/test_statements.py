@@ -55,16 +55,6 @@ def user(username: str) -> User:
 
 
 @pytest.fixture
-def clerk(as_role):
-    return as_role("clerk")
-
-
-@pytest.fixture
-def officer(as_role):
-    return as_role("officer")
-
-
-@pytest.fixture
 def busy_month(app, goods, clerk):
     """王's month: a correction dated last month (the opening balance), a sale, a refund and a cash payout;
     符 sells nothing this month. Returns the sale's body."""

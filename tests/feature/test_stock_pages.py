@@ -82,11 +82,6 @@ def receive(staff, goods, **changes) -> int:
 
 
 @pytest.fixture
-def clerk(as_role):
-    return as_role("clerk")
-
-
-@pytest.fixture
 def shrimp(goods, clerk):
     """3,000 g of shrimp from the 王 household on consignment at 90 %, best before in half a year."""
     return receive(clerk, goods, quantity="3000", unit="g")
