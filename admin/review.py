@@ -39,7 +39,7 @@ bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 #: Who reads statements: the manager, the officers (their own households) and the supervisors (their town, or all).
 READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 #: The manager's overview lists at most this many households still to be confirmed.
-TODO_SHOWN = 100
+REVIEW_LIST_SHOWN = 100
 #: Control characters have no place in a note, and PostgreSQL refuses NUL outright; line breaks may stay.
 NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
 
@@ -381,7 +381,7 @@ def index():
         months=(last, current),
         counts=counts,
         total=len(statuses),
-        waiting=waiting[:TODO_SHOWN],
-        more=max(0, len(waiting) - TODO_SHOWN),
+        waiting=waiting[:REVIEW_LIST_SHOWN],
+        more=max(0, len(waiting) - REVIEW_LIST_SHOWN),
         open_disputes=len(disputes_in_view(user)),
     )

@@ -17,7 +17,14 @@ from reportlab.pdfgen.canvas import Canvas
 
 from shop.pdf.fonts import cjk_font, draw_text, text_width, wrap_text
 from shop.pdf.table import (
+    BODY,
+    BOTTOM,
+    CELL,
+    MARGIN,
     MUTED,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    WIDTH,
     Field,
     NumberedCanvas,
     Row,
@@ -28,12 +35,6 @@ from shop.pdf.table import (
     row_height,
 )
 
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 18 * mm
-WIDTH = PAGE_WIDTH - 2 * MARGIN
-BOTTOM = MARGIN + 6 * mm
-BODY = 10
-CELL = 9
 TITLE = 11
 NO_ROWS = "（本月无数据）"
 

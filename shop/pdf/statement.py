@@ -19,9 +19,16 @@ from shop.money import format_fen
 from shop.pdf.fonts import cjk_font, draw_text, text_width, wrap_text
 from shop.pdf.labels import draw_qr
 from shop.pdf.table import (
+    BODY,
+    BOTTOM,
+    CELL,
     GRID,
+    MARGIN,
     MUTED,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
     SHADE,
+    WIDTH,
     Column,
     Field,
     NumberedCanvas,
@@ -31,13 +38,6 @@ from shop.pdf.table import (
     header_height,
 )
 
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 18 * mm
-WIDTH = PAGE_WIDTH - 2 * MARGIN
-#: The lowest a table row may reach; the footer lives below it.
-BOTTOM = MARGIN + 6 * mm
-BODY = 10
-CELL = 9
 QR_SIZE = 25 * mm
 #: Room the review line, QR code with its caption and the signatures need at the end of the last page.
 CLOSING_HEIGHT = QR_SIZE + 14 * mm

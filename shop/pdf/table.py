@@ -9,10 +9,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reportlab.lib.colors import Color, black
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from shop.pdf.fonts import draw_text, text_width, wrap_text
+
+#: The A4 page the statement and the report share: margins, the text column, and the lowest a
+#: table row may reach (the footer lives below it).
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 18 * mm
+WIDTH = PAGE_WIDTH - 2 * MARGIN
+BOTTOM = MARGIN + 6 * mm
+BODY = 10
+CELL = 9
 
 PAD_X = 1.6 * mm
 PAD_Y = 1.4 * mm
