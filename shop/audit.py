@@ -308,3 +308,16 @@ def search(
         .offset((max(page, 1) - 1) * PAGE_SIZE)
     )
     return list(db.session.scalars(page_rows)), total
+
+
+def history_of(entity: str, entity_id: int, limit: int = 100) -> list[AuditEvent]:
+    """One record's inserts and updates, newest first: a product's price changes, say."""
+    query = (
+        sa.select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == str(entity_id))
+        .where(AuditEvent.action.in_((INSERT, UPDATE)))
+        .options(selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))

@@ -1,8 +1,18 @@
 """The public catalog: what the counter sells, at what price, from which villages."""
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 
-from . import products, stock
+from . import product_images, products, stock
 from .access import public
 from .auth import safe_next
 from .clock import business_today
@@ -12,6 +22,8 @@ bp = Blueprint("catalog", __name__)
 
 #: How long the language switch is remembered: a year.
 LANG_COOKIE_AGE = 365 * 24 * 3600
+#: A stored photo never changes under its name: a year.
+PICTURE_CACHE_AGE = 365 * 24 * 3600
 
 
 @bp.route("/")
@@ -42,6 +54,17 @@ def product(product_id: int):
         available=stock.available_by_product(today).get(item.id, 0),
         today=today,
     )
+
+
+@bp.route("/pictures/products/<name>")
+@public
+def product_picture(name: str):
+    """A product photo the manager uploaded. Its name is its content's hash, so it may be cached for good."""
+    if not product_images.STORED_NAME.fullmatch(name):
+        abort(404)
+    response = send_from_directory(product_images.folder(), name, mimetype="image/jpeg", max_age=PICTURE_CACHE_AGE)
+    response.cache_control.immutable = True
+    return response
 
 
 @bp.route("/lang/<code>")

@@ -57,6 +57,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "LOGIN_RATE_LIMIT",
         "LOGIN_ACCOUNT_RATE_LIMIT",
         "PUBLIC_BASE_URL",
+        "PRODUCT_IMAGES_FOLDER",
     ):
         if env.get(name):
             settings[name] = env[name].strip()
@@ -69,6 +70,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "MONITORING_LINE_FEN",
         "MONITORING_LINE_YEAR",
         "SESSION_IDLE_MINUTES",
+        "PRODUCT_IMAGE_MAX_BYTES",
     ):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
@@ -119,6 +121,10 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     #: JSON and form bodies; nothing the counter sends comes near it.
     MAX_CONTENT_LENGTH = 1024 * 1024
+    #: A product photo as a phone takes it; the app keeps a re-encoded copy of 100 kB or so.
+    PRODUCT_IMAGE_MAX_BYTES = 8 * 1024 * 1024
+    #: Where product photos are kept; empty means product-images/ in the instance folder.
+    PRODUCT_IMAGES_FOLDER = ""
 
     #: How many reverse proxies (nginx…) stand in front of the app and may be believed.
     TRUSTED_PROXIES = 0

@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 
-from . import stock
-from .errors import Conflict, Invalid
+from . import product_images, stock
+from .errors import Conflict, Invalid, NotFound
 from .extensions import db
 from .models import Product, ProductCategory, Village
+from .money import MAX_FEN
 from .transaction import atomic
 from .units import Unit
 
@@ -19,6 +21,29 @@ SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 class DuplicateSku(Conflict):
     """Another product already has this SKU."""
+
+
+class UnknownProduct(NotFound):
+    """No product has this id."""
+
+
+#: What the manager may change about a product once it exists. Its SKU and unit stay: lots,
+#: sales and printed labels carry them, and grams cannot become pieces after the fact.
+EDITABLE = frozenset(
+    {
+        "name_zh",
+        "name_en",
+        "category",
+        "price_fen",
+        "price_per",
+        "description_zh",
+        "description_en",
+        "cert_no",
+        "cert_issuer",
+        "cert_expires_on",
+        "active",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,7 @@ def create_product(
     cert_no: str | None = None,
     cert_issuer: str | None = None,
     cert_expires_on: date | None = None,
+    active: bool = True,
 ) -> Product:
     """Add a product to the catalog."""
     with atomic() as session:
@@ -67,6 +93,7 @@ def create_product(
             cert_no=cert_no or None,
             cert_issuer=cert_issuer or None,
             cert_expires_on=cert_expires_on,
+            active=active,
         )
         session.add(product)
     return product
@@ -99,3 +126,72 @@ def categories_in_use() -> list[ProductCategory]:
 def active_products() -> list[Product]:
     """Every product on sale, in catalog order."""
     return list(db.session.scalars(sa.select(Product).where(Product.active).order_by(Product.category, Product.id)))
+
+
+def find_product(product_id: int) -> Product:
+    """A product, on sale or not, by id."""
+    found = db.session.get(Product, product_id)
+    if found is None:
+        raise UnknownProduct(_("There is no such product."))
+    return found
+
+
+def all_products() -> list[Product]:
+    """Every product, on sale first, then in the order they were added."""
+    return list(db.session.scalars(sa.select(Product).order_by(Product.active.desc(), Product.id)))
+
+
+def update_product(product_id: int, **changes) -> Product:
+    """Change a product's names, section, price, descriptions, certificate or whether it is on sale.
+
+    Sales already made keep the price they were made at (their lines froze it), and the audit
+    trail keeps the old and the new values with who changed them.
+    """
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    with atomic() as session:
+        found = session.get(Product, product_id, with_for_update=True)
+        if found is None:
+            raise UnknownProduct(_("There is no such product."))
+        _check_changes(changes)
+        for name, value in changes.items():
+            setattr(found, name, value.strip() if isinstance(value, str) else value)
+        if "cert_no" in changes or "cert_issuer" in changes:
+            found.cert_no, found.cert_issuer = found.cert_no or None, found.cert_issuer or None
+    return found
+
+
+def _check_changes(changes: dict) -> None:
+    """Refuse a nameless product or a price the till cannot charge."""
+    if "name_zh" in changes and not (changes["name_zh"] or "").strip():
+        raise Invalid(_("Name the product."), "name_zh")
+    if "price_fen" in changes and not 0 <= changes["price_fen"] <= MAX_FEN:
+        raise Invalid(_("The price is out of range."), "price")
+    if "price_per" in changes and not 0 < changes["price_per"] <= 1_000_000:
+        raise Invalid(_("The price must be per a positive quantity."), "price_per")
+    if "category" in changes:
+        changes["category"] = ProductCategory(changes["category"])
+
+
+def set_picture(product_id: int, upload: bytes) -> Product:
+    """Give a product the picture in an upload, checked by its content and stored re-encoded."""
+    picture = product_images.normalise(upload, current_app.config["PRODUCT_IMAGE_MAX_BYTES"])
+    with atomic() as session:
+        found = session.get(Product, product_id, with_for_update=True)
+        if found is None:
+            raise UnknownProduct(_("There is no such product."))
+        # Written before the row points at it; if the commit fails, an unused file is all that is left.
+        product_images.store(picture)
+        found.image = picture.name
+    return found
+
+
+def remove_picture(product_id: int) -> Product:
+    """Show the shared placeholder instead of the product's picture (the file stays for the audit trail)."""
+    with atomic() as session:
+        found = session.get(Product, product_id, with_for_update=True)
+        if found is None:
+            raise UnknownProduct(_("There is no such product."))
+        found.image = None
+    return found

@@ -4,6 +4,7 @@ from flask import Flask, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from . import product_images
 from .models import (
     HouseholdCategory,
     MonitoringStatus,
@@ -104,7 +105,9 @@ def label(value) -> str:
 
 
 def product_image_url(product: Product) -> str:
-    """The product's picture, or the shared placeholder."""
+    """The product's picture: an uploaded photo, a drawing under static/ (the demo's), or the shared placeholder."""
+    if product_images.is_stored_name(product.image):
+        return url_for("catalog.product_picture", name=product.image)
     return url_for("static", filename=product.image or "img/products/placeholder.svg")
 
 

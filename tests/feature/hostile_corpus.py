@@ -7,8 +7,11 @@ emoji, a note quoting `<script>`): for those the only demand is no 5xx and no
 unescaped echo. `Case.must_refuse` says which.
 """
 
+import io
 import json
 from dataclasses import dataclass, field
+
+from PIL import Image
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -47,6 +50,8 @@ class Case:
     content_type: str | None = None
     path: str | None = None
     csrf: str = "good"  # "good", "missing" or "bad"
+    #: Files sent with the form: {field: (content, filename, content type)}.
+    files: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- JSON values by field kind
@@ -111,8 +116,9 @@ def form_values(kind: str) -> list[tuple[str, bool]]:
         return [(v, False) for v in ("", "x", SCRIPT, PATHS[0], NUL)]
     if kind == "id":
         return [(v, True) for v in ("", "abc", "0", "-1", str(2**63), "99999", "1\x00", "1e309", SCRIPT, SQL_OR)]
-    if kind == "date":
-        return [(v, True) for v in ("", "2026-13-45", "0000-00-00", "99999-01-01", "1\x00", SCRIPT, SQL_OR)]
+    if kind in ("date", "date_opt"):  # an optional date left empty means "none"
+        bad = ("2026-13-45", "0000-00-00", "99999-01-01", "1\x00", SCRIPT, SQL_OR)
+        return [("", kind == "date"), *((v, True) for v in bad)]
     if kind == "phone":
         bad = ("", "abc", "1381234567", "138123456789", "+1 650 555 0100", NUL, SCRIPT, SQL_OR, HUGE_TEXT)
         return [*((v, True) for v in bad), ("１３８１２３４５６７８", False)]
@@ -233,4 +239,52 @@ def form_field_cases(data: dict, fields: dict[str, str]) -> list[Case]:
 
 
 #: Form fields a submission may leave out (they are optional, or have a default).
-MAY_BE_LEFT_OUT = {"text", "qty_opt", "money_opt", "int_opt", "lenient_choice", "choice", "choice_opt"}
+MAY_BE_LEFT_OUT = {"text", "qty_opt", "money_opt", "int_opt", "lenient_choice", "choice", "choice_opt", "date_opt"}
+
+
+# ---------------------------------------------------------------- file uploads
+
+
+def picture(kind: str = "JPEG", size=(64, 48)) -> bytes:
+    """A real, small picture."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 60)).save(out, kind)
+    return out.getvalue()
+
+
+def upload_cases(data: dict, field_name: str, limit: int) -> list[Case]:
+    """Hostile files for an upload field that takes a photo, and good photos under hostile names."""
+    good = picture()
+    bomb = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(bomb, "PNG")
+    refused = {
+        "HTML named .jpg": (b"<html>" + SCRIPT.encode() + b"</html>", "photo.jpg", "image/jpeg"),
+        "SVG with a script": (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "a.svg", "image/svg+xml"),
+        "PHP behind a JPEG's first bytes": (b"\xff\xd8\xff<?php system($_GET['c']); ?>", "x.php.jpg", "image/jpeg"),
+        "a truncated JPEG": (good[: len(good) // 2], "half.jpg", "image/jpeg"),
+        "a decompression bomb": (bomb.getvalue(), "bomb.png", "image/png"),
+        "an empty file": (b"", "empty.jpg", "image/jpeg"),
+        "a GIF": (b"GIF89a" + b"\x00" * 64, "a.gif", "image/gif"),
+        "a ZIP": (b"PK\x03\x04" + b"\x00" * 64, "photo.zip", "application/zip"),
+        "over the size limit": (b"\xff\xd8\xff" + b"\x00" * (limit + 1), "huge.jpg", "image/jpeg"),
+    }
+    taken = {
+        "a path in the name": (good, "../../../etc/passwd", "image/jpeg"),
+        "a Windows path in the name": (good, "..\\..\\win.ini", "image/jpeg"),
+        "NUL in the name": (good, "photo.jpg\x00.php", "image/jpeg"),
+        "right-to-left override in the name": (good, RTL, "image/jpeg"),
+        "a 10,000-character name": (good, "虾" * 10_000 + ".jpg", "image/jpeg"),
+        "script in the name": (good, SCRIPT + ".jpg", "image/jpeg"),
+        "a JPEG labelled text/html": (good, "photo.jpg", "text/html"),
+        "a PNG named .jpg": (picture("PNG"), "photo.jpg", "image/jpeg"),
+        "a WebP": (picture("WEBP"), "photo.webp", "image/webp"),
+    }
+    cases = [Case(label, True, form=data, files={field_name: file}) for label, file in refused.items()]
+    cases += [Case(label, False, form=data, files={field_name: file}) for label, file in taken.items()]
+    cases += [
+        Case("the file as a text field", True, form={**data, field_name: good.decode("latin-1")}),
+        Case("no file", True, form=data),
+        Case("no CSRF token", True, form=data, files={field_name: (good, "a.jpg", "image/jpeg")}, csrf="missing"),
+        Case("a wrong CSRF token", True, form=data, files={field_name: (good, "a.jpg", "image/jpeg")}, csrf="bad"),
+    ]
+    return cases

@@ -8,6 +8,7 @@ with its first method (GET when it has one; a write goes with a valid CSRF token
 body, since the point is who gets past the gate, not what the body says).
 """
 
+import io
 import re
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -18,10 +19,11 @@ import sqlalchemy as sa
 from shop.access import PUBLIC
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, Household, Lot, MonthReview, Payout, Role, User
+from shop.models import Adjustment, Household, Lot, MonthReview, Payout, Product, Role, User
 from shop.monitoring import parse_month
 from shop.statements import month_statement
 from tests.conftest import WANG, Api
+from tests.feature.hostile_corpus import picture
 
 #: Who asks: the account of each role (None is a stranger) and the role its answers are judged by.
 ACCOUNTS = {
@@ -101,6 +103,8 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     lot, sale, refund = sell_and_refund(clerk, goods["shrimp"], wang)
     placed = order(app, goods["shrimp"])
     pay_correct_and_dispute(admin, officer, wang)
+    photo = {"csrf_token": admin.token, "image": (io.BytesIO(picture()), "photo.jpg", "image/jpeg")}
+    assert admin.client.post(f"/admin/products/{goods['shrimp']}/picture", data=photo).status_code == 302
     with app.app_context():
         one = lambda model: db.session.scalars(sa.select(model.id)).one()  # noqa: E731
         values = {
@@ -120,8 +124,14 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "code": "en",
         }
         trace = {"token": db.session.get(Lot, lot).trace_token}
+        photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}
         digest = month_statement(db.session.get(Household, wang), parse_month(this_month())).digest
-    return {"*": values, "catalog.trace": trace, "verify.statement": {"digest": digest}}
+    return {
+        "*": values,
+        "catalog.trace": trace,
+        "catalog.product_picture": photo_name,
+        "verify.statement": {"digest": digest},
+    }
 
 
 def rules(app):

@@ -9,6 +9,7 @@ attacked anonymously.
 
 import hashlib
 import hmac
+import io
 import json
 import re
 import time
@@ -28,6 +29,8 @@ from . import hostile_corpus as hc
 from .test_counter_sales import receive
 
 WEBHOOK_SECRET = "whsec_hostile_test"
+#: A product photo's size limit in this test, so an oversized upload is quick to send.
+PHOTO_LIMIT = 256 * 1024
 READ_ONLY = {"GET", "HEAD", "OPTIONS"}
 #: A failed sign-in may be written to the audit trail and count against the account.
 SIGN_IN_TABLES = {"audit_event", "app_user"}
@@ -35,8 +38,8 @@ SIGN_IN_TABLES = {"audit_event", "app_user"}
 
 @pytest.fixture
 def config_overrides() -> dict:
-    """The webhook gets a secret, so hostile events reach the signature check and past it."""
-    return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    """The webhook gets a secret, so hostile events reach the signature check and past it; photos a small limit."""
+    return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "PRODUCT_IMAGE_MAX_BYTES": PHOTO_LIMIT}
 
 
 # ---------------------------------------------------------------- the scene every route is attacked in
@@ -130,7 +133,9 @@ class Route:
     url: str  # formatted with the scene
     body: dict = field(default_factory=dict)  # formatted with the scene where a value is a str
     fields: dict = field(default_factory=dict)
-    kind: str = "json"  # "json", "form" or "webhook"
+    kind: str = "json"  # "json", "form", "upload" (a form with a file) or "webhook"
+    #: The file field of an upload.
+    upload_field: str = "image"
     method: str = "POST"
     cart: bool = False  # the anonymous buyer has shrimp in the cart first
     ids: tuple = ()  # the URL's parameters that are row ids or tokens, attacked through the path
@@ -168,6 +173,29 @@ ORDER = {
     "fulfilment": "pickup",
     "address": "",
     "payment": "pay_at_pickup",
+}
+PRODUCT_FORM = {
+    "name_zh": "虾干",
+    "name_en": "",
+    "category": "seafood",
+    "price": "68",
+    "per": "500",
+    "description_zh": "",
+    "description_en": "",
+    "cert_no": "",
+    "cert_issuer": "",
+    "cert_expires_on": "",
+    "active": "y",
+}
+PRODUCT_FIELDS = {
+    "name_zh": "text_req",
+    "name_en": "text",
+    "category": "choice",
+    "price": "money",
+    "per": "choice",
+    "description_zh": "text",
+    "cert_no": "text",
+    "cert_expires_on": "date_opt",
 }
 REFUND_FORM = {"qty-{line}": "", "unit-{line}": "g", "restock": "yes", "note": ""}
 
@@ -502,6 +530,20 @@ COVERAGE: dict[str, Route] = {
     "admin_users.reset_password": Route(
         "admin", "/admin/users/{user}/password", {"password": ""}, {"password": "text_req"}, kind="form", ids=("user",)
     ),
+    "admin_products.new": Route(
+        "admin",
+        "/admin/products/new",
+        {**PRODUCT_FORM, "sku": "LG-NEW", "unit": "g"},
+        {"sku": "text_req", "unit": "choice", **PRODUCT_FIELDS},
+        kind="form",
+    ),
+    "admin_products.edit": Route(
+        "admin", "/admin/products/{shrimp}", PRODUCT_FORM, PRODUCT_FIELDS, kind="form", ids=("shrimp",)
+    ),
+    "admin_products.picture": Route("admin", "/admin/products/{shrimp}/picture", kind="upload", ids=("shrimp",)),
+    "admin_products.remove_picture": Route(
+        "admin", "/admin/products/{shrimp}/picture/remove", kind="form", ids=("shrimp",)
+    ),
 }
 
 #: Bugs found and reported to the files' owners, by endpoint: the labels of the cases they fail.
@@ -535,7 +577,7 @@ def write_routes(app) -> dict[str, set[str]]:
 
 
 #: Tables whose rows a write may UPDATE: read in full, where the others are counted.
-UPDATED_IN_PLACE = ("lot", "shop_order", "reservation", "adjustment", "month_review", "app_user")
+UPDATED_IN_PLACE = ("lot", "shop_order", "reservation", "adjustment", "month_review", "app_user", "product")
 
 
 def snapshot(app) -> dict[str, object]:
@@ -602,6 +644,8 @@ def cases_for(route: Route, scene: dict) -> list[hc.Case]:
     body = fill(route.body, scene)
     if route.kind == "webhook":
         cases = webhook_cases()
+    elif route.kind == "upload":
+        cases = hc.upload_cases(body, route.upload_field, PHOTO_LIMIT)
     elif route.kind == "json":
         fields = {tuple(fill(list(k), scene)): v for k, v in route.fields.items()}
         first = next((k[0] for k in fields if len(k) == 1), None)
@@ -639,9 +683,12 @@ def send(client, route: Route, case: hc.Case, url: str, token: str):
         kwargs["content_type"] = case.content_type or ("application/json" if route.kind != "form" else hc.FORM)
     else:
         form = [(k, str(v)) for k, v in (case.form.items() if isinstance(case.form, dict) else case.form)]
-        if route.kind == "form" and csrf:
+        if route.kind in ("form", "upload") and csrf:
             form.append(("csrf_token", csrf))
+        form += [(name, (io.BytesIO(data), filename, kind)) for name, (data, filename, kind) in case.files.items()]
         kwargs["data"] = _multi(form)
+        if route.kind == "upload":
+            kwargs["content_type"] = "multipart/form-data"
     return client.open(case.path or url, method=route.method, **kwargs)
 
 
