@@ -8,10 +8,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, demo
+from . import accounts, demo, sealing
 from .clock import business_today
 from .errors import DomainError
 from .models import Role
+from .transaction import atomic
 
 
 @click.command("seed-demo")
@@ -129,10 +130,28 @@ def statements_command(month_text, out):
     click.echo(f"Wrote {len(ids)} statements for {month:%Y-%m} to {out}.")
 
 
+personal_data_group = AppGroup("personal-data", help="Personal data sealed at rest (phone numbers).")
+
+
+@personal_data_group.command("new-key")
+def new_key_command():
+    """Print a new key to put first in PERSONAL_DATA_KEYS."""
+    click.echo(sealing.Fernet.generate_key().decode())
+
+
+@personal_data_group.command("rotate")
+def rotate_command():
+    """Re-seal every phone number under the first of PERSONAL_DATA_KEYS, so the others can be retired."""
+    with atomic() as session:
+        count = sealing.rotate_all(session.connection())
+    click.echo(f"re-sealed {count} values under the first key; the other keys may now be removed")
+
+
 def register(app: Flask) -> None:
     """Add the commands to `flask --app shop`."""
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(orders_group)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(personal_data_group)
     app.cli.add_command(statements_command)

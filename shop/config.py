@@ -9,6 +9,8 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import sealing
+
 
 def database_url(instance_path: str) -> str:
     """DATABASE_URL, normalised to the psycopg 3 driver, or the embedded SQLite file."""
@@ -37,6 +39,14 @@ def secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+def personal_data_keys(instance_path: str) -> tuple[str, ...]:
+    """PERSONAL_DATA_KEYS (Fernet keys, newest first, comma-separated), else one generated once into instance/."""
+    keys = tuple(k.strip() for k in os.environ.get("PERSONAL_DATA_KEYS", "").split(",") if k.strip())
+    for key in keys:
+        sealing.check_key(key)
+    return keys or (sealing.instance_key(instance_path),)
+
+
 def from_environment(instance_path: str, given: Mapping) -> dict:
     """The settings the environment gives, read when an app is created (never at import).
 
@@ -48,6 +58,8 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(instance_path)
     if "SECRET_KEY" not in given:
         settings["SECRET_KEY"] = secret_key(instance_path)
+    if "PERSONAL_DATA_KEYS" not in given:
+        settings["PERSONAL_DATA_KEYS"] = personal_data_keys(instance_path)
     for name in (
         "STRIPE_SECRET_KEY",
         "STRIPE_PUBLISHABLE_KEY",

@@ -11,13 +11,14 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .clock import now_utc
 from .extensions import db
 from .ledger import EntryKind
 from .order_flow import OrderStatus
 from .privacy import mask_name, mask_phone
+from .sealing import Sealed
 from .units import Unit
 
 
@@ -263,7 +264,8 @@ class Household(db.Model):
     monitoring_status: Mapped[MonitoringStatus | None] = mapped_column(_enum(MonitoringStatus, "monitoring_status"))
     #: The assistance officer (帮扶责任人) answerable for this household.
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
-    phone: Mapped[str | None] = mapped_column(sa.String(20))
+    #: A mainland mobile number, sealed at rest (shop.sealing); pages show it masked.
+    phone: Mapped[str | None] = mapped_column(Sealed())
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     village: Mapped[Village] = relationship()
@@ -626,8 +628,10 @@ class Order(db.Model):
     #: The counter that holds the stock and hands the order over (or ships it).
     counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"))
     contact_name: Mapped[str] = mapped_column(sa.String(50))
-    #: A mainland mobile number; lists show it masked.
-    contact_phone: Mapped[str] = mapped_column(sa.String(11), index=True)
+    #: A mainland mobile number, sealed at rest (shop.sealing); lists show it masked.
+    contact_phone: Mapped[str] = mapped_column(Sealed(), server_default="")
+    #: The phone's last four digits in the clear: what the counter searches a pickup by.
+    contact_phone_last4: Mapped[str] = mapped_column(sa.String(4), server_default="")
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     #: Fen the buyer pays: the sum of the lines' amount_fen.
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
@@ -657,6 +661,12 @@ class Order(db.Model):
     def contact_phone_masked(self) -> str:
         """The buyer's phone as lists show it."""
         return mask_phone(self.contact_phone)
+
+    @validates("contact_phone")
+    def _keep_last4(self, _key, phone: str) -> str:
+        """Keep the searchable last four digits with the sealed number, whoever sets it."""
+        self.contact_phone_last4 = (phone or "")[-4:]
+        return phone
 
 
 class OrderLine(db.Model):

@@ -19,6 +19,8 @@ from shop import create_app, ledger_guard
 from shop.extensions import db
 
 PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
+#: The key phone numbers are sealed with in tests (a Fernet key).
+PERSONAL_DATA_KEY = "6Qy0_6t1cLQ2zq0J9dXGmKJ7bW2m1n3JvN4pC8sR0aE="
 #: The password of every account the fixtures make.
 PASSWORD = "correct horse battery"
 
@@ -40,7 +42,12 @@ if os.environ.get("CI") and "postgresql" not in BACKENDS:
 
 def base_config(url: str) -> dict:
     """Settings of a test app on the database at `url`."""
-    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test secret key"}
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test secret key",
+        "PERSONAL_DATA_KEYS": (PERSONAL_DATA_KEY,),
+    }
 
 
 def migrate_to_head(url: str) -> None:
