@@ -28,6 +28,32 @@ ANY = SelectChoice("", _l("Any"))
 MAX_PAGE = 100_000
 
 
+#: What each action and record is called on the page; the stored names stay as they are.
+ACTION_LABELS = {
+    audit.INSERT: _l("Added"),
+    audit.UPDATE: _l("Changed"),
+    audit.DELETE: _l("Deleted"),
+    audit.VIEW_PERSONAL_DATA: _l("Viewed personal data"),
+    audit.SIGN_IN: _l("Signed in"),
+    audit.SIGN_IN_FAILED: _l("Sign-in failed"),
+    audit.SIGN_OUT: _l("Signed out"),
+}
+ENTITY_LABELS = {
+    "adjustment": _l("Correction"),
+    "app_user": _l("Staff account"),
+    "household": _l("Household"),
+    "household_status": _l("Household status"),
+    "lot": _l("Lot"),
+    "month_review": _l("Month review"),
+    "order_refund": _l("Order refund"),
+    "payout": _l("Payout"),
+    "product": _l("Product"),
+    "refund": _l("Refund"),
+    "shop_order": _l("Order"),
+    "stock_movement": _l("Stock movement"),
+}
+
+
 class AuditSearch(FlaskForm):
     """The trail's filters, read from the query string (a GET search needs no CSRF token)."""
 
@@ -38,8 +64,12 @@ class AuditSearch(FlaskForm):
         _l("Staff member"),
         validators=[Optional(), Length(max=40), Regexp(r"^[A-Za-z0-9_.\- ]*$", message=_l("Not a username."))],
     )
-    entity = SelectField(_l("Record"), choices=[ANY] + [SelectChoice(e, e) for e in audit.ENTITIES], default="")
-    action = SelectField(_l("Action"), choices=[ANY] + [SelectChoice(a, a) for a in audit.ACTIONS], default="")
+    entity = SelectField(
+        _l("Record"), choices=[ANY] + [SelectChoice(e, ENTITY_LABELS.get(e, e)) for e in audit.ENTITIES], default=""
+    )
+    action = SelectField(
+        _l("Action"), choices=[ANY] + [SelectChoice(a, ACTION_LABELS.get(a, a)) for a in audit.ACTIONS], default=""
+    )
     start = DateField(_l("First day"), validators=[Optional()])
     end = DateField(_l("Last day"), validators=[Optional()])
     page = IntegerField(_l("Page"), default=1, validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])
@@ -73,7 +103,13 @@ def page_url(page: int) -> str:
 @bp.context_processor
 def _helpers() -> dict:
     """What the trail's template calls."""
-    return {"changes": changes, "local_time": local_time, "page_url": page_url}
+    return {
+        "changes": changes,
+        "local_time": local_time,
+        "page_url": page_url,
+        "action_label": lambda action: ACTION_LABELS.get(action, action),
+        "entity_label": lambda entity: ENTITY_LABELS.get(entity, entity),
+    }
 
 
 @bp.get("/")

@@ -239,8 +239,7 @@ def post_session():
     """Sign in with a username and password."""
     credentials = parse(Credentials)
     user = accounts.authenticate(credentials.username, credentials.password)
-    if user is None:
-        current_app.logger.info("sign-in failed")
+    if user is None:  # accounts.authenticate has logged and audited the failure
         return json_error(401, "bad_credentials", _("Wrong username or password."))
     token = start_session(user)
     return jsonify(user=user_json(user), csrf_token=token)

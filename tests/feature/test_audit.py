@@ -376,3 +376,11 @@ def test_a_clerks_cancelling_an_order_is_recorded_without_the_buyers_contact(app
     assert cancelled["actor"] == "clerk" and cancelled["entity_id"] == str(order)
     assert (cancelled["before"], cancelled["after"]) == ({"status": "awaiting_payment"}, {"status": "cancelled"})
     assert "李女士" not in trail_text(app) and PHONE not in trail_text(app) and "江南路" not in trail_text(app)
+
+
+def test_every_action_and_record_the_trail_can_hold_has_a_name_on_the_page():
+    from admin.audit import ACTION_LABELS, ENTITY_LABELS
+    from shop import audit
+
+    assert set(audit.ACTIONS) <= set(ACTION_LABELS)
+    assert set(audit.ENTITIES) <= set(ENTITY_LABELS)
