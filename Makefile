@@ -6,6 +6,7 @@ FLASK := $(BIN)/flask --app shop
 PORT ?= 8000
 HOST ?= 127.0.0.1
 WEB_CONCURRENCY ?= 2
+PYTEST_WORKERS ?= auto
 TRANSLATIONS := shop/translations
 
 .PHONY: install install-test run serve test bench translations lint clean
@@ -38,16 +39,17 @@ serve: install
 	BANGFU_ENV=production $(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) \
 		--access-logfile - 'shop:create_app()'
 
-## The whole suite: on SQLite, and on PostgreSQL too when PG* or TEST_DATABASE_URL say where.
+## The whole suite: on SQLite, and on PostgreSQL too when PG* or TEST_DATABASE_URL say where;
+## spread over PYTEST_WORKERS processes (pytest-xdist; `auto` is one per core, 0 runs in this process).
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check shop admin tests bench
 	$(BIN)/ruff format --check shop admin tests bench
 
 ## Measure the app beside a bare baseline; prints a table and writes bench/results.json.
-bench: install
+bench: install-test
 	$(BIN)/python -m bench
 
 ## Re-extract messages, merge them into the catalogs and compile them.
