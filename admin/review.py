@@ -295,6 +295,18 @@ def resolve(review_id: int):
 
 #: Where a month can stand, in the order the overview counts them.
 STATES = ("confirmed", "amended", "disputed", "answered", "none", "quiet")
+#: The states the overview lists as still to be settled.
+UNSETTLED = ("none", "amended", "disputed", "answered")
+
+
+def month_state(review: MonthReview | None, entries: int, amended: bool) -> str:
+    """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
+    state = review_state(review)
+    if state == "none":
+        return "none" if entries else "quiet"
+    if state == "confirmed" and amended:
+        return "amended"
+    return state
 
 
 @dataclass(frozen=True)
@@ -310,12 +322,7 @@ class MonthStatus:
     @property
     def state(self) -> str:
         """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
-        state = review_state(self.review)
-        if state == "none":
-            return "none" if self.entries else "quiet"
-        if state == "confirmed" and self.amended:
-            return "amended"
-        return state
+        return month_state(self.review, self.entries, self.amended)
 
     @property
     def to_do(self) -> bool:
@@ -347,17 +354,41 @@ def activity(ids: sa.Select, month: date) -> dict[int, tuple[int, int]]:
     return {household_id: (count, last) for household_id, count, last in rows}
 
 
+def standing(household_id: int, latest: dict, active: dict) -> tuple[MonthReview | None, int, bool]:
+    """A household's review, entries and whether it was amended since, from latest_reviews and activity."""
+    review = latest.get(household_id)
+    entries, last = active.get(household_id, (0, 0))
+    amended = review is not None and review.outcome is ReviewOutcome.CONFIRMED and last > review.through_seq
+    return review, entries, amended
+
+
 def month_statuses(user: User, month: date, among: list[Household]) -> list[MonthStatus]:
     """Where each of these households' month stands."""
     ids = visible_ids(user)
     latest, active = latest_reviews(ids, month), activity(ids, month)
-    statuses = []
-    for household in among:
-        review = latest.get(household.id)
-        entries, last = active.get(household.id, (0, 0))
-        amended = review is not None and review.outcome is ReviewOutcome.CONFIRMED and last > review.through_seq
-        statuses.append(MonthStatus(household, month, review, entries, amended))
-    return statuses
+    return [MonthStatus(household, month, *standing(household.id, latest, active)) for household in among]
+
+
+def overview(user: User, month: date) -> tuple[dict[str, int], list[MonthStatus], int]:
+    """The month's states counted across the households the user may see; the first unsettled ones, and how many.
+
+    A county has ten thousand households: only their ids are read to count them,
+    and just the unsettled ones shown are loaded whole, with village and officer.
+    Loading every household with those took two thirds of the page's time.
+    """
+    ids = visible_ids(user)
+    latest, active = latest_reviews(ids, month), activity(ids, month)
+    counts = dict.fromkeys(STATES, 0)
+    unsettled = []
+    for household_id in db.session.scalars(ids.order_by(Household.code)):
+        found = standing(household_id, latest, active)
+        state = month_state(*found)
+        counts[state] += 1
+        if state in UNSETTLED:
+            unsettled.append((household_id, *found))
+    shown = unsettled[:REVIEW_LIST_SHOWN]
+    loaded = households.with_places([household_id for household_id, *_ in shown])
+    return counts, [MonthStatus(loaded[h], month, *found) for h, *found in shown], len(unsettled)
 
 
 @bp.get("/")
@@ -367,21 +398,19 @@ def index():
     user = signed_in_user()
     current = this_month()
     last = add_months(current, -1)
-    visible = households.list_visible(user)
     if user.role is Role.OFFICER:
+        visible = households.list_visible(user)
         by_month = [month_statuses(user, m, visible) for m in (last, current)]
         rows = list(zip(visible, zip(*by_month, strict=True), strict=True))
         return render_template("admin/review/index.html", rows=rows, months=(last, current), counts=None)
-    statuses = month_statuses(user, last, visible)
-    counts = {state: sum(1 for s in statuses if s.state == state) for state in STATES}
-    waiting = [s for s in statuses if s.state in ("none", "amended", "disputed", "answered")]
+    counts, waiting, unsettled = overview(user, last)
     return render_template(
         "admin/review/index.html",
         rows=None,
         months=(last, current),
         counts=counts,
-        total=len(statuses),
-        waiting=waiting[:REVIEW_LIST_SHOWN],
-        more=max(0, len(waiting) - REVIEW_LIST_SHOWN),
+        total=sum(counts.values()),
+        waiting=waiting,
+        more=max(0, unsettled - REVIEW_LIST_SHOWN),
         open_disputes=len(disputes_in_view(user)),
     )

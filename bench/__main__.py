@@ -1,9 +1,15 @@
 """`make bench`: run every figure, print one table of project vs baseline, and write bench/results.json.
 
-BENCH_ONLY=sales or BENCH_ONLY=ledger runs one group. The ledger figures' scale:
-BENCH_HOUSEHOLDS (10000), BENCH_LEDGER_ENTRIES (1000000), BENCH_YEAR (last year),
-BENCH_REPORT_RUNS (3), BENCH_STATEMENTS (200), BENCH_STATEMENT_MONTH (6);
-BENCH_PROFILE=1 prints a cProfile summary of each project path.
+Groups, each on a fresh database of its own (BENCH_ONLY=sales,catalog picks some):
+sales (counter sales through gunicorn), catalog (the shop front with 500
+products), contention (200 buyers for the last 10 units; needs localstripe,
+from the test extra) and ledger (a generated year: the yearly report, the
+dashboard pages and the statement PDFs, each in a fresh worker that also
+reports its peak memory). Knobs: BENCH_SECONDS (8), BENCH_CONTENTION_ROUNDS
+(3), BENCH_HOUSEHOLDS (10000), BENCH_LEDGER_ENTRIES (1000000), BENCH_YEAR
+(last year), BENCH_REPORT_RUNS (3), BENCH_PAGE_RUNS (5), BENCH_STATEMENTS
+(200), BENCH_STATEMENT_MONTH (6); BENCH_PROFILE=1 prints a cProfile summary
+of the report and statement paths.
 """
 
 import json
@@ -21,7 +27,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from . import ledger, sales, statement_pdfs, year_report
+from . import catalog, contention, dashboard, ledger, sales, scale, statement_pdfs, year_report
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -77,20 +83,48 @@ class Phases(dict):
             self[name] = time.perf_counter() - started
 
 
-def sales_figures(phases: Phases) -> list[dict]:
-    """Counter sales through gunicorn, against the bare endpoint."""
+def sales_figures(phases: Phases, limits: dict) -> list[dict]:
+    """Counter sales through gunicorn, against the bare endpoint; then the chain lock and sign-out check in-process."""
     url, drop = database()
     try:
         app = migrated_app(url)
         seconds = float(os.environ.get("BENCH_SECONDS", 8))
         rows = phases.run("counter sales", sales.measure, app, url, sales.default_workers(), 4, seconds)
+        limits.update(phases.run("chain lock", scale.chain_lock, app, "till0", ("B-XG", "B-XJ")))
+        limits.update(phases.run("sign-out check", scale.sign_out_check, app, "till1"))
         dispose(app)
     finally:
         drop()
     return rows
 
 
-def ledger_figures(phases: Phases, scale: dict) -> list[dict]:
+def catalog_figures(phases: Phases) -> list[dict]:
+    """The public catalog with 500 products through gunicorn, against the bare render."""
+    url, drop = database()
+    try:
+        app = migrated_app(url)
+        seconds = float(os.environ.get("BENCH_SECONDS", 8))
+        rows = phases.run("catalog", catalog.measure, app, url, sales.default_workers(), 4, seconds)
+        dispose(app)
+    finally:
+        drop()
+    return rows
+
+
+def contention_figures(phases: Phases) -> list[dict]:
+    """200 buyers, counter and online, for the last 10 units, against the bare conditional UPDATE."""
+    url, drop = database()
+    try:
+        app = migrated_app(url)
+        rounds = contention.default_rounds()
+        rows = phases.run("contention", contention.measure, app, url, sales.default_workers(), rounds)
+        dispose(app)
+    finally:
+        drop()
+    return rows
+
+
+def ledger_figures(phases: Phases, generated: dict, limits: dict) -> list[dict]:
     """A generated year of the ledger, then the yearly report and the statement PDFs over it."""
     from shop.clock import business_today
 
@@ -104,9 +138,12 @@ def ledger_figures(phases: Phases, scale: dict) -> list[dict]:
         # Generated in a child process, so its buffers do not inflate the memory figures measured here.
         with multiprocessing.get_context("fork").Pool(1) as pool:
             made = phases.run("generate ledger", pool.apply, ledger.generate, (url, year, households, entries))
-        scale.update(households=made.households, entries=made.entries, year=made.year, rows=made.rows)
-        rows = phases.run("yearly report", year_report.measure, app, made)
-        rows += phases.run("statement PDFs", statement_pdfs.measure, app, made)
+        generated.update(households=made.households, entries=made.entries, year=made.year, rows=made.rows)
+        limits.update(scale.ledger_bytes(app, made.entries))
+        rows = phases.run("yearly report", year_report.measure, app, url, made)
+        runs = int(os.environ.get("BENCH_PAGE_RUNS", "5"))
+        rows += phases.run("dashboard pages", dashboard.measure, app, url, made.year, runs)
+        rows += phases.run("statement PDFs", statement_pdfs.measure, app, url, made)
         dispose(app)
     finally:
         drop()
@@ -127,16 +164,22 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    groups = os.environ.get("BENCH_ONLY", "sales,ledger").split(",")
-    phases, scale, rows = Phases(), {}, []
+    groups = os.environ.get("BENCH_ONLY", "sales,catalog,contention,ledger").split(",")
+    phases, generated, limits, rows = Phases(), {}, {}, []
     if "sales" in groups:
-        rows += sales_figures(phases)
+        rows += sales_figures(phases, limits)
+    if "catalog" in groups:
+        rows += catalog_figures(phases)
+    if "contention" in groups:
+        rows += contention_figures(phases)
     if "ledger" in groups:
-        rows += ledger_figures(phases, scale)
+        rows += ledger_figures(phases, generated, limits)
     for row in rows:
         # No ratio to a baseline of nothing (a peak memory the baseline never raised, say).
         row["ratio"] = row["project"] / row["baseline"] if row["baseline"] > 0.05 else None
     print_table(rows)
+    if limits:
+        print("\nfor docs/scaling.md: " + ", ".join(f"{name} {value:.2f}" for name, value in limits.items()))
     print("\nphases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()))
     url = os.environ.get("DATABASE_URL") or ("postgresql" if os.environ.get("PGHOST") else "sqlite")
     report = {
@@ -145,7 +188,8 @@ def main() -> int:
         "database": sa.make_url(url).get_backend_name() if "://" in url else url,
         "figures": rows,
         "phases_s": phases,
-        "ledger_scale": scale,
+        "ledger_scale": generated,
+        "limits": limits,
     }
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")

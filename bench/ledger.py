@@ -11,10 +11,14 @@ the start of each such month, now and then a lot bought outright), so a month
 has some 3,000 households with activity out of 10,000. Sales draw from those
 lots every day; about one line in 200 is refunded within a week; households
 are paid out at the end of most active months; a few approved adjustments.
+On the 3rd of each month the officers review most of the month before (its
+digest computed as shop.statements.digest_of computes it); December is left
+for the dashboard's "today", the 31st, to find still open.
 Left out, as no figure reads them: stock movements (a lot's stock on hand is
-set from its draws at the end), online orders and monthly reviews.
+set from its draws at the end) and online orders.
 """
 
+import hashlib
 import queue
 import random
 import threading
@@ -28,6 +32,7 @@ import sqlalchemy as sa
 from shop.demo import PRODUCTS, TOWNS, VILLAGES
 from shop.ledger import GENESIS, entry_hash
 from shop.money import price_for, share_of, split_fen
+from shop.statements import DIGEST_LENGTH
 from shop.units import Unit
 
 #: Share of a household's months in which it supplies goods.
@@ -42,6 +47,11 @@ PAID_OUT = 0.7
 ADJUSTMENTS = 0.0005
 #: Entries that are not sale credits, roughly: payouts, reversals, purchases, adjustments.
 OTHER_ENTRIES = 0.025
+#: Of the household-months with entries, the share the officer confirms, and the share disputed.
+CONFIRMED_MONTHS = 0.85
+DISPUTED_MONTHS = 0.02
+#: The day of the next month on which officers review a month.
+REVIEW_DAY = 3
 SURNAMES = "王陈李符吴林黄刘张邢蔡周羊谢"
 GIVEN = "亦明海成光德文华志国秀兰玉芳春金福永安家清发生强平"
 VILLAGE_WORDS = "东南西北新美和安福昌头坡加来多龙塘湾"
@@ -154,6 +164,22 @@ COLUMNS = {
         "decided_by_id",
         "decided_at",
         "decision_note",
+    ),
+    "month_review": (
+        "id",
+        "household_id",
+        "month",
+        "outcome",
+        "note",
+        "through_seq",
+        "digest",
+        "income_fen",
+        "closing_balance_fen",
+        "reviewed_by_id",
+        "reviewed_at",
+        "resolved_by_id",
+        "resolved_at",
+        "resolution",
     ),
     "household_ledger": (
         "id",
@@ -326,7 +352,12 @@ class Generator:
         self.balance = defaultdict(int)
         self.refunds_due = defaultdict(list)
         self.household_status = {}
+        self.household_officer = {}
         self.active_households = defaultdict(set)
+        #: Per (household, month): a running sha256 of the month's entry hashes, and how many went in.
+        self.month_digests = {}
+        #: Per month: each active household's balance when the month closed.
+        self.closing = {}
         self.income = {}
         self.dates = SqliteDates() if engine.dialect.name == "sqlite" else NativeDates()
 
@@ -408,6 +439,7 @@ class Generator:
         subtype = self.rng.choice(("unstable", "marginal", "sudden")) if category == "jiance" else None
         status = self.rng.choice(("identified", "identified", "risk_eliminated")) if category == "jiance" else None
         self.household_status[household_id] = (category, status)
+        self.household_officer[household_id] = officer
         row = (
             household_id,
             f"H{n + 1:05d}",
@@ -503,6 +535,9 @@ class Generator:
             self.adjustment(day)
         if day.day == monthrange(day.year, day.month)[1]:
             self.payouts(day)
+            self.closing[day.month] = {h: self.balance[h] for h in self.active_households[day.month]}
+        if day.day == REVIEW_DAY and day.month > 1:
+            self.reviews(day, day.month - 1)
 
     def sales(self, day: date) -> None:
         """The day's draws, grouped into lines of one or two lots of a product, and lines into sales."""
@@ -635,6 +670,39 @@ class Generator:
             )
             self.entry(day, lot.household, "payout", balance, payout_id=payout_id)
 
+    def reviews(self, day: date, month: int) -> None:
+        """Officers review most of last month's household-months: confirmed, or disputed (half answered)."""
+        first = date(self.year, month, 1)
+        for household in sorted(self.active_households[month]):
+            digest = self.month_digest(household, month)
+            chance = self.rng.random()
+            if chance >= CONFIRMED_MONTHS + DISPUTED_MONTHS:
+                continue
+            confirmed = chance < CONFIRMED_MONTHS
+            answered = not confirmed and self.rng.random() < 0.5
+            row = (
+                self.next_id("month_review"),
+                household,
+                self.dates.day(first),
+                "confirmed" if confirmed else "disputed",
+                "" if confirmed else "有一笔销售数量与农户记录不符（基准测试数据）",
+                self.seq,
+                digest,
+                self.income.get(household, [0] * 12)[month - 1],
+                self.closing[month][household],
+                self.household_officer[household],
+                self.dates.at(day, 3),
+                self.admin if answered else None,
+                self.dates.at(day, 6) if answered else None,
+                "已与农户核对，数量无误（基准测试数据）" if answered else "",
+            )
+            self.writer.add("month_review", row)
+
+    def month_digest(self, household: int, month: int) -> str:
+        """The month's digest as shop.statements.digest_of makes it, from the hashes already fed in."""
+        hasher, _count = self.month_digests.pop((household, month))
+        return hasher.hexdigest()[:DIGEST_LENGTH]
+
     def entry(self, day: date, household: int, kind: str, amount: int, **cause) -> None:
         """Append one entry to the chain, hashed as shop.credits.append hashes it."""
         self.seq += 1
@@ -659,11 +727,20 @@ class Generator:
         row[5] = self.dates.day(day)  # entry_date, as the database takes it
         self.writer.add("household_ledger", row)
         self.prev_hash = digest
+        self.feed_month_digest(household, day, digest)
         signed = -amount if kind in ("reversal", "payout") else amount
         self.balance[household] += signed
         if kind != "payout":
             self.income.setdefault(household, [0] * 12)[day.month - 1] += signed
         self.active_households[day.month].add(household)
+
+    def feed_month_digest(self, household: int, day: date, digest: str) -> None:
+        """Add an entry's hash to its household-month's digest: the text is "id|YYYY-MM|" and the hashes by seq."""
+        key = (household, day.month)
+        if (running := self.month_digests.get(key)) is None:
+            running = self.month_digests[key] = [hashlib.sha256(f"{household}|{day:%Y-%m}|".encode()), 0]
+        running[0].update(("," + digest if running[1] else digest).encode())
+        running[1] += 1
 
 
 def generate(url: str, year: int, households: int, entries: int) -> Ledger:

@@ -1,15 +1,12 @@
 """Counter sale throughput and latency through gunicorn, against the bare one-row endpoint."""
 
 import os
-import statistics
-import threading
-import time
 import uuid
 from datetime import timedelta
 
 from .bare import bare_sale
 from .server import gunicorn
-from .tills import Client
+from .tills import Client, flat_out
 
 PASSWORD = "bench password 2026"
 
@@ -74,35 +71,12 @@ def load(port: int, path: str, ids: dict, clients: int, seconds: float, sign_in:
     if sign_in:
         for n, till in enumerate(tills):
             till.sign_in(f"till{n}", PASSWORD)
-    latencies, failures, lock = [], [], threading.Lock()
-    stop_at = time.perf_counter() + seconds
 
-    def run(till):
-        mine, bad = [], 0
-        while time.perf_counter() < stop_at:
-            status, _, elapsed = till.request("POST", path, sale_body(ids))
-            mine.append(elapsed)
-            bad += status not in (200, 201)
-        with lock:
-            latencies.extend(mine)
-            failures.append(bad)
+    def sell(till):
+        status, _, elapsed = till.request("POST", path, sale_body(ids))
+        return status, elapsed, status in (200, 201)
 
-    started = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(t,)) for t in tills]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {
-        "per_s": len(latencies) / wall,
-        "p50_ms": cuts[49] * 1000,
-        "p95_ms": cuts[94] * 1000,
-        "p99_ms": cuts[98] * 1000,
-        "requests": len(latencies),
-        "failures": sum(failures),
-    }
+    return flat_out(tills, seconds, sell)
 
 
 def measure(app, database_url: str, workers: int, clients: int, seconds: float) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Start gunicorn on 127.0.0.1 for a benchmark, and stop it by its pid."""
+"""Start gunicorn (or localstripe) on 127.0.0.1 for a benchmark, and stop it by its pid."""
 
 import os
 import socket
@@ -36,20 +36,34 @@ def gunicorn(app: str, env: dict, workers: int):
     ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
-        _wait_for(port, process)
+        _wait_for(port, process, f"gunicorn {app}")
         yield port
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait_for(port: int, process: subprocess.Popen) -> None:
+def _wait_for(port: int, process: subprocess.Popen, name: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("gunicorn exited at start")
+            raise RuntimeError(f"{name} exited at start")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    raise RuntimeError(f"{name} did not start")
+
+
+@contextmanager
+def localstripe():
+    """A localstripe server (Stripe's API, stood in locally) until the block ends; yield its base address."""
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "localstripe"), "--port", str(port), "--from-scratch"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(port, process, "localstripe")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

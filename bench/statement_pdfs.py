@@ -4,16 +4,27 @@ Project: households_with_activity, then per household month_statement (the
 ledger, the causes, the review), the verification link and
 shop.statement_pdf.render. Baseline: the very same documents assembled in
 memory beforehand, so only shop.pdf.statement.render_statement is timed.
+
+Each side runs in a fresh worker process (bench.worker), which also reports
+its peak resident memory; the baseline's worker is handed the documents
+pickled. Both import the shop package, where the renderer lives.
 """
 
 import os
+import pickle
+import tempfile
 import time
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .ledger import Ledger
-from .measure import PeakMemory, profile
+from .measure import profile
+from .worker import in_worker, project_app, resident_mib
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 BASE_URL = "https://bangfu.example.cn"
 
@@ -76,8 +87,30 @@ def check_rows(engine: sa.Engine, month: date, docs: list) -> None:
         raise AssertionError(f"{len(docs)} statements hold {rows} rows, but their households have {entries} entries")
 
 
-def measure(app, ledger: Ledger) -> list[dict]:
-    """Statements per second for BENCH_STATEMENTS households of one month, and peak memory, project vs reportlab."""
+def project_job(url: str, month: str, count: int) -> dict:
+    """In a fresh worker: `count` statements of the month through the project, after a warm-up of three."""
+    app = project_app(url)
+    first = date.fromisoformat(month)
+    with app.app_context(), app.test_request_context(base_url=BASE_URL):
+        project_pass(first, 3)  # the font loaded once, the first queries prepared
+        ready = resident_mib()
+        started = time.perf_counter()
+        project_pass(first, count)
+        return {"seconds": time.perf_counter() - started, "ready_mib": ready}
+
+
+def baseline_job(documents_file: str) -> dict:
+    """In a fresh worker: the prepared documents through reportlab alone, after the same warm-up."""
+    docs = pickle.loads(Path(documents_file).read_bytes())
+    baseline_pass(docs[:3])
+    ready = resident_mib()
+    started = time.perf_counter()
+    baseline_pass(docs)
+    return {"seconds": time.perf_counter() - started, "ready_mib": ready}
+
+
+def measure(app, url: str, ledger: "Ledger") -> list[dict]:
+    """Statements per second for BENCH_STATEMENTS households of one month, and the worker's peak memory."""
     from shop.extensions import db
 
     count = int(os.environ.get("BENCH_STATEMENTS", "200"))
@@ -85,33 +118,27 @@ def measure(app, ledger: Ledger) -> list[dict]:
     with app.app_context(), app.test_request_context(base_url=BASE_URL):
         docs = documents(month, count)
         check_rows(db.engine, month, docs)
-        # Warm up both: the font is loaded once, the first queries prepared.
-        project_pass(month, 3)
-        baseline_pass(docs[:3])
-        project_memory, baseline_memory = PeakMemory(), PeakMemory()
-        with project_memory.watch():
-            started = time.perf_counter()
-            project_pass(month, count)
-            project_s = time.perf_counter() - started
-        with baseline_memory.watch():
-            started = time.perf_counter()
-            baseline_pass(docs)
-            baseline_s = time.perf_counter() - started
         if os.environ.get("BENCH_PROFILE"):
             print(f"\n-- profile: 20 statements through the project --\n{profile(lambda: project_pass(month, 20))}")
+    with tempfile.NamedTemporaryFile(suffix=".pickle") as prepared:
+        prepared.write(pickle.dumps(docs))
+        prepared.flush()
+        mine = in_worker("statement_pdfs:project_job", url=url, month=month.isoformat(), count=len(docs))
+        bare = in_worker("statement_pdfs:baseline_job", documents_file=prepared.name)
     rows = sum(len(doc.rows) for doc in docs)
     setting = f"{len(docs)} of {ledger.active[month.month]:,} households, {rows / len(docs):.0f} entries each"
     return [
         {
             "figure": f"Statement PDFs per second ({setting})",
-            "project": len(docs) / project_s,
-            "baseline": len(docs) / baseline_s,
+            "project": len(docs) / mine["seconds"],
+            "baseline": len(docs) / bare["seconds"],
             "better": "higher",
         },
         {
-            "figure": "Statement PDFs, peak RSS growth (MiB)",
-            "project": project_memory.mib,
-            "baseline": baseline_memory.mib,
+            "figure": "Statement PDFs, worker peak RSS (MiB)",
+            "project": mine["peak_mib"],
+            "baseline": bare["peak_mib"],
             "better": "lower",
+            "ready_mib": {"project": mine["ready_mib"], "baseline": bare["ready_mib"]},
         },
     ]

@@ -2,6 +2,8 @@
 
 import http.client
 import json
+import statistics
+import threading
 import time
 from http.cookies import SimpleCookie
 
@@ -14,9 +16,9 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.csrf = ""
 
-    def request(self, method: str, path: str, body=None) -> tuple[int, dict | None, float]:
-        """Send one request; return the status, the JSON body and the seconds it took."""
-        headers = {"Content-Type": "application/json"}
+    def request(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict | None, float]:
+        """Send one request (with any extra headers); return the status, the JSON body and the seconds it took."""
+        headers = {"Content-Type": "application/json", **(headers or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if self.csrf:
@@ -44,3 +46,39 @@ class Client:
         if status != 200:
             raise RuntimeError(f"sign-in failed: {status} {body}")
         self.csrf = body["csrf_token"]
+
+
+def flat_out(clients: list[Client], seconds: float, send) -> dict:
+    """Every client sends `send(client)` back to back for `seconds`; throughput, latency percentiles, failures.
+
+    `send` returns (status, seconds taken, whether the status is the expected one).
+    """
+    latencies, failures, lock = [], [], threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def run(client):
+        mine, bad = [], 0
+        while time.perf_counter() < stop_at:
+            _status, elapsed, ok = send(client)
+            mine.append(elapsed)
+            bad += not ok
+        with lock:
+            latencies.extend(mine)
+            failures.append(bad)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "per_s": len(latencies) / wall,
+        "p50_ms": cuts[49] * 1000,
+        "p95_ms": cuts[94] * 1000,
+        "p99_ms": cuts[98] * 1000,
+        "requests": len(latencies),
+        "failures": sum(failures),
+    }

@@ -60,6 +60,16 @@ def list_visible(user: User) -> list[Household]:
     return list(db.session.scalars(query.order_by(Household.code)).unique())
 
 
+def with_places(household_ids: list[int]) -> dict[int, Household]:
+    """These households, with their village, town and officer loaded, by id."""
+    query = (
+        sa.select(Household)
+        .where(Household.id.in_(household_ids))
+        .options(joinedload(Household.village).joinedload(Village.town), joinedload(Household.officer))
+    )
+    return {household.id: household for household in db.session.scalars(query).unique()}
+
+
 def create_household(
     *,
     code: str,

@@ -768,7 +768,9 @@ class LedgerEntry(db.Model):
         sa.CheckConstraint("kind <> 'reversal' OR draw_reversal_id IS NOT NULL", name="reversal_has_cause"),
         sa.CheckConstraint("kind <> 'payout' OR payout_id IS NOT NULL", name="payout_has_cause"),
         sa.CheckConstraint("kind <> 'adjustment' OR adjustment_id IS NOT NULL", name="adjustment_has_cause"),
-        sa.Index("ix_household_ledger_household_date", "household_id", "entry_date"),
+        # A household's entries by day, and its sums by kind read from the index alone: the officers'
+        # lists total the balances of 200 households at once.
+        sa.Index("ix_household_ledger_household_amounts", "household_id", "entry_date", "kind", "amount_fen"),
         # Covers the month and year reports: a period's entries by day, read from the index alone.
         sa.Index("ix_household_ledger_date_household", "entry_date", "household_id", "kind", "amount_fen"),
     )

@@ -1,0 +1,165 @@
+"""The public catalog page (GET /) with 500 products through gunicorn, against a bare Jinja render of the same rows.
+
+The shelf is made through the app's own use cases: 500 products cycling the
+demo's specialities, one to three lots of most of them from 200 households in
+the county's ten towns, some sold out, and a few online orders holding stock.
+The baseline (bench.bare's GET /catalog) reads the same rows in one
+hand-written query and renders the same cards with a bare Jinja template; the
+two pages' cards are checked equal before either is timed.
+"""
+
+import random
+import re
+from datetime import timedelta
+
+from .server import gunicorn
+from .tills import Client, flat_out
+
+PRODUCTS = 500
+HOUSEHOLDS = 200
+VILLAGES_PER_TOWN = 4
+#: Lots per product and how often: a product with none shows as sold out.
+LOTS_PER_PRODUCT = ((0, 1), (1, 4), (2, 3), (3, 2))
+#: Online orders awaiting payment (at pickup), so the shelf's holds are subtracted for real.
+HELD_ORDERS = 20
+CARD = re.compile(
+    r'<a href="/products/(\d+)">.*?<h2>(.*?)</h2>\s*<p class="price">(.*?)</p>\s*'
+    r'<p class="stock (?:in|out)">(.*?)</p>(?:\s*<p class="villages">(.*?)</p>)?',
+    re.S,
+)
+
+
+def seed(app) -> int:
+    """The shelf, made through the use cases; returns how many products are in stock."""
+    from shop import accounts, households, orders, products, stock
+    from shop.clock import business_today
+    from shop.demo import PRODUCTS as SPECIALITIES
+    from shop.demo import TOWNS
+    from shop.extensions import db
+    from shop.models import Counter, Fulfilment, OrderPayment, Role, SettlementMode, Town
+    from shop.sales import LineRequest
+    from shop.units import Unit
+
+    rng = random.Random(500)
+    today = business_today()
+    with app.app_context():
+        db.session.add(Counter(code="LC-JN", name="临城江南市场对面专柜"))
+        db.session.add_all(Town(name_zh=zh, name_en=en) for zh, en in TOWNS)
+        db.session.commit()
+        admin = accounts.create_user("bench-admin", "bench password 2026", Role.ADMIN)
+        accounts.create_user("bench-officer", "bench password 2026", Role.OFFICER)
+        suppliers = [
+            households.create_household(
+                code=f"C{n:04d}",
+                head_name=f"王{n}",
+                town=TOWNS[n % len(TOWNS)][0],
+                village=f"{TOWNS[n % len(TOWNS)][0][:2]}{'东南西北'[n // len(TOWNS) % VILLAGES_PER_TOWN]}村",
+                members=rng.randint(1, 6),
+                category="tuopin",
+                officer="bench-officer",
+                recorded_by=admin,
+            ).id
+            for n in range(HOUSEHOLDS)
+        ]
+        counts, weights = zip(*LOTS_PER_PRODUCT, strict=True)
+        in_stock = []
+        for n in range(PRODUCTS):
+            spec = SPECIALITIES[n % len(SPECIALITIES)]
+            product = products.create_product(
+                sku=f"C-{n:04d}",
+                name_zh=f"{spec.name_zh} {n // len(SPECIALITIES) + 1}号",
+                name_en=f"{spec.name_en} no. {n // len(SPECIALITIES) + 1}",
+                category=spec.category,
+                unit=spec.unit,
+                price_fen=spec.price_fen,
+                price_per=spec.price_per,
+            )
+            lots = rng.choices(counts, weights)[0]
+            for household in rng.sample(suppliers, lots):
+                stock.receive_lot(
+                    product_id=product.id,
+                    household_id=household,
+                    quantity=rng.randint(5, 50) * (1000 if spec.unit is Unit.GRAM else 4),
+                    best_before=today + timedelta(days=rng.randint(30, 120)),
+                    terms=stock.settlement_terms(SettlementMode.CONSIGNMENT, None, None, 9000),
+                    received_by=admin,
+                    today=today,
+                )
+            if lots:
+                in_stock.append(product)
+        for n in range(HELD_ORDERS):
+            product = rng.choice(in_stock)
+            orders.place_order(
+                lines=[LineRequest(product.id, 500 if product.unit is Unit.GRAM else 1)],
+                name="林女士",
+                phone=f"138{n:08d}",
+                fulfilment=Fulfilment.PICKUP,
+                address="",
+                payment=OrderPayment.PAY_AT_PICKUP,
+                today=today,
+            )
+        return len(in_stock)
+
+
+def cards(html: str) -> list[tuple]:
+    """(product id, name, price, stock, villages) of each card on a catalog page."""
+    return [tuple(field.strip() for field in card) for card in CARD.findall(html)]
+
+
+def page(port: int, path: str) -> str:
+    """One page's HTML."""
+    client = Client(port)
+    client.connection.request("GET", path, headers={"Accept-Language": "zh-CN"})
+    response = client.connection.getresponse()
+    body = response.read().decode()
+    if response.status != 200:
+        raise RuntimeError(f"GET {path} answered {response.status}")
+    return body
+
+
+def check_same(project: list[tuple], baseline: list[tuple], in_stock: int) -> None:
+    """Refuse to time different pages: every product, its price, stock and villages, in the same order."""
+    if len(project) != PRODUCTS or project != baseline:
+        wrong = next((p, b) for p, b in zip(project + [None], baseline + [None], strict=False) if p != b)
+        raise AssertionError(f"the catalog pages differ ({len(project)} vs {len(baseline)} cards), e.g. {wrong}")
+    shown = sum(1 for card in project if not card[3].startswith("暂时缺货"))
+    if shown != in_stock:
+        raise AssertionError(f"{shown} products show stock, but {in_stock} have lots")
+
+
+def browse(port: int, path: str, clients: int, seconds: float) -> dict:
+    """`clients` shoppers loading the page back to back."""
+
+    def load(client):
+        status, _, elapsed = client.request("GET", path)
+        return status, elapsed, status == 200
+
+    return flat_out([Client(port) for _ in range(clients)], seconds, load)
+
+
+def measure(app, database_url: str, workers: int, clients: int, seconds: float) -> list[dict]:
+    """Catalog pages per second and latency, the app's page against the bare render, on the same gunicorn setup."""
+    in_stock = seed(app)
+    env = {"DATABASE_URL": database_url, "SECRET_KEY": "bench", "WEB_CONCURRENCY": str(workers)}
+    with gunicorn("shop:create_app()", env, workers) as port:
+        project_cards = cards(page(port, "/"))
+        project = browse(port, "/", clients, seconds)
+    with gunicorn("bench.bare:create_app()", env, workers) as port:
+        check_same(project_cards, cards(page(port, "/catalog")), in_stock)
+        bare = browse(port, "/catalog", clients, seconds)
+    setting = f"{PRODUCTS} products, {in_stock} in stock, {clients} shoppers"
+    return [
+        {
+            "figure": f"Catalog pages per second ({setting})",
+            "project": project["per_s"],
+            "baseline": bare["per_s"],
+            "better": "higher",
+            "failures": project["failures"] + bare["failures"],
+        },
+        {
+            "figure": "Catalog page latency p50 (ms)",
+            "project": project["p50_ms"],
+            "baseline": bare["p50_ms"],
+            "better": "lower",
+        },
+    ]

@@ -1,0 +1,135 @@
+"""Figures for docs/scaling.md that have no baseline to stand beside: measured in-process, printed after the table.
+
+- How long each sale holds the ledger's chain lock. The chain has one head for
+  the whole installation, so this bounds the sales per second of every counter
+  together, however many app servers there are. On PostgreSQL it is held from
+  the advisory lock (shop.credits.lock_chain) to COMMIT; on SQLite the write
+  lock is the chain lock, held from BEGIN IMMEDIATE to COMMIT.
+- What the sign-out check (shop.accounts.session_ended, once per staff request)
+  costs as the user's own audit history grows.
+- The ledger's size on disk per entry, with its indexes.
+"""
+
+import json
+import secrets
+import statistics
+import time
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+#: A clerk's audit history for the sign-out check: two sessions a day for about three years.
+AUDIT_HISTORY = 4000
+
+
+def chain_lock(app, clerk: str, skus: tuple[str, str], sales: int = 200) -> dict:
+    """Milliseconds each in-process sale holds the chain (and spends in all), median over `sales` sales."""
+    from shop import credits
+    from shop.clock import business_today
+    from shop.extensions import db
+    from shop.models import PaymentMethod, Product, User
+    from shop.sales import LineRequest, record_sale
+
+    held, taken, started = [], [], {}
+    real_lock = credits.lock_chain
+
+    def lock_and_note(session):
+        real_lock(session)
+        started.setdefault("chain", time.perf_counter())
+
+    def note_begin(session, _transaction, _connection):
+        started["begin"] = time.perf_counter()  # the last BEGIN before COMMIT is the sale's write transaction
+
+    def note_commit(session):
+        if "chain" in started or "begin" in started:
+            since = started["chain"] if db.engine.dialect.name == "postgresql" else started["begin"]
+            held.append(time.perf_counter() - since)
+        started.clear()
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == clerk))
+        weighed, packed = (db.session.scalar(sa.select(Product.id).where(Product.sku == sku)) for sku in skus)
+        lines = [LineRequest(weighed, 250), LineRequest(packed, 1)]  # the basket bench.sales rings up
+        credits.lock_chain = lock_and_note
+        sa.event.listen(db.session, "after_begin", note_begin)
+        sa.event.listen(db.session, "after_commit", note_commit)
+        try:
+            for _ in range(sales):
+                began = time.perf_counter()
+                record_sale(
+                    idempotency_key=uuid.uuid4().hex,
+                    payment_method=PaymentMethod.CASH,
+                    lines=lines,
+                    clerk=user,
+                    today=business_today(),
+                )
+                taken.append(time.perf_counter() - began)
+                db.session.expire_all()
+        finally:
+            credits.lock_chain = real_lock
+            sa.event.remove(db.session, "after_begin", note_begin)
+            sa.event.remove(db.session, "after_commit", note_commit)
+            db.session.remove()
+    return {"chain_lock_ms": statistics.median(held) * 1000, "sale_ms": statistics.median(taken) * 1000}
+
+
+def sign_out_check(app, clerk: str, calls: int = 300) -> dict:
+    """Milliseconds per sign-out check with no history, and with AUDIT_HISTORY of the user's own events."""
+    from shop import accounts
+    from shop.clock import now_utc
+    from shop.extensions import db
+    from shop.models import AuditEvent, User
+
+    with app.app_context():
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == clerk))
+        live = secrets.token_hex(16)
+
+        def per_check() -> float:
+            started = time.perf_counter()
+            for _ in range(calls):
+                accounts.session_ended(user_id, live)
+                db.session.rollback()
+            return (time.perf_counter() - started) / calls * 1000
+
+        fresh = per_check()
+        day = now_utc() - timedelta(days=AUDIT_HISTORY // 4)
+        rows = [
+            {
+                "at": day + timedelta(hours=n * 6),
+                "actor_id": user_id,
+                "action": ("sign_in", "sign_out")[n % 2],
+                "entity": User.__tablename__,
+                "entity_id": str(user_id),
+                "before": "",
+                "after": json.dumps({"session": secrets.token_hex(16)}),
+            }
+            for n in range(AUDIT_HISTORY)
+        ]
+        db.session.execute(sa.insert(AuditEvent.__table__), rows)
+        db.session.commit()
+        grown = per_check()
+        db.session.remove()
+    return {"sign_out_check_ms": fresh, f"sign_out_check_ms_after_{AUDIT_HISTORY}_events": grown}
+
+
+def ledger_bytes(app, entries: int) -> dict:
+    """The ledger table and its indexes on disk, in bytes per entry (PostgreSQL; SQLite through dbstat)."""
+    from shop.extensions import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            table = conn.exec_driver_sql("SELECT pg_table_size('household_ledger')").scalar_one()
+            indexes = conn.exec_driver_sql("SELECT pg_indexes_size('household_ledger')").scalar_one()
+        else:
+            try:
+                sizes = dict(
+                    conn.exec_driver_sql(
+                        "SELECT d.name = 'household_ledger', SUM(d.pgsize) FROM dbstat d"
+                        " JOIN sqlite_master m ON m.name = d.name WHERE m.tbl_name = 'household_ledger' GROUP BY 1"
+                    ).all()
+                )
+            except sa.exc.OperationalError:
+                return {}  # an SQLite built without dbstat
+            table, indexes = sizes.get(1, 0), sizes.get(0, 0)
+    return {"ledger_table_bytes_per_entry": table / entries, "ledger_index_bytes_per_entry": indexes / entries}
