@@ -1,6 +1,6 @@
 """What templates may call: money and quantity display, localised names, the language."""
 
-from flask import Flask, url_for
+from flask import Flask, g, has_request_context, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -22,8 +22,17 @@ from .units import GRAMS_PER_JIN, Unit, grams_to_jin_text, grams_to_kg_text
 
 
 def is_chinese() -> bool:
-    """Whether the page is being shown in Chinese."""
-    return str(get_locale()).startswith("zh")
+    """Whether the page is being shown in Chinese; decided once per request, since a shelf asks it per product."""
+    if not has_request_context():
+        return str(get_locale()).startswith("zh")
+    chinese = g.get(_CHINESE)
+    if chinese is None:
+        chinese = str(get_locale()).startswith("zh")
+        setattr(g, _CHINESE, chinese)
+    return chinese
+
+
+_CHINESE = "_bangfu_is_chinese"
 
 
 def localised(obj, attribute: str = "name") -> str:
