@@ -6,7 +6,7 @@
   the advisory lock (shop.credits.lock_chain) to COMMIT; on SQLite the write
   lock is the chain lock, held from BEGIN IMMEDIATE to COMMIT.
 - What the sign-out check (shop.accounts.session_ended, once per staff request)
-  costs as the user's own audit history grows.
+  costs as the user's own history of sessions grows.
 - The ledger's size on disk per entry, with its indexes.
 """
 
@@ -79,7 +79,7 @@ def sign_out_check(app, clerk: str, calls: int = 300) -> dict:
     from shop import accounts
     from shop.clock import now_utc
     from shop.extensions import db
-    from shop.models import AuditEvent, User
+    from shop.models import AuditEvent, EndedSession, User
 
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id).where(User.username == clerk))
@@ -107,6 +107,13 @@ def sign_out_check(app, clerk: str, calls: int = 300) -> dict:
             for n in range(AUDIT_HISTORY)
         ]
         db.session.execute(sa.insert(AuditEvent.__table__), rows)
+        # Each sign-out also ends its session in ended_session, as accounts.signed_out does.
+        ended = [
+            {"nonce": json.loads(r["after"])["session"], "user_id": user_id, "ended_at": r["at"]}
+            for r in rows
+            if r["action"] == "sign_out"
+        ]
+        db.session.execute(sa.insert(EndedSession.__table__), ended)
         db.session.commit()
         grown = per_check()
         db.session.remove()

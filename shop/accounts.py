@@ -13,6 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
@@ -22,7 +23,7 @@ from .counters import counter_by_code
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .households import households_by_code
-from .models import AuditEvent, Household, Role, User, normalise_username
+from .models import EndedSession, Household, Role, User, normalise_username
 from .places import find_town
 from .transaction import atomic
 
@@ -148,19 +149,19 @@ def signed_in(user: User, nonce: str) -> None:
 
 def signed_out(user: User, nonce: str) -> None:
     """Use case: a staff member signed out, ending the session with this nonce for good."""
-    with atomic():
+    with atomic() as session:
         audit.record(audit.SIGN_OUT, User.__tablename__, user.id, after={"session": nonce}, actor=user.id)
+        if nonce:
+            # Two sign-outs of one session racing each other end it once.
+            dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+            ended = dialect.insert(EndedSession).values(nonce=nonce, user_id=user.id, ended_at=now_utc())
+            session.execute(ended.on_conflict_do_nothing())
 
 
 def session_ended(user_id: int, nonce: str) -> bool:
     """Whether the session with this nonce was signed out (a replayed cookie of an ended session)."""
-    ended = sa.select(AuditEvent.id).where(
-        AuditEvent.entity == User.__tablename__,
-        AuditEvent.entity_id == str(user_id),
-        AuditEvent.action == audit.SIGN_OUT,
-        AuditEvent.after.contains(nonce, autoescape=True),
-    )
-    return db.session.scalars(ended.limit(1)).first() is not None
+    ended = sa.select(EndedSession.nonce).where(EndedSession.nonce == nonce, EndedSession.user_id == user_id)
+    return db.session.scalars(ended).first() is not None
 
 
 # ---------------------------------------------------------------- creating and editing accounts

@@ -4,11 +4,11 @@ How a session ends (Flask's sessions are signed cookies kept by the browser, so 
 be able to refuse a cookie it once issued):
 
 - **Sign-out.** Each sign-in draws a random nonce, kept in the session and in the audit trail's
-  sign_in event; signing out writes a sign_out event with the same nonce. A replayed cookie of a
-  signed-out session names a nonce that has a sign_out event, and is refused. Only that session
-  ends: the same person's other devices stay signed in. The trail is the one server-side record
-  there is (the app_user table has no column for it), and it is append-only, so an ended session
-  cannot be revived by editing a row.
+  sign_in event; signing out writes a sign_out event with the same nonce and adds the nonce to
+  ended_session. A replayed cookie of a signed-out session names a nonce found there (one
+  primary-key lookup per request), and is refused. Only that session ends: the same person's
+  other devices stay signed in. ended_session is append-only like the trail (triggers refuse
+  UPDATE and DELETE), so an ended session cannot be revived by deleting a row.
 - **Password change or reset.** The session carries an HMAC of the account's password hash; a new
   password makes every older session's stamp wrong, so they all end.
 - **Deactivation.** The user loader refuses inactive accounts, at their next request.

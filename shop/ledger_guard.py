@@ -1,6 +1,6 @@
 """The database triggers that make a table append-only, on SQLite and PostgreSQL.
 
-The household ledger (migration 0004) and the audit trail (migration 0007) are
+The household ledger (migration 0004), the audit trail (migration 0007) and the ended sessions (0010) are
 guarded. Tests that tamper with them behind the app's back (and the test
 fixtures that empty the database) drop the triggers first, as an attacker with
 database access would. Change a guard only by adding a migration: the SQL here
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 #: The household income ledger, the first table guarded.
 TABLE = "household_ledger"
 #: Every append-only table, in the order their migrations guarded them.
-GUARDED = (TABLE, "audit_event")
+GUARDED = (TABLE, "audit_event", "ended_session")
 
 
 def _sqlite(table: str) -> list[str]:

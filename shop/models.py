@@ -897,6 +897,21 @@ class MonthReview(db.Model):
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
 
 
+class EndedSession(db.Model):
+    """A staff session signed out for good: a replayed copy of its cookie is refused.
+
+    Looked up by the session's nonce on every staff request, so by primary key: the audit trail
+    keeps the sign-out too, but finding it there means scanning the user's whole history.
+    """
+
+    __tablename__ = "ended_session"
+
+    #: The random nonce the session drew at sign-in (shop.auth).
+    nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
+    ended_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
 class AuditEvent(db.Model):
     """One state-changing staff action (or a view of full personal data): who, when, what, before and after.
 

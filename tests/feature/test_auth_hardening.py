@@ -1,17 +1,19 @@
 """Sign-in hardening: forced and voluntary password changes, per-account throttling, idle timeout, real sign-out."""
 
+import json
 import logging
 import re
 import time
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from shop import accounts
+from shop import accounts, create_app
 from shop.config import ProductionConfig
 from shop.extensions import db
-from shop.models import AuditEvent, Role, User
-from tests.conftest import PASSWORD, Api
+from shop.models import AuditEvent, EndedSession, Role, User
+from tests.conftest import PASSWORD, Api, base_config
 
 GOOD = "teal kettle drifts north"
 BETTER = "amber lantern quietly hums"
@@ -302,3 +304,51 @@ def test_sign_ins_failures_and_sign_outs_are_in_the_audit_trail(staff, api, app)
         ("sign_in_failed", clerk_id),
         ("sign_in_failed", ""),
     ]
+
+
+def test_two_sign_outs_of_one_session_end_it_once(staff, app):
+    with app.app_context():
+        clerk = db.session.scalars(sa.select(User).where(User.username == "clerk")).one()
+        accounts.signed_out(clerk, "a" * 32)
+        accounts.signed_out(clerk, "a" * 32)
+        assert accounts.session_ended(clerk.id, "a" * 32)
+        assert not accounts.session_ended(clerk.id, "b" * 32)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(EndedSession)) == 1
+        other = db.session.scalars(sa.select(User).where(User.username == "officer")).one()
+        assert not accounts.session_ended(other.id, "a" * 32)  # a nonce ends only its own user's session
+
+
+def test_sessions_signed_out_before_the_ended_session_table_stay_ended(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    app = create_app(base_config(url))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0009_household_amounts_index")
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO app_user (id, username, password_hash, role, display_name, active, must_change_password,"
+                " created_at) VALUES (7, 'clerk', 'x', 'clerk', '', 1, 0, '2026-01-01 00:00:00')"
+            )
+            for action, nonce in (("sign_in", "c" * 32), ("sign_out", "c" * 32), ("sign_in", "d" * 32)):
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO audit_event (at, actor_id, action, entity, entity_id, before, after)"
+                        " VALUES ('2026-11-01 08:00:00', 7, :action, 'app_user', '7', '', :after)"
+                    ),
+                    {"action": action, "after": json.dumps({"session": nonce})},
+                )
+        flask_migrate.upgrade()
+        assert accounts.session_ended(7, "c" * 32)
+        assert not accounts.session_ended(7, "d" * 32)  # signed in, never out
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_an_ended_session_cannot_be_revived_by_deleting_its_row(staff, app):
+    with app.app_context():
+        clerk = db.session.scalars(sa.select(User).where(User.username == "clerk")).one()
+        clerk_id = clerk.id
+        accounts.signed_out(clerk, "e" * 32)
+    with app.app_context(), pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
+        conn.execute(sa.delete(EndedSession.__table__))
+    with app.app_context():
+        assert accounts.session_ended(clerk_id, "e" * 32)
