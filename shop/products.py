@@ -130,10 +130,18 @@ def active_products() -> list[Product]:
 
 def find_product(product_id: int) -> Product:
     """A product, on sale or not, by id."""
-    found = db.session.get(Product, product_id)
-    if found is None:
+    return _found(db.session.get(Product, product_id))
+
+
+def _locked(session, product_id: int) -> Product:
+    """A product to change, locked against another change until the transaction ends."""
+    return _found(session.get(Product, product_id, with_for_update=True))
+
+
+def _found(product: Product | None) -> Product:
+    if product is None:
         raise UnknownProduct(_("There is no such product."))
-    return found
+    return product
 
 
 def all_products() -> list[Product]:
@@ -151,15 +159,25 @@ def update_product(product_id: int, **changes) -> Product:
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     with atomic() as session:
-        found = session.get(Product, product_id, with_for_update=True)
-        if found is None:
-            raise UnknownProduct(_("There is no such product."))
+        found = _locked(session, product_id)
         _check_changes(changes)
         for name, value in changes.items():
-            setattr(found, name, value.strip() if isinstance(value, str) else value)
-        if "cert_no" in changes or "cert_issuer" in changes:
-            found.cert_no, found.cert_issuer = found.cert_no or None, found.cert_issuer or None
+            setattr(found, name, _normalised(name, value))
     return found
+
+
+#: Optional text a blank entry clears, rather than storing an empty string.
+_BLANK_IS_NONE = frozenset({"cert_no", "cert_issuer"})
+
+
+def _normalised(name: str, value):
+    """A field's value as stored: text trimmed, a blank optional field cleared, a section as its enum."""
+    if name == "category":
+        return ProductCategory(value)
+    if isinstance(value, str):
+        value = value.strip()
+        return None if not value and name in _BLANK_IS_NONE else value
+    return value
 
 
 def _check_changes(changes: dict) -> None:
@@ -170,17 +188,13 @@ def _check_changes(changes: dict) -> None:
         raise Invalid(_("The price is out of range."), "price")
     if "price_per" in changes and not 0 < changes["price_per"] <= 1_000_000:
         raise Invalid(_("The price must be per a positive quantity."), "price_per")
-    if "category" in changes:
-        changes["category"] = ProductCategory(changes["category"])
 
 
 def set_picture(product_id: int, upload: bytes) -> Product:
     """Give a product the picture in an upload, checked by its content and stored re-encoded."""
     picture = product_images.normalise(upload, current_app.config["PRODUCT_IMAGE_MAX_BYTES"])
     with atomic() as session:
-        found = session.get(Product, product_id, with_for_update=True)
-        if found is None:
-            raise UnknownProduct(_("There is no such product."))
+        found = _locked(session, product_id)
         # Written before the row points at it; if the commit fails, an unused file is all that is left.
         product_images.store(picture)
         found.image = picture.name
@@ -190,8 +204,6 @@ def set_picture(product_id: int, upload: bytes) -> Product:
 def remove_picture(product_id: int) -> Product:
     """Show the shared placeholder instead of the product's picture (the file stays for the audit trail)."""
     with atomic() as session:
-        found = session.get(Product, product_id, with_for_update=True)
-        if found is None:
-            raise UnknownProduct(_("There is no such product."))
+        found = _locked(session, product_id)
         found.image = None
     return found

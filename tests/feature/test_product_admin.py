@@ -16,8 +16,6 @@ from tests.conftest import Api
 
 from .test_counter_sales import receive
 
-PHOTO_FIELDS = ("image",)
-
 
 def send(user: Api, url: str, **fields):
     """Post a page's form as the browser would, with the session's CSRF token."""
