@@ -22,8 +22,8 @@ from .clock import now_utc
 from .counters import counter_by_code
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
-from .households import households_by_code
-from .models import EndedSession, Household, Role, User, normalise_username
+from .households import FROM_ACCOUNT, change_part, households_by_code
+from .models import EndedSession, Household, HouseholdField, Role, User, normalise_username
 from .places import find_town
 from .transaction import atomic
 
@@ -231,7 +231,7 @@ def create_user(
         session.add(user)
         session.flush()
         for household in households_by_code(household_codes or [], "households"):
-            household.officer_id = user.id
+            change_part(session, household, HouseholdField.OFFICER, user, by=None, reason="", source=FROM_ACCOUNT)
     return user
 
 
@@ -269,19 +269,22 @@ def update_user(
         user.counter = counter_by_code(counter_code) if counter_code else None
         if household_codes is not None:
             # An empty list given for another role releases a former officer's households, as the form showed.
-            _assign_households(session, user, household_codes)
+            _assign_households(session, user, household_codes, by)
     return user
 
 
-def _assign_households(session, officer: User, codes: list[str]) -> None:
-    """The officer answers for exactly these households: others named move to them, theirs not named are released."""
+def _assign_households(session, officer: User, codes: list[str], by: User) -> None:
+    """The officer answers for exactly these households: others named move to them, theirs not named are released.
+
+    Each household's history keeps the hand-over.
+    """
     wanted = households_by_code(codes, "households")
     wanted_ids = {h.id for h in wanted}
     for household in session.scalars(sa.select(Household).where(Household.officer_id == officer.id)):
         if household.id not in wanted_ids:
-            household.officer_id = None
+            change_part(session, household, HouseholdField.OFFICER, None, by=by, reason="", source=FROM_ACCOUNT)
     for household in wanted:
-        household.officer_id = officer.id
+        change_part(session, household, HouseholdField.OFFICER, officer, by=by, reason="", source=FROM_ACCOUNT)
 
 
 def set_active(target_id: int, active: bool, by: User) -> User:

@@ -19,6 +19,7 @@ from .ledger import EntryKind
 from .order_flow import OrderStatus
 from .privacy import mask_name, mask_phone
 from .sealing import Sealed
+from .standing import HouseholdCategory, MonitoringStatus, MonitorSubtype
 from .units import Unit
 
 
@@ -42,30 +43,6 @@ class Role(StrEnum):
     CLERK = "clerk"
     OFFICER = "officer"  # 帮扶责任人
     SUPERVISOR = "supervisor"  # read-only: a town leader, or the county bureau when town is empty
-
-
-class HouseholdCategory(StrEnum):
-    """A listed household's category."""
-
-    TUOPIN = "tuopin"  # 脱贫户
-    JIANCE = "jiance"  # 监测户
-    YIBAN = "yiban"  # 一般农户
-
-
-class MonitorSubtype(StrEnum):
-    """The kind of a 监测户."""
-
-    UNSTABLE = "unstable"  # 脱贫不稳定户
-    MARGINAL = "marginal"  # 边缘易致贫户
-    SUDDEN = "sudden"  # 突发严重困难户
-
-
-class MonitoringStatus(StrEnum):
-    """Where a 监测户 stands in anti-relapse monitoring."""
-
-    IDENTIFIED = "identified"  # 纳入监测
-    RISK_ELIMINATED = "risk_eliminated"  # 风险消除
-    RELAPSED = "relapsed"  # 风险复发
 
 
 class ProductCategory(StrEnum):
@@ -306,6 +283,42 @@ class HouseholdStatus(db.Model):
 
     household: Mapped[Household] = relationship(back_populates="statuses")
     recorded_by: Mapped[User | None] = relationship()
+
+
+class HouseholdField(StrEnum):
+    """A part of a household's record that can change after it is listed."""
+
+    HEAD_NAME = "head_name"
+    MEMBERS = "members"
+    PHONE = "phone"
+    VILLAGE = "village"
+    OFFICER = "officer"
+
+
+class HouseholdChange(db.Model):
+    """One change to a household's record (head, members, phone, village or officer).
+
+    With the status history it is the household's history. Rows are only ever added: database
+    triggers refuse UPDATE and DELETE, as on the ledger.
+    """
+
+    __tablename__ = "household_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    field: Mapped[HouseholdField] = mapped_column(_enum(HouseholdField, "household_field"))
+    #: The values as people read them (a village as 镇 村, an officer by username); names and phones masked.
+    before: Mapped[str] = mapped_column(sa.String(200), default="")
+    after: Mapped[str] = mapped_column(sa.String(200), default="")
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: Where the change was made: a staff page, the API, or a roster import.
+    source: Mapped[str] = mapped_column(sa.String(20))
+    #: Who made it; empty for a roster imported from the command line.
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship()
+    changed_by: Mapped[User | None] = relationship()
 
 
 class Product(db.Model):
