@@ -1,4 +1,4 @@
-"""The JSON API under /api, as DESIGN.md defines it.
+"""The JSON API under /api (its contract: docs/architecture.md and the README's "JSON API").
 
 Each view parses its body with a strict schema (wrong types are errors, not
 coerced), calls one use case, and turns domain errors into the agreed
@@ -450,7 +450,7 @@ def refund_sale(sale_id):
 
 
 def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
-    """A sale in the shape DESIGN.md fixes, plus its frozen facts; refunds only when asked, as they change."""
+    """A sale in the shape the API promises, plus its frozen facts; refunds only when asked, as they change."""
     body = {
         "id": sale.id,
         "number": sale.number,

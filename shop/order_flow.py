@@ -17,7 +17,7 @@ from .errors import Conflict
 
 
 class OrderStatus(StrEnum):
-    """Where an online order stands (DESIGN.md fixes these values)."""
+    """Where an online order stands (these values are part of the public API)."""
 
     AWAITING_PAYMENT = "awaiting_payment"
     PAID = "paid"

@@ -1,4 +1,4 @@
-"""Error responses: the JSON shape DESIGN.md fixes for the API, pages for people."""
+"""Error responses: the JSON shape the API promises (docs/architecture.md), pages for people."""
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _

@@ -2,7 +2,7 @@
 
 The policy allows no inline script, no inline style and no plugin; pages pass data to their
 scripts in `<script type="application/json">` blocks, which are data, not code. Stripe.js is the
-one script from elsewhere (DESIGN rule 9): it is loaded from js.stripe.com, draws its fields in
+one script from elsewhere (rule 9 of docs/architecture.md): it is loaded from js.stripe.com, draws its fields in
 frames from js.stripe.com and hooks.stripe.com (3-D Secure) and talks to api.stripe.com, as
 Stripe's security guide lists. STRIPE_API_BASE is not added: it points the server's Stripe client
 elsewhere (shop/payments.py), while Stripe.js in the browser always talks to api.stripe.com.
