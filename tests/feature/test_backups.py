@@ -1,4 +1,4 @@
-"""`flask backup` and `flask restore`: verified copies taken while the counter sells, and restores that need their key."""
+"""`flask backup` and `restore`: verified copies taken while the counter sells, and restores that need their key."""
 
 import os
 import shutil
@@ -9,6 +9,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -170,9 +171,7 @@ def test_a_backup_taken_while_the_counter_sells_holds_every_sale_acknowledged_be
     assert "Ledger intact" in done.output
 
 
-def test_restore_refuses_an_installation_that_holds_data_and_changes_nothing(
-    app, goods, clerk, admin, tools, tmp_path
-):
+def test_restore_refuses_an_installation_that_holds_data_and_changes_nothing(app, goods, clerk, admin, tools, tmp_path):
     a_day_of_trade(app, goods, clerk, admin)
     assert run(app, "backup", tmp_path / "b.backup").exit_code == 0
     receive(clerk, goods["shrimp"], goods["fu"], 500)  # after the backup
@@ -296,3 +295,35 @@ def test_the_real_commands_with_a_wrong_key_migrate_back_up_and_restore_but_serv
     assert refused.returncode == 1
     assert "sealed under a key this installation does not have" in refused.stderr
     assert "PERSONAL_DATA_KEYS" in refused.stderr
+
+
+def test_an_older_backup_is_restored_and_its_schema_upgraded(installations, tools, tmp_path):
+    old = installations()  # an installation still on the schema before the latest migration
+    with old.app_context():
+        flask_migrate.upgrade(revision="0009_household_amounts_index")
+    assert run(old, "backup", tmp_path / "old.backup").exit_code == 0
+    with old.app_context(), db.engine.begin() as conn:
+        for table in ("household_ledger", "audit_event"):
+            ledger_guard.remove(conn, table)
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table.name}"))
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+    result = run(installations(), "restore", tmp_path / "old.backup")
+    assert result.exit_code == 0, result.output
+    assert "Upgraded the schema from 0009_household_amounts_index to 0010_ended_session" in result.output
+
+
+def test_restore_refuses_a_backup_from_a_newer_version_and_changes_nothing(app, staff, tools, installations, tmp_path):
+    with app.app_context(), db.engine.begin() as conn:
+        head = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    try:
+        assert run(app, "backup", tmp_path / "new.backup").exit_code == 0
+    finally:
+        with app.app_context(), db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+    fresh = installations()
+    result = run(fresh, "restore", tmp_path / "new.backup")
+    assert result.exit_code == 1 and "newer version of the app" in result.output
+    with fresh.app_context(), db.engine.connect() as conn:
+        assert "household" not in sa.inspect(conn).get_table_names()
