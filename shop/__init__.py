@@ -78,8 +78,8 @@ def _check_keys(app: Flask) -> None:
     """Refuse to start when the database holds phone numbers the keys cannot open; key a new installation.
 
     Without the check a database restored without its key makes household and order pages answer 500.
-    One sealed value per sealed column is tried: two LIMIT 1 reads. `flask db …`,
-    `backup` and `restore` still run (they never read a phone); other commands refuse when invoked.
+    One sealed value per sealed column is tried: two LIMIT 1 reads. A server or `flask run` refuses at
+    once; `flask db …`, `backup`, `restore` and `personal-data` still run, other commands refuse (cli.py).
     """
     keys = app.config["PERSONAL_DATA_KEYS"]
     with app.app_context(), db.engine.connect() as connection:

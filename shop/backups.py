@@ -129,8 +129,9 @@ def restore(path: Path) -> Restored:
     if kind != dialect:
         raise NotABackup(f"{path} is not a {_NAMES[dialect]} backup (it is {_NAMES.get(kind, 'not a backup')}).")
     if filled := _tables_with_rows():
+        named = ", ".join(filled[:3]) + (", …" if len(filled) > 3 else "")
         raise DatabaseNotEmpty(
-            f"The database already holds data (in {', '.join(filled)}). A backup is restored only into an "
+            f"The database already holds data (in {named}). A backup is restored only into an "
             "empty installation; nothing was changed."
         )
     revision = _sqlite_revision(path) if dialect == "sqlite" else _dump_revision(path)
