@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 import admin
 
-from . import api, audit, auth, catalog, checkout, cli, responses, security, templating, verify, webhooks
+from . import api, audit, auth, catalog, checkout, cli, responses, sealing, security, templating, verify, webhooks
 from .config import CONFIGS, TestConfig, from_environment
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .transaction import configure_engine
@@ -31,6 +31,8 @@ def create_app(config: Mapping | None = None) -> Flask:
         static_folder="../static",
         instance_relative_config=True,
     )
+    # Its commands refuse to run while the database's phone numbers do not open (see _check_keys).
+    app.cli = cli.AppCommands()
     given = dict(config or {})
     env_name = os.environ.get("BANGFU_ENV", "development")
     if env_name not in CONFIGS:
@@ -49,6 +51,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         # and the https scheme come from the proxy's X-Forwarded-* headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     _init_extensions(app)
+    _check_keys(app)
     audit.install()
     for blueprint in (catalog.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, verify.bp):
         app.register_blueprint(blueprint)
@@ -69,6 +72,26 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+
+
+def _check_keys(app: Flask) -> None:
+    """Refuse to start when the database holds phone numbers the keys cannot open; key a new installation.
+
+    Without the check a database restored without its key makes household and order pages answer 500.
+    One sealed value per sealed column is tried: two LIMIT 1 reads. A server or `flask run` refuses at
+    once; `flask db …`, `backup`, `restore` and `personal-data` still run, other commands refuse (cli.py).
+    """
+    keys = app.config["PERSONAL_DATA_KEYS"]
+    with app.app_context(), db.engine.connect() as connection:
+        fault = sealing.keys_fault(connection, keys, app.instance_path)
+    if fault is None:
+        if not keys:
+            # The database holds no sealed value, so a new key loses nothing.
+            app.config["PERSONAL_DATA_KEYS"] = (sealing.instance_key(app.instance_path),)
+        return
+    if not cli.defers_key_check():
+        raise sealing.KeysDoNotOpen(fault)
+    app.cli.keys_fault = fault
 
 
 def select_locale() -> str:

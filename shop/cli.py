@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `ledger verify`, `statements`
-(`db` comes from Flask-Migrate)."""
+"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `ledger verify`, `statements`,
+`backup`, `restore` (`db` comes from Flask-Migrate)."""
 
 import sys
 from pathlib import Path
@@ -142,9 +142,94 @@ def new_key_command():
 @personal_data_group.command("rotate")
 def rotate_command():
     """Re-seal every phone number under the first of PERSONAL_DATA_KEYS, so the others can be retired."""
-    with atomic() as session:
-        count = sealing.rotate_all(session.connection())
+    try:
+        with atomic() as session:
+            count = sealing.rotate_all(session.connection())
+    except sealing.SealBroken as error:
+        raise click.ClickException(f"{error}; nothing was re-sealed.") from None
     click.echo(f"re-sealed {count} values under the first key; the other keys may now be removed")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file):
+    """Write a consistent copy of the database to FILE while the app serves; kept only if its ledger verifies.
+
+    SQLite: the online backup API. PostgreSQL: pg_dump (custom format) of the verified snapshot.
+    The file is readable by its owner only. The keys are not in it: back them up apart.
+    """
+    from . import backups
+
+    try:
+        written = backups.backup(file)
+    except backups.BackupFailed as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Wrote {written.path} ({_size(written.size)}): ledger verified, {written.entries} entries.")
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.0f} kB"
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(file):
+    """Put a backup made by `backup` into this installation, which must hold no data; then verify it.
+
+    An older backup's schema is upgraded. Exits 1 when the ledger does not verify, or when the
+    phone numbers do not open with this installation's keys (put back the old installation's key).
+    """
+    from . import backups
+
+    try:
+        restored = backups.restore(file)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Restored {file} (schema {restored.revision}).")
+    if restored.upgraded_to:
+        click.echo(f"Upgraded the schema from {restored.revision} to {restored.upgraded_to}.")
+    if restored.ledger_fault:
+        click.echo(f"Ledger {restored.ledger_fault}.", err=True)
+    else:
+        click.echo(f"Ledger intact: {restored.entries} entries.")
+    if restored.keys_fault:
+        click.echo(restored.keys_fault, err=True)
+    if restored.ledger_fault or restored.keys_fault:
+        raise SystemExit(1)
+
+
+#: The app's commands that run while the database's phone numbers do not open with the keys: `db` (the
+#: migrations), backup and restore never read one, and `personal-data` makes keys (its `rotate` stops at
+#: the first value it cannot open).
+RUN_WITHOUT_KEYS = frozenset({"db", "backup", "restore", "personal-data"})
+
+
+class AppCommands(AppGroup):
+    """The app's commands; while `keys_fault` says why the phone numbers do not open, most refuse to run."""
+
+    keys_fault: str | None = None
+
+    def get_command(self, ctx, name):
+        if self.keys_fault and name not in RUN_WITHOUT_KEYS:
+            raise click.ClickException(self.keys_fault)
+        return super().get_command(ctx, name)
+
+
+def defers_key_check() -> bool:
+    """Whether the app is being loaded by `flask db …` or to look up one of its own commands.
+
+    Those commands then decide (AppCommands); `flask run`, `shell` and any server refuse to start at once.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    names = set()
+    while ctx.parent is not None:
+        names.add(ctx.info_name)
+        ctx = ctx.parent
+    return not names or "db" in names
 
 
 def register(app: Flask) -> None:
@@ -155,3 +240,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(ledger_group)
     app.cli.add_command(personal_data_group)
     app.cli.add_command(statements_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)

@@ -40,11 +40,16 @@ def secret_key(instance_path: str) -> str:
 
 
 def personal_data_keys(instance_path: str) -> tuple[str, ...]:
-    """PERSONAL_DATA_KEYS (Fernet keys, newest first, comma-separated), else one generated once into instance/."""
+    """PERSONAL_DATA_KEYS (Fernet keys, newest first, comma-separated), else the key kept in instance/, if any.
+
+    None at all: create_app generates one, but only once it has seen the database holds no sealed value.
+    """
     keys = tuple(k.strip() for k in os.environ.get("PERSONAL_DATA_KEYS", "").split(",") if k.strip())
+    if not keys and (stored := sealing.stored_instance_key(instance_path)):
+        keys = (stored,)
     for key in keys:
         sealing.check_key(key)
-    return keys or (sealing.instance_key(instance_path),)
+    return keys
 
 
 def from_environment(instance_path: str, given: Mapping) -> dict:

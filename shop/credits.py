@@ -181,36 +181,40 @@ def household_ledger(household_id: int, start: date | None, end: date | None) ->
     )
 
 
-def verify() -> tuple[int, ChainFault | None]:
-    """Walk the whole chain and cross-check each entry with its cause; return the count and the first fault."""
-    rows = db.session.execute(sa.select(LedgerEntry.__table__).order_by(LedgerEntry.seq)).mappings().all()
+def verify(session=None) -> tuple[int, ChainFault | None]:
+    """Walk the whole chain and cross-check each entry with its cause; return the count and the first fault.
+
+    `session` reads another database (a backup being checked); the app's by default.
+    """
+    session = session or db.session
+    rows = session.execute(sa.select(LedgerEntry.__table__).order_by(LedgerEntry.seq)).mappings().all()
     fault = verify_chain(rows)
     if fault is None:
-        fault = _cross_check(rows)
+        fault = _cross_check(session, rows)
     return len(rows), fault
 
 
-def _cross_check(rows) -> ChainFault | None:
+def _cross_check(session, rows) -> ChainFault | None:
     """Every credit matches its draw (household and amount), every reversal its draw reversal."""
     draws = {
         d.id: (d.household_id, d.credit_fen)
-        for d in db.session.execute(sa.select(Draw.id, Draw.household_id, Draw.credit_fen))
+        for d in session.execute(sa.select(Draw.id, Draw.household_id, Draw.credit_fen))
     }
     reversals = {
         r.id: (r.household_id, r.credit_fen)
-        for r in db.session.execute(sa.select(DrawReversal.id, DrawReversal.household_id, DrawReversal.credit_fen))
+        for r in session.execute(sa.select(DrawReversal.id, DrawReversal.household_id, DrawReversal.credit_fen))
     }
     lots = {
         lot.id: (lot.household_id, lot.purchase_price_fen)
-        for lot in db.session.execute(sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen))
+        for lot in session.execute(sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen))
     }
     payouts = {
         p.id: (p.household_id, p.amount_fen)
-        for p in db.session.execute(sa.select(Payout.id, Payout.household_id, Payout.amount_fen))
+        for p in session.execute(sa.select(Payout.id, Payout.household_id, Payout.amount_fen))
     }
     adjustments = {
         a.id: (a.household_id, a.amount_fen)
-        for a in db.session.execute(
+        for a in session.execute(
             sa.select(Adjustment.id, Adjustment.household_id, Adjustment.amount_fen).where(
                 Adjustment.status == AdjustmentStatus.APPROVED
             )

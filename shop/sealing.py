@@ -26,9 +26,20 @@ class SealBroken(RuntimeError):
     """A sealed value that none of the configured keys opens: a key is missing, or the value was altered."""
 
 
+def instance_key_path(instance_path: str) -> Path:
+    """Where the key generated for an installation without PERSONAL_DATA_KEYS is kept."""
+    return Path(instance_path) / "personal_data_key"
+
+
+def stored_instance_key(instance_path: str) -> str | None:
+    """The key kept in instance/, if one was generated or put there."""
+    path = instance_key_path(instance_path)
+    return path.read_text().strip() if path.exists() else None
+
+
 def instance_key(instance_path: str) -> str:
     """The personal-data key generated once into instance/ (when PERSONAL_DATA_KEYS is not set)."""
-    path = Path(instance_path) / "personal_data_key"
+    path = instance_key_path(instance_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # O_EXCL: when several workers start at once, exactly one writes the key.
@@ -106,3 +117,49 @@ def rotate_all(connection) -> int:
             connection.execute(table.update().where(table.c[key] == row_id).values({column: reseal(token)}))
             count += 1
     return count
+
+
+#: How every Fernet token begins (its version byte and the high bytes of its timestamp); no phone number does.
+TOKEN_PREFIX = "gAAAAA"
+
+
+class KeysDoNotOpen(RuntimeError):
+    """The database holds sealed values the configured keys cannot open: serving would answer 500s."""
+
+
+def sample_tokens(connection) -> list[str]:
+    """One sealed value of each sealed column that holds any; none before the tables exist."""
+    inspector = sa.inspect(connection)
+    tokens = []
+    for table_name, _key, column in SEALED_COLUMNS:
+        if not inspector.has_table(table_name):
+            continue
+        table = sa.table(table_name, sa.column(column))
+        query = sa.select(table.c[column]).where(table.c[column].like(TOKEN_PREFIX + "%")).limit(1)
+        if token := connection.execute(query).scalar():
+            tokens.append(token)
+    return tokens
+
+
+def keys_fault(connection, keys: tuple[str, ...], instance_path: str) -> str | None:
+    """Why the database's sealed values cannot be read with `keys`, or None when they can (or there are none)."""
+    tokens = sample_tokens(connection)
+    if not tokens:
+        return None
+    where = f"PERSONAL_DATA_KEYS or {instance_key_path(instance_path)}"
+    if not keys:
+        return (
+            "The database holds sealed phone numbers but no personal-data key is configured, so none was "
+            f"generated (a new key would not open them). Put the key they were sealed with in {where}: "
+            "the key of the installation the database came from, from its key backup."
+        )
+    try:
+        for token in tokens:
+            _fernet(tuple(keys)).decrypt(token.encode("ascii"))
+    except InvalidToken:
+        return (
+            "The database holds phone numbers sealed under a key this installation does not have. "
+            f"Put the key they were sealed with in {where} (first, or after the current key): the key of "
+            "the installation the database came from, from its key backup. The app will not start until then."
+        )
+    return None
