@@ -29,7 +29,7 @@ def pdf_text(document: bytes) -> str:
     if shutil.which("pdftotext"):
         done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True)
         return done.stdout.decode()
-    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(document)).pages)
+    return "\n".join(page.extract_text(extraction_mode="layout") for page in PdfReader(BytesIO(document)).pages)
 
 
 def printed_row(text: str, line) -> bool:
