@@ -1,10 +1,10 @@
 """The CJK font every document is set in, and the few text primitives the documents share.
 
-PDFs embed a TrueType CJK font so that Chinese prints the same on any viewer or printer.
-reportlab reads only TrueType outlines, so Noto CJK (OpenType/CFF) cannot be used; WenQuanYi
-Micro Hei (Debian's fonts-wqy-microhei) is the usual choice. On a machine with none of the known
-fonts we fall back to reportlab's built-in STSong-Light, which is not embedded and relies on the
-viewer having a Chinese font, so that the counter can still print.
+PDFs embed a TrueType CJK font so that Chinese prints the same on any viewer or printer. The
+font ships with the package (shop/pdf/font/: a subset of WenQuanYi Micro Hei under the Apache
+License 2.0, made by `python -m shop.pdf.subset_font`), so a receipt, label or statement looks
+the same on every machine and nothing depends on the fonts the system happens to have.
+reportlab reads only TrueType outlines, so an OpenType/CFF font such as Noto CJK cannot be used.
 """
 
 import logging
@@ -14,27 +14,16 @@ import threading
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 log = logging.getLogger(__name__)
 
-#: Environment variable naming a TrueType (.ttf/.ttc) CJK font file to use.
+#: Environment variable naming another TrueType (.ttf/.ttc) CJK font file to set documents in.
 FONT_ENV = "BANGFU_CJK_FONT"
 
-#: TrueType CJK fonts looked for, best first (Debian/Ubuntu paths, then Fedora's).
-CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/wqy-microhei/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/droid/DroidSansFallback.ttf",
-)
-
-#: reportlab's built-in Chinese font: always available, never embedded.
-FALLBACK_FONT = "STSong-Light"
+#: The font shipped with the package: printable ASCII, Latin-1, punctuation and every hanzi GBK encodes.
+SHIPPED_FONT = Path(__file__).parent / "font" / "WenQuanYiMicroHei-subset.ttf"
 
 _registered: dict[str, str] = {}
 _lock = threading.Lock()
@@ -49,33 +38,27 @@ def cjk_font(path: str | None = None) -> str:
     """Register a CJK font once and return its reportlab name.
 
     An explicit path must load, or reportlab's TTFError is raised. Otherwise the font named by
-    BANGFU_CJK_FONT is tried, then the known candidates, then the non-embedded fallback.
+    BANGFU_CJK_FONT is used if it loads, and the shipped font if it does not or none is named.
     """
     if path is not None:
         return _register_truetype(path)
-    for candidate in _configured_paths():
+    configured = os.environ.get(FONT_ENV, "").strip()
+    if configured:
         try:
-            return _register_truetype(candidate)
-        except Exception as error:  # a broken or CFF font file: try the next one rather than fail a sale
-            log.warning("cannot use CJK font %s: %s", candidate, error)
-    return _register_fallback()
+            return _register_truetype(configured)
+        except Exception as error:  # a broken or CFF font file: print in the shipped font rather than fail a sale
+            log.warning("cannot use CJK font %s named by %s: %s; using the shipped font", configured, FONT_ENV, error)
+    return _register_truetype(str(SHIPPED_FONT))
 
 
 def embeds_truetype(path: str | None = None) -> bool:
-    """Tell whether documents set in this font embed it as TrueType (not the STSong-Light fallback)."""
+    """Tell whether documents set in this font embed it as TrueType."""
     return is_truetype(cjk_font(path))
 
 
 def is_truetype(font_name: str) -> bool:
     """Tell whether a registered font is an embedded TrueType font."""
     return isinstance(pdfmetrics.getFont(font_name), TTFont)
-
-
-def _configured_paths() -> list[str]:
-    """The font files to try, in order: the environment's choice, then the known ones that exist."""
-    configured = os.environ.get(FONT_ENV, "").strip()
-    found = [candidate for candidate in CANDIDATES if Path(candidate).is_file()]
-    return ([configured] if configured else []) + found
 
 
 def _register_truetype(path: str) -> str:
@@ -87,21 +70,6 @@ def _register_truetype(path: str) -> str:
             pdfmetrics.registerFont(TTFont(name, key, subfontIndex=0))
             _registered[key] = name
         return _registered[key]
-
-
-def _register_fallback() -> str:
-    """Register reportlab's built-in STSong-Light, warning once that it is not embedded."""
-    with _lock:
-        if FALLBACK_FONT not in _registered:
-            log.warning(
-                "no TrueType CJK font found; PDFs use %s, which is not embedded and may show boxes on "
-                "some viewers. Install fonts-wqy-microhei or set %s to a .ttf/.ttc file.",
-                FALLBACK_FONT,
-                FONT_ENV,
-            )
-            pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_FONT))
-            _registered[FALLBACK_FONT] = FALLBACK_FONT
-        return FALLBACK_FONT
 
 
 def text_width(text: str, font: str, size: float) -> float:

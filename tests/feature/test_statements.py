@@ -5,7 +5,6 @@ import shutil
 import subprocess
 from datetime import timedelta
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -30,7 +29,7 @@ def pdf_text(document: bytes) -> str:
     if shutil.which("pdftotext"):
         done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=document, capture_output=True, check=True)
         return done.stdout.decode()
-    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(document)).pages)
+    return "\n".join(page.extract_text(extraction_mode="layout") for page in PdfReader(BytesIO(document)).pages)
 
 
 def printed_row(text: str, line) -> bool:
@@ -96,15 +95,26 @@ def test_the_pdf_shows_the_balances_and_every_line_as_the_ledger_has_them(app, g
     assert statement.digest in text and "尚未审核" in text
 
 
-def test_the_pdf_embeds_a_truetype_font(app, goods, busy_month, officer):
+def test_the_pdf_embeds_the_shipped_truetype_font(app, goods, busy_month, officer, monkeypatch):
     from shop.pdf import embeds_truetype
-    from tests.unit.test_pdf import WQY, font_programs
+    from shop.pdf.fonts import FONT_ENV, SHIPPED_FONT, cjk_font
+    from tests.unit.test_pdf import font_programs
 
-    if not Path(WQY).is_file():
-        pytest.skip("fonts-wqy-microhei is not installed")
+    monkeypatch.delenv(FONT_ENV, raising=False)
     document = officer.client.get(month_url(goods["wang"]) + "/statement.pdf").data
-    assert embeds_truetype()
+    assert cjk_font() == cjk_font(str(SHIPPED_FONT)) and embeds_truetype()
     assert "/FontFile2" in font_programs(document)
+
+
+def test_the_pdf_keeps_its_minus_signs_and_middle_dots(app, goods, busy_month, officer):
+    from tests.unit.test_pdf import readings
+
+    document = officer.client.get(month_url(goods["wang"]) + "/statement.pdf").data
+    payout = next(line.cause.payout for line in statement_of(app, goods["wang"]).lines if line.cause.payout)
+    for text in readings(document):
+        squeezed = "".join(text.split())
+        assert "期末余额=期初余额+本月入账−退款冲减+调整−本月支付" in squeezed
+        assert f"支付{payout.number}·现金" in squeezed and "王**" in squeezed
 
 
 def test_the_pdf_marks_an_amendment_and_says_who_confirmed(app, goods, busy_month, officer, clerk):

@@ -1,10 +1,13 @@
-"""Printed documents: receipt, receiving slip and package labels, read back with pypdf."""
+"""Printed documents: receipt, receiving slip and package labels, read back with pypdf and pdftotext."""
 
 import dataclasses
 import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from datetime import date, datetime
 from io import BytesIO
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -26,9 +29,7 @@ from shop.pdf import (
     render_receipt,
     render_receiving_slip,
 )
-from shop.pdf.fonts import cjk_font, text_width, wrap_text
-
-WQY = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+from shop.pdf.fonts import SHIPPED_FONT, cjk_font, text_width, wrap_text
 
 RECEIPT = Receipt(
     counter_name="临高县消费帮扶专柜",
@@ -86,6 +87,21 @@ def text_of(pdf: bytes) -> str:
     return read(pdf).pages[0].extract_text()
 
 
+def pdftotext(pdf: bytes) -> str:
+    """The text poppler's pdftotext reads, as a viewer or printer would; skipped without it, except under CI."""
+    if shutil.which("pdftotext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI reads the PDFs with pdftotext: install poppler-utils")
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def readings(pdf: bytes) -> Iterator[str]:
+    """The text of every page as pypdf reads it, then as pdftotext does (skipped there without it)."""
+    yield "\n".join(page.extract_text() for page in read(pdf).pages)
+    yield pdftotext(pdf)
+
+
 def squeezed(text: str) -> str:
     """A text with its whitespace removed, so wrapped lines compare equal to the unwrapped text."""
     return "".join(text.split())
@@ -135,15 +151,8 @@ def font_programs(pdf: bytes) -> set[str]:
 
 @pytest.fixture
 def default_fonts(monkeypatch):
-    """Font choice left to the known candidates, whatever the environment says."""
+    """Documents set in the shipped font, whatever the environment says."""
     monkeypatch.delenv(fonts.FONT_ENV, raising=False)
-
-
-@pytest.fixture
-def no_truetype_fonts(monkeypatch, default_fonts):
-    """A bare machine: no CJK TrueType font anywhere, and nothing registered yet."""
-    monkeypatch.setattr(fonts, "CANDIDATES", ())
-    monkeypatch.setattr(fonts, "_registered", {})
 
 
 # The receipt
@@ -316,25 +325,46 @@ def test_a_labels_text_stays_clear_of_its_qr_code(default_fonts):
     [lambda: render_receipt(RECEIPT), lambda: render_receiving_slip(SLIP), lambda: render_labels(LABEL)],
     ids=["receipt", "slip", "label"],
 )
-def test_documents_embed_a_truetype_cjk_font(render, default_fonts):
-    if not Path(WQY).is_file():
-        pytest.skip("fonts-wqy-microhei is not installed")
+def test_documents_embed_the_shipped_truetype_font(render, default_fonts):
+    assert cjk_font() == cjk_font(str(SHIPPED_FONT))
     assert embeds_truetype()
     assert "/FontFile2" in font_programs(render())
 
 
-def test_a_font_named_in_the_environment_is_used(monkeypatch):
-    if not Path(WQY).is_file():
-        pytest.skip("fonts-wqy-microhei is not installed")
-    monkeypatch.setenv(fonts.FONT_ENV, WQY)
-    assert cjk_font() == cjk_font(WQY)
+@pytest.mark.parametrize(
+    ("render", "printed"),
+    [
+        (lambda: render_receipt(RECEIPT), ("临高县消费帮扶专柜", "250 克 × ¥68.00/斤", "¥124.00", "欧***")),
+        (lambda: render_receiving_slip(SLIP), ("收货单", "临高虾干（XG-250）", "3000 克（6 斤）", "交货农户签字：")),
+        (lambda: render_labels(LABEL), ("临高虾干", "净含量 250 克", "¥34.00", "临城镇大波村 王**", "扫码溯源")),
+    ],
+    ids=["receipt", "slip", "label"],
+)
+def test_a_pdf_reader_reads_the_chinese_back(render, printed, default_fonts):
+    for text in readings(render()):
+        for expected in printed:
+            assert expected in text
 
 
-def test_an_unusable_font_in_the_environment_is_passed_over_with_a_warning(monkeypatch, caplog, tmp_path):
+def test_a_label_prints_a_name_with_rare_hanzi_and_a_fullwidth_price(default_fonts):
+    rare = dataclasses.replace(LABEL, product_name="堃喆家芋头干", origin="皇桐镇 覃**", price_text="￥12.00")
+    for text in readings(render_labels(rare)):
+        assert "堃喆家芋头干" in text and "皇桐镇 覃**" in text and "￥12.00" in text
+
+
+def test_a_font_named_in_the_environment_is_used(monkeypatch, tmp_path):
+    other = tmp_path / "other.ttf"
+    shutil.copyfile(SHIPPED_FONT, other)
+    monkeypatch.setenv(fonts.FONT_ENV, str(other))
+    assert cjk_font() == cjk_font(str(other)) != cjk_font(str(SHIPPED_FONT))
+    assert "/FontFile2" in font_programs(render_receipt(RECEIPT))
+
+
+def test_an_unusable_font_in_the_environment_is_passed_over_for_the_shipped_one(monkeypatch, caplog, tmp_path):
     monkeypatch.setenv(fonts.FONT_ENV, str(tmp_path / "missing.ttf"))
     with caplog.at_level(logging.WARNING, logger="shop.pdf.fonts"):
-        cjk_font()
-    assert "missing.ttf" in caplog.text
+        assert cjk_font() == cjk_font(str(SHIPPED_FONT))
+    assert "missing.ttf" in caplog.text and fonts.FONT_ENV in caplog.text
 
 
 def test_an_explicit_font_path_that_does_not_load_is_an_error(tmp_path):
@@ -342,22 +372,12 @@ def test_an_explicit_font_path_that_does_not_load_is_an_error(tmp_path):
         cjk_font(str(tmp_path / "missing.ttf"))
 
 
-def test_without_a_truetype_font_documents_fall_back_to_stsong_and_say_what_to_install(no_truetype_fonts, caplog):
-    with caplog.at_level(logging.WARNING, logger="shop.pdf.fonts"):
-        assert cjk_font() == "STSong-Light"
-        pdf = render_receipt(RECEIPT)
-    assert not embeds_truetype()
-    assert "fonts-wqy-microhei" in caplog.text
-    assert pdf.startswith(b"%PDF-")
-    assert "/FontFile2" not in font_programs(pdf)
-
-
 # Wrapping
 
 
 @given(st.text(alphabet="临高虾干马鲛鱼 ，。（）ab1-", max_size=80), st.sampled_from([30.0, 60.0, 204.0]))
 def test_wrapped_lines_fit_the_width_and_lose_nothing_but_spaces(text, width):
-    font = cjk_font(WQY) if Path(WQY).is_file() else cjk_font()
+    font = cjk_font()
     lines = wrap_text(text, font, 9, width)
     assert squeezed("".join(lines)) == squeezed(text)
     for line in lines:
@@ -365,7 +385,7 @@ def test_wrapped_lines_fit_the_width_and_lose_nothing_but_spaces(text, width):
 
 
 def test_closing_punctuation_does_not_start_a_line():
-    font = cjk_font(WQY) if Path(WQY).is_file() else cjk_font()
+    font = cjk_font()
     lines = wrap_text("临高虾干马鲛鱼干，鱿鱼干", font, 10, text_width("临高虾干马鲛鱼干", font, 10) + 1)
     assert lines == ["临高虾干马鲛鱼", "干，鱿鱼干"]
 

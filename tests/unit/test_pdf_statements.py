@@ -16,7 +16,7 @@ from shop.pdf.fonts import cjk_font, text_width
 from shop.pdf.payout import PayoutReceipt, capital_amount, render_payout_receipt
 from shop.pdf.report import MonthReport, ReportTable, render_month_report
 from shop.pdf.statement import HouseholdStatement, StatementRow, render_statement
-from tests.unit.test_pdf import WQY, font_programs, page_size, read, squeezed
+from tests.unit.test_pdf import font_programs, page_size, read, readings, squeezed
 
 
 def entries() -> tuple[StatementRow, ...]:
@@ -115,7 +115,7 @@ REPORT = MonthReport(
 
 @pytest.fixture
 def default_fonts(monkeypatch):
-    """Font choice left to the known candidates, whatever the environment says."""
+    """Documents set in the shipped font, whatever the environment says."""
     monkeypatch.delenv(fonts.FONT_ENV, raising=False)
 
 
@@ -172,8 +172,6 @@ def long_statement(count: int = 120) -> HouseholdStatement:
     ids=["statement", "payout", "report"],
 )
 def test_each_document_is_an_a4_pdf_that_embeds_a_truetype_cjk_font(render, default_fonts):
-    if not Path(WQY).is_file():
-        pytest.skip("fonts-wqy-microhei is not installed")
     pdf = render()
     assert pdf.startswith(b"%PDF-")
     assert page_size(pdf) == pytest.approx((210 * mm, 297 * mm), abs=0.5)
@@ -214,6 +212,14 @@ def test_a_statement_sums_up_the_month():
         assert label in text
         assert format_fen(fen) in text
     assert STATEMENT.closing_balance_fen == 48822
+
+
+def test_a_statement_keeps_its_minus_signs_middle_dots_and_chinese(default_fonts):
+    for text in map(squeezed, readings(render_statement(STATEMENT))):
+        assert "期末余额=期初余额+本月入账−退款冲减+调整−本月支付" in text
+        assert "本月收益=本月入账−退款冲减+调整；人均收益=本月收益÷家庭人口（4人）" in text
+        assert "月度收益对账单·2026年11月" in text
+        assert "收益支付P000012·现金" in text and "符小梅" in text
 
 
 def test_a_statement_lists_every_entry_with_its_signed_amount_and_running_balance():
