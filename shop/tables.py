@@ -157,7 +157,7 @@ _SIGNATURES = (
     (b"\x89PNG", "PNG"),
     (b"\xff\xd8\xff", "JPEG"),
     (b"GIF8", "GIF"),
-    (b"PK", "zip archive"),
+    (b"PK", "ZIP"),
     (b"\x1f\x8b", "gzip"),
     (b"Rar!", "RAR"),
     (b"7z\xbc\xaf", "7z"),
