@@ -32,7 +32,7 @@ ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control charact
 class CounterForm(FlaskForm):
     """A counter's name and address (its code is set once, on the new counter's form)."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=counters.NAME_MAX), ONE_LINE])
+    name = StringField(_l("Counter name"), validators=[DataRequired(), Length(max=counters.NAME_MAX), ONE_LINE])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=counters.ADDRESS_MAX), ONE_LINE])
 
 
