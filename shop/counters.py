@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
@@ -150,6 +151,10 @@ def add_counter(code: str, name: str, address: str = "") -> Counter:
         _name_free(name)
         counter = Counter(code=code, name=name, address=address, active=True)
         session.add(counter)
+        try:
+            session.flush()
+        except IntegrityError:  # the same code added on another connection meanwhile
+            raise CounterCodeTaken(_("A counter with the code %(code)s already exists.", code=code), "code") from None
     return counter
 
 

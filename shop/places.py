@@ -13,6 +13,7 @@ from importlib import resources
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
@@ -182,12 +183,14 @@ def add_town(name_zh: str, name_en: str = "") -> Town:
     with atomic() as session:
         name = _checked(name_zh, TOWN_NAME_MAX, required=True, field="name_zh")
         english = _checked(name_en, ENGLISH_NAME_MAX, required=False, field="name_en")
+        exists = TownExists(_("The town %(name)s is already recorded.", name=name), "name_zh")
         if session.scalar(sa.select(Town.id).where(Town.name_zh == name)) is not None:
-            raise TownExists(_("The town %(name)s is already recorded.", name=name), "name_zh")
+            raise exists
         if english and _english_taken(english):
             raise TownExists(_("Another town already has the English name %(name)s.", name=english), "name_en")
         town = Town(name_zh=name, name_en=english)
         session.add(town)
+        _flush_or(session, exists)
     return town
 
 
@@ -197,13 +200,15 @@ def add_village(town_id: int, name_zh: str, name_en: str = "") -> Village:
         town = town_by_id(town_id)
         name = _checked(name_zh, VILLAGE_NAME_MAX, required=True, field="name_zh")
         english = _checked(name_en, ENGLISH_NAME_MAX, required=False, field="name_en")
+        exists = VillageExists(
+            _("%(town)s already has a village named %(name)s.", town=town.name_zh, name=name), "name_zh"
+        )
         taken = sa.select(Village.id).where(Village.town_id == town.id, Village.name_zh == name)
         if session.scalar(taken) is not None:
-            raise VillageExists(
-                _("%(town)s already has a village named %(name)s.", town=town.name_zh, name=name), "name_zh"
-            )
+            raise exists
         village = Village(town=town, name_zh=name, name_en=english)
         session.add(village)
+        _flush_or(session, exists)
     return village
 
 
@@ -246,7 +251,16 @@ def import_places(rows: Iterable[Row]) -> PlacesImported:
             _import_row(state, row)
         if state.total:
             raise PlacesFileRefused(state.problems, state.total)
+        _flush_or(session, Conflict(_("The places changed while the file was read: import it again.")))
     return state.counts
+
+
+def _flush_or(session, conflict: Conflict) -> None:
+    """Write now, so that a place another connection added meanwhile is a refusal, not a crash."""
+    try:
+        session.flush()
+    except IntegrityError:
+        raise conflict from None
 
 
 def _cell(state: _Import, row: Row, column: str, limit: int, required: bool = False) -> str | None:
