@@ -133,7 +133,7 @@ def statements_command(month_text, out):
 places_group = AppGroup("places", help="The county's towns and villages.")
 
 
-@places_group.command("import")
+@places_group.command("import", short_help="Add the new towns and villages of a CSV or XLSX file.")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--lingao", is_flag=True, help="Import Lingao County's list, which ships with the software.")
 @with_appcontext
@@ -181,7 +181,7 @@ def _header_of(table, column: str) -> str:
 counters_group = AppGroup("counters", help="The counters (专柜) goods are received and sold at.")
 
 
-@counters_group.command("add")
+@counters_group.command("add", short_help="Set up a counter.")
 @click.argument("code")
 @click.option("--name", required=True, help="The counter's name, as clerks and receipts show it.")
 @click.option("--address", default="", help="Where it is (printed on receipts).")
@@ -197,7 +197,7 @@ def add_counter_command(code, name, address):
     click.echo(f"Added counter {counter.code}: {counter.name}.")
 
 
-@counters_group.command("list")
+@counters_group.command("list", short_help="List the counters.")
 @with_appcontext
 def list_counters_command():
     """Every counter: code, name, address, open or closed, and its active clerks."""
