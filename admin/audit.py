@@ -41,6 +41,7 @@ ACTION_LABELS = {
 ENTITY_LABELS = {
     "adjustment": _l("Correction"),
     "app_user": _l("Staff account"),
+    "counter": _l("Counter"),
     "household": _l("Household"),
     "household_status": _l("Household status"),
     "lot": _l("Lot"),
@@ -51,6 +52,8 @@ ENTITY_LABELS = {
     "refund": _l("Refund"),
     "shop_order": _l("Order"),
     "stock_movement": _l("Stock movement"),
+    "town": _l("Town"),
+    "village": _l("Village"),
 }
 
 

@@ -3,9 +3,9 @@
 State-changing staff actions are captured automatically by one session listener (`install`),
 for the models in AUDITED: products, households and their status history, lots (received),
 stock movements other than sales, refunds, order refunds, payouts, corrections, month reviews,
-staff accounts, and order status changes made by staff. Explicit events (sign-in, sign-out,
-a failed sign-in, a view of a full phone number) are written with `record` or the small use
-cases below.
+staff accounts, counters, towns and villages, and order status changes made by staff. Explicit
+events (sign-in, sign-out, a failed sign-in, a view of a full phone number) are written with
+`record` or the small use cases below.
 
 Not audited, on purpose: the household ledger, sales, sale lines, draws and their reversals,
 and stock quantities (changed by Core UPDATEs, each beside a StockMovement that is audited or is
@@ -33,6 +33,7 @@ from .extensions import db
 from .models import (
     Adjustment,
     AuditEvent,
+    Counter,
     Household,
     HouseholdStatus,
     Lot,
@@ -44,7 +45,9 @@ from .models import (
     Product,
     Refund,
     StockMovement,
+    Town,
     User,
+    Village,
     normalise_username,
 )
 from .privacy import mask_name, mask_phone
@@ -96,6 +99,10 @@ AUDITED: dict[type, Audited] = {
     Adjustment: Audited(),
     MonthReview: Audited(),
     User: Audited(masked={"password_hash": _secret}),
+    # Where goods are sold and where households live: set up once, changed rarely, and worth tracing when they are.
+    Counter: Audited(),
+    Town: Audited(),
+    Village: Audited(),
     # The buyer's name, phone and address stay out: only the order's progress is kept.
     Order: Audited(actions=frozenset({UPDATE}), only=frozenset({"status", "refunded_fen", "paid_at"}), staff_only=True),
 }

@@ -1,5 +1,5 @@
-"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `ledger verify`, `statements`,
-`backup`, `restore` (`db` comes from Flask-Migrate)."""
+"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `places import`, `counters add|list`,
+`ledger verify`, `statements`, `backup`, `restore` (`db` comes from Flask-Migrate)."""
 
 import sys
 from pathlib import Path
@@ -130,6 +130,88 @@ def statements_command(month_text, out):
     click.echo(f"Wrote {len(ids)} statements for {month:%Y-%m} to {out}.")
 
 
+places_group = AppGroup("places", help="The county's towns and villages.")
+
+
+@places_group.command("import", short_help="Add the new towns and villages of a CSV or XLSX file.")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lingao", is_flag=True, help="Import Lingao County's list, which ships with the software.")
+@with_appcontext
+def import_places_command(file, lingao):
+    """Add the towns and villages of FILE (CSV or XLSX, columns 镇,村 or town,village; town_en and village_en
+    optional) that are not yet recorded. All or nothing: a bad row is named and nothing is added."""
+    from . import places
+    from .tables import UnreadableTable, read_table
+
+    if bool(file) == lingao:
+        raise click.UsageError("Give a FILE or --lingao (one of them).")
+    source = places.lingao_file() if lingao else file
+    try:
+        with source.open("rb") as stream:
+            table = read_table(stream, source.name, places.PLACE_COLUMNS, places.REQUIRED_COLUMNS)
+            added = places.import_places(table.rows)
+    except UnreadableTable as error:
+        raise click.ClickException(f"{source.name}: {_translated(error)}") from None
+    except places.PlacesFileRefused as error:
+        for problem in error.problems:
+            column = _header_of(table, problem.column)
+            click.echo(f"{source.name}: line {problem.line}, column {column}: {problem.message}", err=True)
+        if error.total > len(error.problems):
+            click.echo(f"... and {error.total - len(error.problems)} more.", err=True)
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Towns: {added.towns_added} added, {added.towns_existing} already recorded. "
+        f"Villages: {added.villages_added} added, {added.villages_existing} already recorded."
+    )
+
+
+def _translated(error) -> str:
+    """An UnreadableTable's message in the app's language."""
+    from flask_babel import gettext
+
+    return gettext(error.message, **error.params)
+
+
+def _header_of(table, column: str) -> str:
+    """A canonical column as the file's header spells it."""
+    position = table.header.positions.get(column)
+    return table.header.found[position] if position is not None else column
+
+
+counters_group = AppGroup("counters", help="The counters (专柜) goods are received and sold at.")
+
+
+@counters_group.command("add", short_help="Set up a counter.")
+@click.argument("code")
+@click.option("--name", required=True, help="The counter's name, as clerks and receipts show it.")
+@click.option("--address", default="", help="Where it is (printed on receipts).")
+@with_appcontext
+def add_counter_command(code, name, address):
+    """Set up a counter with this CODE (letters, digits, '-', '_', '.'; never changes), open."""
+    from . import counters
+
+    try:
+        counter = counters.add_counter(code, name, address)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Added counter {counter.code}: {counter.name}.")
+
+
+@counters_group.command("list", short_help="List the counters.")
+@with_appcontext
+def list_counters_command():
+    """Every counter: code, name, address, open or closed, and its active clerks."""
+    from . import counters
+
+    rows = counters.counter_list()
+    if not rows:
+        click.echo("No counter yet: add one with `flask --app shop counters add CODE --name NAME`.")
+    for row in rows:
+        c = row.counter
+        state = "open" if c.active else "closed"
+        click.echo(f"{c.code}\t{c.name}\t{c.address or '-'}\t{state}\t{row.clerks} clerks")
+
+
 personal_data_group = AppGroup("personal-data", help="Personal data sealed at rest (phone numbers).")
 
 
@@ -242,3 +324,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(statements_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(places_group)
+    app.cli.add_command(counters_group)

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from shop.access import PUBLIC
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, Household, Lot, MonthReview, Payout, Product, Role, User
+from shop.models import Adjustment, Counter, Household, Lot, MonthReview, Payout, Product, Role, Town, User
 from shop.monitoring import parse_month
 from shop.statements import month_statement
 from tests.conftest import WANG, Api
@@ -119,6 +119,8 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "adjustment_id": one(Adjustment),
             "review_id": one(MonthReview),
             "user_id": db.session.scalars(sa.select(User.id).where(User.username == "officer")).one(),
+            "counter_id": db.session.scalars(sa.select(Counter.id).where(Counter.code == "BL-01")).one(),
+            "town_id": db.session.scalars(sa.select(Town.id).where(Town.name_zh == "临城镇")).one(),
             "month": this_month(),
             "year": f"{business_today():%Y}",
             "code": "en",

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, MonthReview, Order, SaleLine, User
+from shop.models import Adjustment, Counter, MonthReview, Order, SaleLine, Town, User
 
 from ..conftest import PASSWORD
 from . import hostile_corpus as hc
@@ -66,6 +66,7 @@ PARTS = {
     "adjustment": ("adjustment",),
     "review": ("review", "month", "digest"),
     "user": ("user",),
+    "places": ("counter", "town"),
 }
 
 
@@ -91,6 +92,9 @@ def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
         scene.update(dispute(app, as_role("officer"), goods["wang"], scene["month"]))
     if "user" in wanted:
         scene["user"] = one(app, sa.select(User.id).where(User.username == "clerk2"))
+    if "places" in wanted:
+        scene["counter"] = one(app, sa.select(Counter.id).where(Counter.code == "BL-01"))
+        scene["town"] = one(app, sa.select(Town.id).where(Town.name_zh == "临城镇"))
     return scene
 
 
@@ -544,6 +548,44 @@ COVERAGE: dict[str, Route] = {
     "admin_products.remove_picture": Route(
         "admin", "/admin/products/{shrimp}/picture/remove", kind="form", ids=("shrimp",)
     ),
+    "admin_places.new_counter": Route(
+        "admin",
+        "/admin/places/counters/new",
+        {"code": "NEW-1", "name": "新专柜", "address": ""},
+        {"code": "text_req", "name": "text_req", "address": "text"},
+        kind="form",
+    ),
+    "admin_places.edit_counter": Route(
+        "admin",
+        "/admin/places/counters/{counter}",
+        {"name": "波莲镇墟专柜", "address": ""},
+        {"name": "text_req", "address": "text"},
+        kind="form",
+        ids=("counter",),
+    ),
+    "admin_places.set_counter_open": Route(
+        "admin",
+        "/admin/places/counters/{counter}/open",
+        {"active": "1"},
+        {"active": "choice"},
+        kind="form",
+        ids=("counter",),
+    ),
+    "admin_places.new_town": Route(
+        "admin",
+        "/admin/places/towns/new",
+        {"name_zh": "新镇", "name_en": ""},
+        {"name_zh": "text_req", "name_en": "text"},
+        kind="form",
+    ),
+    "admin_places.add_village": Route(
+        "admin",
+        "/admin/places/towns/{town}/villages",
+        {"name_zh": "新村", "name_en": ""},
+        {"name_zh": "text_req", "name_en": "text"},
+        kind="form",
+        ids=("town",),
+    ),
 }
 
 #: Bugs found and reported to the files' owners, by endpoint: the labels of the cases they fail.
@@ -577,7 +619,7 @@ def write_routes(app) -> dict[str, set[str]]:
 
 
 #: Tables whose rows a write may UPDATE: read in full, where the others are counted.
-UPDATED_IN_PLACE = ("lot", "shop_order", "reservation", "adjustment", "month_review", "app_user", "product")
+UPDATED_IN_PLACE = ("lot", "shop_order", "reservation", "adjustment", "month_review", "app_user", "product", "counter")
 
 
 def snapshot(app) -> dict[str, object]:
