@@ -179,6 +179,8 @@ class NewOrder(Body):
     fulfilment: Fulfilment
     address: Text(300) = ""
     payment: OrderPayment
+    #: Where a pickup is collected (or a delivery ships from); the first counter, or for a delivery the first holding it all.
+    counter_id: Id | None = None
 
 
 B = TypeVar("B", bound=Body)
@@ -557,9 +559,11 @@ def place_order():
         address=body.address,
         payment=body.payment,
         today=business_today(),
+        counter_id=body.counter_id,
     )
     answer = {
         "id": order.id,
+        "counter_id": order.counter_id,
         "token": order.token,
         "number": order.number,
         "total_fen": order.total_fen,

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import credits
 from .clock import now_utc
-from .counters import UnknownCounter, counter_for, default_counter, find_counter
+from .counters import counter_for, find_counter
 from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
 from .households import UnknownHousehold
@@ -170,16 +170,26 @@ def _available_by_product(now: datetime, today: date, *where) -> dict[int, int]:
 
 
 def available_by_product(today: date) -> dict[int, int]:
-    """Grams or pieces of each product online buyers may order today: what the online counter can sell.
+    """Grams or pieces of each product online buyers may order today: the most any one open counter can sell.
 
-    Online orders are held and handed over at the first counter, so that is
-    the stock the catalog, the cart and GET /api/products speak of.
+    An order is held at one counter (the buyer's pickup choice), so that is
+    the stock the catalog, the cart and GET /api/products speak of; with one
+    counter it is simply that counter's.
     """
-    try:
-        counter = default_counter()
-    except UnknownCounter:
-        return {}  # an installation with no counter yet sells nothing
-    return available_at_counter(counter.id, today)
+    held = live_reservations(now_utc())
+    free = sa.func.sum(Lot.qty_on_hand - sa.func.coalesce(held.c.held, 0))
+    per_counter = (
+        sa.select(Lot.product_id, free.label("free"))
+        .outerjoin(held, held.c.lot_id == Lot.id)
+        .join(Counter, Lot.counter_id == Counter.id)
+        .where(*_sellable(today), Counter.active)
+        .group_by(Lot.product_id, Lot.counter_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(per_counter.c.product_id, sa.func.max(per_counter.c.free)).group_by(per_counter.c.product_id)
+    )
+    return {product_id: max(int(total), 0) for product_id, total in rows}
 
 
 def available_at_counter(counter_id: int, today: date) -> dict[int, int]:

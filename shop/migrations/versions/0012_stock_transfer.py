@@ -41,10 +41,18 @@ def _kinds(kinds: str, delta: str) -> None:
 
 
 def upgrade():
-    with op.batch_alter_table('lot', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('source_lot_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_lot_source_lot_id'), ['source_lot_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_lot_source_lot_id_lot'), 'lot', ['source_lot_id'], ['id'])
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite':
+        # Not batch mode: copying the lot table means dropping it, which SQLite refuses while
+        # movements, draws and ledger entries refer to its rows. A column-level REFERENCES may be added.
+        op.execute(
+            'ALTER TABLE lot ADD COLUMN source_lot_id INTEGER'
+            ' CONSTRAINT fk_lot_source_lot_id_lot REFERENCES lot (id)'
+        )
+    else:
+        op.add_column('lot', sa.Column('source_lot_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_lot_source_lot_id_lot'), 'lot', 'lot', ['source_lot_id'], ['id'])
+    op.create_index(op.f('ix_lot_source_lot_id'), 'lot', ['source_lot_id'], unique=False)
     _kinds(NEW_KINDS, NEW_DELTA)
 
 
@@ -55,7 +63,10 @@ def downgrade():
     if bind.execute(sa.text("SELECT COUNT(*) FROM lot WHERE source_lot_id IS NOT NULL")).scalar():
         raise RuntimeError("Stock was transferred between counters; this revision cannot be undone without losing it.")
     _kinds(OLD_KINDS, OLD_DELTA)
-    with op.batch_alter_table('lot', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_lot_source_lot_id_lot'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_lot_source_lot_id'))
-        batch_op.drop_column('source_lot_id')
+    op.drop_index(op.f('ix_lot_source_lot_id'), table_name='lot')
+    if bind.dialect.name == 'sqlite':
+        # SQLite drops a column whose only constraint is its own REFERENCES in place.
+        op.execute('ALTER TABLE lot DROP COLUMN source_lot_id')
+    else:
+        op.drop_constraint(op.f('fk_lot_source_lot_id_lot'), 'lot', type_='foreignkey')
+        op.drop_column('lot', 'source_lot_id')
