@@ -64,19 +64,19 @@ def test_the_manager_chooses_a_counter_at_the_till_and_it_is_remembered(app, goo
 
 
 def test_a_sale_naming_a_counter_sells_from_that_counters_lots(app, goods, counters, shelves, admin):
-    response = admin.post("/api/counter/sales", json=sale(goods, "mgr-1", 2, counter_id=counters["second"]))
+    response = admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2, counter_id=counters["second"]))
     assert response.status_code == 201, response.get_json()
     assert [d["lot_id"] for d in response.get_json()["lines"][0]["draws"]] == [shelves["second"]]
     assert (on_hand(app, shelves["first"]), on_hand(app, shelves["second"])) == (5, 1)
     with app.app_context():
         assert db.session.scalars(sa.select(Sale.counter_id)).one() == counters["second"]
     # The same key sent again (a queued sale from the tablet) replays; naming another counter is another sale.
-    again = admin.post("/api/counter/sales", json=sale(goods, "mgr-1", 2, counter_id=counters["second"]))
+    again = admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2, counter_id=counters["second"]))
     assert again.status_code == 200 and again.get_json()["id"] == response.get_json()["id"]
     assert (
-        admin.post("/api/counter/sales", json=sale(goods, "mgr-1", 2, counter_id=counters["first"])).status_code == 409
+        admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2, counter_id=counters["first"])).status_code == 409
     )
-    assert admin.post("/api/counter/sales", json=sale(goods, "mgr-1", 2)).status_code == 200
+    assert admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2)).status_code == 200
 
 
 def test_the_days_sales_and_cash_up_are_per_counter(app, goods, counters, shelves, admin, clerk):
@@ -93,13 +93,13 @@ def test_the_days_sales_and_cash_up_are_per_counter(app, goods, counters, shelve
 
 
 def test_a_clerk_sells_only_at_their_own_counter(app, goods, counters, shelves, clerk):
-    assert clerk.post("/api/counter/sales", json=sale(goods, "own-1", counter_id=counters["first"])).status_code == 201
+    assert clerk.post("/api/counter/sales", json=sale(goods, "own-sale-1", counter_id=counters["first"])).status_code == 201
     before = counts(app)
     for other in (counters["second"], counters["closed"], 99999):
-        response = clerk.post("/api/counter/sales", json=sale(goods, f"other-{other}", counter_id=other))
+        response = clerk.post("/api/counter/sales", json=sale(goods, f"other-counter-{other}", counter_id=other))
         assert response.status_code == 403, response.get_json()
     # Not even by replaying a key already recorded at their own counter.
-    assert clerk.post("/api/counter/sales", json=sale(goods, "own-1", counter_id=counters["second"])).status_code == 403
+    assert clerk.post("/api/counter/sales", json=sale(goods, "own-sale-1", counter_id=counters["second"])).status_code == 403
     assert counts(app) == before
     assert clerk.get(f"/api/counter/products?counter_id={counters['second']}").status_code == 403
     html = clerk.get(f"/admin/counter/?counter={counters['second']}").get_data(as_text=True)
