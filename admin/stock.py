@@ -323,8 +323,10 @@ def receive():
     user = signed_in_user()
     on_sale = {p.id: p for p in products.active_products()}
     form = receive_form(user, on_sale)
+    # Back to the stock of the counter the manager came from.
+    back = {"counter": form.counter.data} if "counter" in form and form.counter.data != counter_for(user).id else {}
     if not form.is_submitted():
-        return render_template("admin/stock/receive.html", form=form)
+        return render_template("admin/stock/receive.html", form=form, here=back)
     status = 422
     # Every field is checked, so that all mistakes show at once.
     valid = form.validate()
@@ -357,7 +359,7 @@ def receive():
                 "info",
             )
             return redirect(url_for(".lot", lot_id=lot.id, received=1))
-    return render_template("admin/stock/receive.html", form=form), status
+    return render_template("admin/stock/receive.html", form=form, here=back), status
 
 
 # One lot: its history, write-offs and returns.
@@ -454,6 +456,7 @@ def lot_page(
         default_copies=max(1, min(MAX_COPIES, lot.qty_on_hand // default_pack)),
         max_copies=MAX_COPIES,
         just_received=request.args.get("received") == "1",
+        here=counter_args(signed_in_user(), lot.counter),
     )
     return body, status
 

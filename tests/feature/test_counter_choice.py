@@ -74,7 +74,8 @@ def test_a_sale_naming_a_counter_sells_from_that_counters_lots(app, goods, count
     again = admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2, counter_id=counters["second"]))
     assert again.status_code == 200 and again.get_json()["id"] == response.get_json()["id"]
     assert (
-        admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2, counter_id=counters["first"])).status_code == 409
+        admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2, counter_id=counters["first"])).status_code
+        == 409
     )
     assert admin.post("/api/counter/sales", json=sale(goods, "mgr-sale-1", 2)).status_code == 200
 
@@ -93,13 +94,19 @@ def test_the_days_sales_and_cash_up_are_per_counter(app, goods, counters, shelve
 
 
 def test_a_clerk_sells_only_at_their_own_counter(app, goods, counters, shelves, clerk):
-    assert clerk.post("/api/counter/sales", json=sale(goods, "own-sale-1", counter_id=counters["first"])).status_code == 201
+    assert (
+        clerk.post("/api/counter/sales", json=sale(goods, "own-sale-1", counter_id=counters["first"])).status_code
+        == 201
+    )
     before = counts(app)
     for other in (counters["second"], counters["closed"], 99999):
         response = clerk.post("/api/counter/sales", json=sale(goods, f"other-counter-{other}", counter_id=other))
         assert response.status_code == 403, response.get_json()
     # Not even by replaying a key already recorded at their own counter.
-    assert clerk.post("/api/counter/sales", json=sale(goods, "own-sale-1", counter_id=counters["second"])).status_code == 403
+    assert (
+        clerk.post("/api/counter/sales", json=sale(goods, "own-sale-1", counter_id=counters["second"])).status_code
+        == 403
+    )
     assert counts(app) == before
     assert clerk.get(f"/api/counter/products?counter_id={counters['second']}").status_code == 403
     html = clerk.get(f"/admin/counter/?counter={counters['second']}").get_data(as_text=True)
@@ -290,3 +297,26 @@ def test_the_year_report_limits_the_income_to_the_counter(app, goods, counters, 
     assert {r["户编号"]: r["全年（元）"] for r in rows} == {"DB001": "50.00", "CT001": "32.40"}
     assert admin.get(f"/admin/reports/year/{year}?counter=99999").status_code == 404
     assert admin.get(f"/admin/reports/year/{year}?counter=1e3").status_code == 404
+
+
+# ---------------------------------------------------------------- stock pages
+
+
+def test_the_stock_pages_keep_the_managers_counter(app, goods, counters, shelves, admin, clerk):
+    second = counters["second"]
+    index = admin.get(f"/admin/stock/?counter={second}").get_data(as_text=True)
+    assert f"/admin/stock/receive?counter={second}" in index and f"/admin/stock/stocktake?counter={second}" in index
+    receive_page = admin.get(f"/admin/stock/receive?counter={second}").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{second}">|<option value="{second}" selected>', receive_page)
+    assert f'href="/admin/stock/?counter={second}"' in receive_page
+    stocktake = admin.get(f"/admin/stock/stocktake?counter={second}").get_data(as_text=True)
+    assert f"P{shelves['second']:06d}" in stocktake and f"P{shelves['first']:06d}" not in stocktake
+    lot_page = admin.get(f"/admin/stock/lots/{shelves['second']}").get_data(as_text=True)
+    assert f'href="/admin/stock/?counter={second}"' in lot_page
+    # A clerk stays at their counter whatever the address says, and cannot open the other's lots.
+    assert f"P{shelves['second']:06d}" not in clerk.get(f"/admin/stock/stocktake?counter={second}").get_data(
+        as_text=True
+    )
+    assert clerk.get(f"/admin/stock/lots/{shelves['second']}").status_code == 403
+    assert admin.get(f"/admin/stock/?counter={counters['closed']}").status_code == 422
+    assert admin.get("/admin/stock/?counter=99999999999").status_code == 404
