@@ -68,7 +68,7 @@ TILL_COUNTER = "till_counter"
 
 
 def till_counter(user: User) -> Counter:
-    """The counter the till sells at: a clerk's own; for the manager the one chosen with ?counter=, kept in the session."""
+    """The counter the till sells at: a clerk's own; the manager's choice (?counter=), kept in the session."""
     if user.role is not Role.ADMIN:
         return counter_for(user)
     chosen = request.args.get("counter", type=int)

@@ -179,7 +179,8 @@ class NewOrder(Body):
     fulfilment: Fulfilment
     address: Text(300) = ""
     payment: OrderPayment
-    #: Where a pickup is collected (or a delivery ships from); the first counter, or for a delivery the first holding it all.
+    #: Where a pickup is collected (or a delivery ships from); by default the first counter (for a
+    #: delivery, the first holding the whole basket).
     counter_id: Id | None = None
 
 

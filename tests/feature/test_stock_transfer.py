@@ -1,6 +1,5 @@
 """Moving part of a lot to another counter (调拨): a new lot there, never a second credit."""
 
-
 import flask_migrate
 import pytest
 import sqlalchemy as sa
