@@ -19,6 +19,7 @@ from flask import (
     render_template,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -32,9 +33,9 @@ from shop import orders, sales, stock, units
 from shop.access import roles_required, signed_in_user
 from shop.api import till_catalog
 from shop.clock import business_today, local_time
-from shop.counters import counter_for
+from shop.counters import UnknownCounter, counter_for, working_counter
 from shop.errors import DomainError
-from shop.models import COUNTER_METHODS, PaymentMethod, Role, Sale, SettlementMode, User
+from shop.models import COUNTER_METHODS, Counter, PaymentMethod, Role, Sale, SettlementMode, User
 from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
 from shop.responses import STATUS_OF
@@ -62,18 +63,55 @@ PAYMENT_ZH = {
 # ---------------------------------------------------------------- the till
 
 
+#: Where the manager's choice of counter is kept between the till's pages.
+TILL_COUNTER = "till_counter"
+
+
+def till_counter(user: User) -> Counter:
+    """The counter the till sells at: a clerk's own; the manager's choice (?counter=), kept in the session."""
+    if user.role is not Role.ADMIN:
+        return counter_for(user)
+    chosen = request.args.get("counter", type=int)
+    if chosen is not None and 0 < chosen < 2**31:
+        try:
+            counter = working_counter(user, chosen)
+        except UnknownCounter as error:
+            flash(error.message, "error")
+        else:
+            session[TILL_COUNTER] = counter.id
+            return counter
+    kept = session.get(TILL_COUNTER)
+    try:
+        # A counter closed since it was chosen is no longer sold at: back to the first one.
+        return working_counter(user, kept if isinstance(kept, int) else None)
+    except UnknownCounter:
+        session.pop(TILL_COUNTER, None)
+        return counter_for(user)
+
+
+def counter_choices(user: User) -> list[Counter]:
+    """The counters the manager may switch the till to; none for a clerk or a single-counter installation."""
+    counters = stock.open_counters() if user.role is Role.ADMIN else []
+    return counters if len(counters) > 1 else []
+
+
 @bp.get("/")
 @till_staff
 def pos():
     """The till: products with what is on sale here, a basket, payment and the offline queue."""
     user = signed_in_user()
+    counter = till_counter(user)
+    choices = counter_choices(user)
     return render_template(
         "admin/counter/pos.html",
-        counter=counter_for(user),
-        products=till_products(user),
+        counter=counter,
+        counters=choices,
+        # The till names its counter in every sale only when there is a choice to name.
+        counter_id=counter.id if choices else None,
+        products=till_products(counter),
         messages=pos_messages(),
         methods=[(m.value, label(m)) for m in COUNTER_METHODS],
-        to_collect=len(orders.orders_to_collect(counter_for(user).id)),
+        to_collect=len(orders.orders_to_collect(counter.id)),
     )
 
 
@@ -88,9 +126,9 @@ def service_worker():
     return response
 
 
-def till_products(user: User) -> list[dict]:
+def till_products(counter: Counter) -> list[dict]:
     """What GET /api/counter/products answers, with each product's picture for the till's grid."""
-    return [{**entry, "image": product_image_url(product)} for product, entry in till_catalog(user)]
+    return [{**entry, "image": product_image_url(product)} for product, entry in till_catalog(counter.id)]
 
 
 def pos_messages() -> dict[str, str]:
@@ -145,13 +183,15 @@ def sales_list():
     """Today's sales at this counter, newest first, with totals by payment method."""
     user = signed_in_user()
     today = business_today()
-    day = sales.recent_sales(user, today, limit=SALES_SHOWN)
+    counter = till_counter(user)
+    day = sales.recent_sales(counter.id, today, limit=SALES_SHOWN)
     return render_template(
         "admin/counter/sales.html",
         sales=day,
         today=today,
-        counter=counter_for(user),
-        totals=_totals_by_method(user, today),
+        counter=counter,
+        counters=counter_choices(user),
+        totals=_totals_by_method(counter, today),
         limit=SALES_SHOWN,
         line_text=line_text,
     )
@@ -167,9 +207,9 @@ class MethodTotal:
     refunded_fen: int
 
 
-def _totals_by_method(user: User, today: date) -> list[MethodTotal]:
+def _totals_by_method(counter: Counter, today: date) -> list[MethodTotal]:
     """The day's takings per payment method, in the till's button order, for cashing up."""
-    totals = sales.day_totals(user, today)
+    totals = sales.day_totals(counter.id, today)
     return [MethodTotal(label(m), *totals[m]) for m in PaymentMethod if m in totals]
 
 

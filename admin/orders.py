@@ -23,10 +23,10 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from admin.counter import line_text, refund_requests, refunded_quantities, unit_price_text
-from shop import audit, orders, sales
+from shop import audit, orders, sales, stock
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time
-from shop.counters import counter_for
+from shop.counters import UnknownCounter, counter_for, working_counter
 from shop.errors import Conflict, DomainError, Forbidden, Invalid
 from shop.models import (
     COUNTER_METHODS,
@@ -394,16 +394,28 @@ def _say_refunded(order: Order, done: OrderRefund) -> None:
 def collect():
     """Pay-at-pickup orders waiting at this counter; search by order number or the phone's last four digits."""
     user = signed_in_user()
-    return render_collect(counter_for(user), request.args.get("q", ""))
+    return render_collect(collect_counter(user), request.args.get("q", ""), user=user)
 
 
-def render_collect(counter: Counter, q: str, *, error: str | None = None, failed: int | None = None):
+def collect_counter(user: User) -> Counter:
+    """The counter whose pickups are listed: a clerk's own; for the manager the one chosen with ?counter=."""
+    chosen = request.args.get("counter", type=int)
+    if chosen is not None and not 0 < chosen < 2**31:
+        raise UnknownCounter(_("No open counter has id %(id)s.", id=chosen), "counter")
+    return working_counter(user, chosen)
+
+
+def render_collect(
+    counter: Counter, q: str, *, error: str | None = None, failed: int | None = None, user: User | None = None
+):
     """The pickup page: orders held for the counter, or those a search finds (lapsed ones too)."""
     q = q.strip()[:20]
     found = orders.search_pickups(counter.id, q) if q else orders.orders_to_collect(counter.id)
+    counters = stock.open_counters() if user is not None and user.role is Role.ADMIN else []
     return render_template(
         "admin/orders/collect.html",
         counter=counter,
+        counters=counters if len(counters) > 1 else [],
         q=q,
         found=found,
         methods=[(m.value, label(m)) for m in COUNTER_METHODS],

@@ -94,6 +94,11 @@ def counter_filter() -> int | None:
     return int(text)
 
 
+def report_counters() -> list[Counter]:
+    """The counters a report may be limited to: every one, closed ones too, whose past is still reported."""
+    return list(db.session.scalars(db.select(Counter).order_by(Counter.id)))
+
+
 def month_figures(month_text: str) -> reports.MonthFigures:
     """The month a URL names, as the signed-in reader may see it."""
     return reports.month_report(report_month(month_text), signed_in_user(), counter_filter())
@@ -104,11 +109,10 @@ def month_figures(month_text: str) -> reports.MonthFigures:
 def month_page(month: str):
     """The month: summary, channels, products, towns and the households' income."""
     figures = month_figures(month)
-    counters = db.session.scalars(db.select(Counter).order_by(Counter.id)).all()
     return render_template(
         "admin/reports/month.html",
         figures=figures,
-        counters=counters,
+        counters=report_counters(),
         running=figures.month == month_start(business_today()),
         previous=add_months(figures.month, -1),
         following=add_months(figures.month, 1),
@@ -153,16 +157,22 @@ def month_csv(month: str):
 @report_readers
 def year_page(year: str):
     """Every visible household's income month by month in a year, against the monitoring line."""
-    figures = reports.household_year(report_year(year), signed_in_user())
+    figures = reports.household_year(report_year(year), signed_in_user(), counter_filter())
     months = [date(figures.year, m, 1) for m in range(1, 13)]
-    return render_template("admin/reports/year.html", figures=figures, months=months, this_year=business_today().year)
+    return render_template(
+        "admin/reports/year.html",
+        figures=figures,
+        months=months,
+        this_year=business_today().year,
+        counters=report_counters(),
+    )
 
 
 @bp.get("/year/<year>.csv")
 @report_readers
 def year_csv(year: str):
     """The year's household × month table as CSV for the bureau."""
-    figures = reports.household_year(report_year(year), signed_in_user())
+    figures = reports.household_year(report_year(year), signed_in_user(), counter_filter())
     return csv_response(reports.year_csv(figures), f"bangfu-{figures.year}.csv")
 
 

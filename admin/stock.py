@@ -323,8 +323,10 @@ def receive():
     user = signed_in_user()
     on_sale = {p.id: p for p in products.active_products()}
     form = receive_form(user, on_sale)
+    # Back to the stock of the counter the manager came from.
+    back = {"counter": form.counter.data} if "counter" in form and form.counter.data != counter_for(user).id else {}
     if not form.is_submitted():
-        return render_template("admin/stock/receive.html", form=form)
+        return render_template("admin/stock/receive.html", form=form, here=back)
     status = 422
     # Every field is checked, so that all mistakes show at once.
     valid = form.validate()
@@ -357,7 +359,7 @@ def receive():
                 "info",
             )
             return redirect(url_for(".lot", lot_id=lot.id, received=1))
-    return render_template("admin/stock/receive.html", form=form), status
+    return render_template("admin/stock/receive.html", form=form, here=back), status
 
 
 # One lot: its history, write-offs and returns.
@@ -380,6 +382,27 @@ class ReturnForm(FlaskForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
 
 
+class TransferForm(FlaskForm):
+    """Part of a lot moved to another counter (调拨)."""
+
+    quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
+    unit = SelectField(_l("Unit"))
+    to_counter = SelectField(
+        _l("To counter"), coerce=_optional_id, validators=[InputRequired(_l("Choose the counter to move it to."))]
+    )
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+
+
+def transfer_form(lot: Lot) -> TransferForm:
+    """The transfer form for a lot: its product's units, and every other open counter."""
+    choices = unit_choices(lot.product.unit)
+    form = TransferForm(prefix="transfer", unit=choices[0][0])
+    form.unit.choices = options(choices)
+    others = [(c.id, c.name) for c in stock.open_counters() if c.id != lot.counter_id]
+    form.to_counter.choices = options([("", _("Choose a counter"))] + others)
+    return form
+
+
 def write_off_form(lot: Lot) -> WriteOffForm:
     """The write-off form for a lot, in its product's units."""
     choices = unit_choices(lot.product.unit)
@@ -398,15 +421,23 @@ def return_form(lot: Lot) -> ReturnForm:
 
 
 def lot_page(
-    lot: Lot, *, write_off: WriteOffForm | None = None, give_back: ReturnForm | None = None, status: int = 200
+    lot: Lot,
+    *,
+    write_off: WriteOffForm | None = None,
+    give_back: ReturnForm | None = None,
+    move: TransferForm | None = None,
+    status: int = 200,
 ):
     """A lot's page, with a failed form kept as it was typed."""
     write_off = write_off or write_off_form(lot)
     give_back = give_back or return_form(lot)
+    move = move or transfer_form(lot)
     can_write_off = lot.qty_on_hand > 0
     can_return = can_write_off and lot.mode is SettlementMode.CONSIGNMENT
+    # One counter is no choice at all: the form shows only where there is somewhere to move to.
+    can_move = can_write_off and len(move.to_counter.choices) > 1
     # A refusal of a form the page does not show (a return of a purchased lot) is shown at the top.
-    unshown = [(write_off, can_write_off), (give_back, can_return)]
+    unshown = [(write_off, can_write_off), (give_back, can_return), (move, can_move)]
     default_pack = GRAMS_PER_JIN if lot.product.unit is Unit.GRAM else 1
     body = render_template(
         "admin/stock/lot.html",
@@ -417,11 +448,15 @@ def lot_page(
         give_back=give_back,
         can_write_off=can_write_off,
         can_return=can_return,
+        move=move,
+        can_move=can_move,
+        moved_out=stock.transfers_from(lot.id),
         alerts=[m for form, shown in unshown if not shown for ms in form.errors.values() for m in ms],
         default_pack=default_pack,
         default_copies=max(1, min(MAX_COPIES, lot.qty_on_hand // default_pack)),
         max_copies=MAX_COPIES,
         just_received=request.args.get("received") == "1",
+        here=counter_args(signed_in_user(), lot.counter),
     )
     return body, status
 
@@ -485,6 +520,42 @@ def give_back(lot_id: int):
             )
             return redirect(url_for(".lot", lot_id=lot.id))
     return lot_page(lot, give_back=form, status=status)
+
+
+@bp.post("/lots/<id:lot_id>/transfer")
+@roles_required(*STOCK_STAFF)
+def transfer(lot_id: int):
+    """Move part of a lot to another counter (调拨), and go to the new lot's page when the user may see it."""
+    user = signed_in_user()
+    lot = lot_for(user, lot_id)
+    form = transfer_form(lot)
+    status = 422
+    if form.validate() and (quantity := read_quantity(form, lot.product)):
+        try:
+            moved = stock.transfer(
+                lot_id=lot.id,
+                to_counter_id=form.to_counter.data,
+                quantity=quantity,
+                note=(form.note.data or "").strip(),
+                by=user,
+            )
+        except DomainError as error:
+            status = show_domain_error(form, error, {"quantity": "quantity", "to_counter_id": "to_counter"})
+        else:
+            flash(
+                _(
+                    "%(qty)s of lot %(code)s moved to %(counter)s as lot %(new)s.",
+                    qty=quantity_text(quantity, lot.product.unit),
+                    code=lot.code,
+                    counter=moved.counter.name,
+                    new=moved.code,
+                ),
+                "info",
+            )
+            # A clerk may not open a lot at another counter: they stay on the source lot.
+            shown = moved if user.role is Role.ADMIN else lot
+            return redirect(url_for(".lot", lot_id=shown.id))
+    return lot_page(lot, move=form, status=status)
 
 
 # Printed documents.

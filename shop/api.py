@@ -19,7 +19,7 @@ from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .checkout import ORDER_TOKEN
 from .clock import business_today
-from .counters import counter_for
+from .counters import working_counter
 from .models import (
     Fulfilment,
     HouseholdCategory,
@@ -123,6 +123,8 @@ class NewSale(Body):
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
     #: Cash only: what the buyer handed over, so the receipt shows the change.
     tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    #: The counter sold at: the manager's choice; a clerk may name only their own.
+    counter_id: Id | None = None
 
 
 class RefundLineIn(Body):
@@ -143,6 +145,12 @@ class NewWriteOff(Body):
 
 
 class NewReturn(Body):
+    quantity: Quantity
+    note: Text(200) = ""
+
+
+class NewTransfer(Body):
+    to_counter_id: Id
     quantity: Quantity
     note: Text(200) = ""
 
@@ -171,6 +179,9 @@ class NewOrder(Body):
     fulfilment: Fulfilment
     address: Text(300) = ""
     payment: OrderPayment
+    #: Where a pickup is collected (or a delivery ships from); by default the first counter (for a
+    #: delivery, the first holding the whole basket).
+    counter_id: Id | None = None
 
 
 B = TypeVar("B", bound=Body)
@@ -357,6 +368,17 @@ def return_goods(lot_id):
     return jsonify(movement_json(movement)), 201
 
 
+@bp.post("/lots/<id:lot_id>/transfers")
+@roles_required(Role.ADMIN, Role.CLERK)
+def transfer_stock(lot_id):
+    """Move part of a lot to another counter (调拨); the moved part becomes a new lot there."""
+    body = parse(NewTransfer)
+    moved = stock.transfer(
+        lot_id=lot_id, to_counter_id=body.to_counter_id, quantity=body.quantity, note=body.note, by=signed_in_user()
+    )
+    return jsonify(id=moved.id, counter_id=moved.counter_id, quantity=moved.qty_on_hand), 201
+
+
 @bp.post("/stocktakes")
 @roles_required(Role.ADMIN, Role.CLERK)
 def stocktake():
@@ -386,13 +408,17 @@ def movement_json(movement) -> dict:
 @bp.get("/counter/products")
 @roles_required(Role.ADMIN, Role.CLERK)
 def counter_products():
-    """What the till sells: every active product with what is on sale at the caller's counter."""
-    return jsonify([entry for _product, entry in till_catalog(signed_in_user())])
+    """What the till sells: every active product with what is on sale at the caller's counter (or ?counter_id=)."""
+    chosen = request.args.get("counter_id", type=int)
+    if chosen is not None and not 0 < chosen < 2**31:
+        return json_error(404, "not_found", _("No open counter has id %(id)s.", id=chosen))
+    counter = working_counter(signed_in_user(), chosen)
+    return jsonify([entry for _product, entry in till_catalog(counter.id)])
 
 
-def till_catalog(user) -> list[tuple]:
-    """Each active product with its JSON for the till, counting only what is on sale at the user's counter."""
-    available = stock.available_at_counter(counter_for(user).id, business_today())
+def till_catalog(counter_id: int) -> list[tuple]:
+    """Each active product with its JSON for the till, counting only what is on sale at this counter."""
+    available = stock.available_at_counter(counter_id, business_today())
     return [
         (
             p,
@@ -423,6 +449,7 @@ def record_sale():
         tendered_fen=body.tendered_fen,
         clerk=signed_in_user(),
         today=business_today(),
+        counter_id=body.counter_id,
     )
     return jsonify(sale_json(sales.sale_for(sale.id, signed_in_user()))), 201 if created else 200
 
@@ -533,9 +560,11 @@ def place_order():
         address=body.address,
         payment=body.payment,
         today=business_today(),
+        counter_id=body.counter_id,
     )
     answer = {
         "id": order.id,
+        "counter_id": order.counter_id,
         "token": order.token,
         "number": order.number,
         "total_fen": order.total_fen,

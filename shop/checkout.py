@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 try:  # WTForms 3.3 declares choices as SelectChoice; tuples go away in 3.4.
     from wtforms.fields.choices import SelectChoice
@@ -41,7 +41,7 @@ from .counters import default_counter
 from .errors import DomainError
 from .extensions import limiter
 from .inventory import OutOfStock
-from .models import Fulfilment, Lot, Order, OrderPayment, Product
+from .models import Counter, Fulfilment, Lot, Order, OrderPayment, Product
 from .money import price_for
 from .order_flow import OrderStatus
 from .responses import STATUS_OF
@@ -326,6 +326,8 @@ class CheckoutForm(FlaskForm):
         _l("Delivery address"), filters=[lambda v: (v or "").strip()], validators=[Length(max=300), ONE_LINE]
     )
     payment = RadioField(_l("Payment"), validators=[InputRequired(_l("Choose how you pay."))])
+    #: Where a pickup is collected; only offered when more than one counter is open.
+    counter = RadioField(_l("Pick up at"), coerce=int, validators=[Optional()])
 
 
 def options(pairs: list[tuple[str, str]]) -> list:
@@ -345,7 +347,21 @@ def checkout_form(online: bool) -> CheckoutForm:
     form.payment.choices = options(ways)
     if form.payment.data is None:
         form.payment.data = ways[0][0]
+    counters = stock.open_counters()
+    if len(counters) > 1:
+        form.counter.choices = options([(c.id, c.name) for c in counters])
+        if form.counter.data is None:
+            form.counter.data = counters[0].id
+    else:
+        del form.counter
     return form
+
+
+def pickup_counter(form: CheckoutForm) -> Counter:
+    """The counter the form names for pickup: the buyer's choice, or the only (first) one."""
+    if "counter" in form and form.counter.data:
+        return next((c for c in stock.open_counters() if c.id == form.counter.data), default_counter())
+    return default_counter()
 
 
 def check_choices(form: CheckoutForm) -> bool:
@@ -382,10 +398,9 @@ def likely_suppliers(lots: list[Lot], quantity: int) -> list[Supplier]:
     return suppliers
 
 
-def suppliers_of(lines: list[CartLine]) -> dict[int, list[Supplier]]:
-    """Each cart product's likely suppliers among the online counter's lots."""
+def suppliers_of(lines: list[CartLine], counter_id: int) -> dict[int, list[Supplier]]:
+    """Each cart product's likely suppliers among a counter's lots."""
     today = business_today()
-    counter_id = default_counter().id
     return {
         line.product.id: likely_suppliers(
             [lot for lot in stock.lots_on_sale(line.product.id, today) if lot.counter_id == counter_id], line.quantity
@@ -396,7 +411,8 @@ def suppliers_of(lines: list[CartLine]) -> dict[int, list[Supplier]]:
 
 def checkout_page(form: CheckoutForm, lines: list[CartLine], online: bool, status: int = 200):
     """The checkout form beside the order summary."""
-    suppliers = suppliers_of(lines)
+    counter = pickup_counter(form)
+    suppliers = suppliers_of(lines, counter.id)
     helped = {s for found in suppliers.values() for s in found}
     return render_template(
         "checkout/checkout.html",
@@ -406,7 +422,8 @@ def checkout_page(form: CheckoutForm, lines: list[CartLine], online: bool, statu
         suppliers=suppliers,
         households_helped=len(helped),
         villages_helped=len({s.village for s in helped}),
-        counter=default_counter(),
+        counter=counter,
+        counters={c.id: c for c in stock.open_counters()},
         online=online,
     ), status
 
@@ -456,6 +473,8 @@ def checkout():
             address=form.address.data,
             payment=OrderPayment(form.payment.data),
             today=business_today(),
+            # A delivery ships from the counter that holds the basket; the pickup choice is for pickups.
+            counter_id=form.counter.data if "counter" in form and form.fulfilment.data == Fulfilment.PICKUP else None,
         )
     except DomainError as error:
         message = shortage_message(error, lines) if isinstance(error, OutOfStock) else error.message

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .models import Counter, Role, User
 from .places import name_problem
@@ -58,6 +58,21 @@ def default_counter() -> Counter:
 def counter_for(user: User) -> Counter:
     """The counter a staff member works at."""
     return user.counter if user.counter and user.counter.active else default_counter()
+
+
+class OtherCounter(Forbidden):
+    """A clerk named a counter other than their own: clerks stay at their counter."""
+
+
+def working_counter(user: User, counter_id: int | None = None) -> Counter:
+    """The counter a staff member acts at: a clerk's own; the manager's choice, or the first when none is named."""
+    own = counter_for(user)
+    if counter_id is None or counter_id == own.id:
+        return own
+    if user.role is Role.CLERK:
+        # Refused before looking the counter up: a clerk learns nothing about other counters' ids.
+        raise OtherCounter(_("Clerks work only at their own counter."), "counter_id")
+    return find_counter(counter_id)
 
 
 def find_counter(counter_id: int) -> Counter:

@@ -206,7 +206,10 @@ def _cross_check(session, rows) -> ChainFault | None:
     }
     lots = {
         lot.id: (lot.household_id, lot.purchase_price_fen)
-        for lot in session.execute(sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen))
+        # A lot moved from another counter was credited there, as its source: it has no entry of its own.
+        for lot in session.execute(
+            sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen).where(Lot.source_lot_id.is_(None))
+        )
     }
     payouts = {
         p.id: (p.household_id, p.amount_fen)

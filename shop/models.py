@@ -70,6 +70,8 @@ class MovementKind(StrEnum):
     WRITE_OFF = "write_off"  # 报损: spoiled, damaged, given as a sample
     STOCKTAKE = "stocktake"  # 盘点: counted differs from expected
     RETURN = "return"  # 退回农户: unsold goods taken back by the household
+    TRANSFER_OUT = "transfer_out"  # 调出: part of the lot moved to another counter
+    TRANSFER_IN = "transfer_in"  # 调入: the moved part arrived as a lot of its own
 
 
 class WriteOffReason(StrEnum):
@@ -394,11 +396,14 @@ class Lot(db.Model):
     purchase_price_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     #: The key of the public trace page the package labels' QR codes open; ids are guessable.
     trace_token: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_trace_token)
+    #: The lot this one was moved out of at another counter; its household was credited there, once.
+    source_lot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lot.id"), index=True)
 
     product: Mapped[Product] = relationship(back_populates="lots")
     household: Mapped[Household] = relationship()
     counter: Mapped[Counter] = relationship()
     received_by: Mapped[User] = relationship()
+    source_lot: Mapped["Lot | None"] = relationship(remote_side=[id])
 
     @property
     def code(self) -> str:
@@ -415,8 +420,8 @@ class StockMovement(db.Model):
     __tablename__ = "stock_movement"
     __table_args__ = (
         sa.CheckConstraint(
-            "(kind IN ('receipt', 'restock') AND qty_delta > 0)"
-            " OR (kind IN ('sale', 'write_off', 'return') AND qty_delta < 0)"
+            "(kind IN ('receipt', 'restock', 'transfer_in') AND qty_delta > 0)"
+            " OR (kind IN ('sale', 'write_off', 'return', 'transfer_out') AND qty_delta < 0)"
             " OR kind = 'stocktake'",
             name="delta_matches_kind",
         ),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from . import stock
 from .clock import now_utc
-from .counters import default_counter
+from .counters import default_counter, find_counter
 from .errors import Invalid, NotFound
 from .extensions import db
 from .models import (
@@ -57,15 +57,26 @@ def place_order(
     payment: OrderPayment,
     today: date,
     now: datetime | None = None,
+    counter_id: int | None = None,
 ) -> Order:
-    """Price a basket on the server and reserve its stock at the online counter until the hold lapses."""
+    """Price a basket on the server and reserve its stock at the chosen counter until the hold lapses.
+
+    A pickup is held at the counter the buyer chose (the first one when none is named); a
+    delivery with no counter named ships from the first counter that holds the whole basket.
+    """
     now = now or now_utc()
     _check(lines, Fulfilment(fulfilment), address)
     with atomic() as session:
+        if counter_id is not None:
+            counter = find_counter(counter_id)
+        elif fulfilment == Fulfilment.DELIVERY:
+            counter = shipping_counter(lines, today)
+        else:
+            counter = default_counter()
         order = Order(
             fulfilment=fulfilment,
             payment=payment,
-            counter_id=default_counter().id,
+            counter_id=counter.id,
             contact_name=name,
             contact_phone=phone,
             address=address if fulfilment == Fulfilment.DELIVERY else "",
@@ -80,6 +91,23 @@ def place_order(
             # Saved before Stripe is ever called: a retried create returns the same PaymentIntent.
             order.stripe_idempotency_key = f"order-{order.id}-payment-intent"
     return order
+
+
+def shipping_counter(lines: Sequence[LineRequest], today: date):
+    """The counter a delivery ships from: the first open one holding the whole basket, else the first.
+
+    Read before the stock is locked: if a sale takes the stock meanwhile, reserving refuses
+    the order as out of stock, as it would at any counter.
+    """
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+    counters = stock.open_counters()
+    for counter in counters:
+        available = stock.available_at_counter(counter.id, today)
+        if all(available.get(product_id, 0) >= quantity for product_id, quantity in wanted.items()):
+            return counter
+    return default_counter()
 
 
 def _check(lines: Sequence[LineRequest], fulfilment: Fulfilment, address: str) -> None:

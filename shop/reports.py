@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
 
 from .clock import BUSINESS_TZ
 from .errors import Forbidden, NotFound
@@ -26,9 +27,11 @@ from .ledger import INCOME_KINDS, EntryKind
 from .models import (
     Counter,
     Draw,
+    DrawReversal,
     Household,
     HouseholdCategory,
     LedgerEntry,
+    Lot,
     Refund,
     Role,
     Sale,
@@ -179,6 +182,7 @@ class YearFigures:
     year: int
     line: MonitoringLine  # its year may differ from `year`: the page says so
     households: list[HouseholdYear]
+    counter: Counter | None = None  # the counter the income is limited to; None for all
 
     @property
     def month_totals(self) -> tuple[int, ...]:
@@ -202,17 +206,49 @@ class YearFigures:
 def month_report(month: date, user: User, counter_id: int | None = None) -> MonthFigures:
     """The month starting on `month` as the user may see it; counter_id limits the sales tables to one counter."""
     _check_reader(user)
-    counter = db.session.get(Counter, counter_id) if counter_id is not None else None
-    if counter_id is not None and counter is None:
-        raise NotFound(_("No counter has id %(id)s.", id=counter_id))
+    counter = _counter(counter_id)
     return MonthFigures(
         month=month,
         counter=counter,
         channels=_channels(month, counter_id),
         products=_products(month, counter_id),
         towns=_towns(month, counter_id),
-        households=_households_month(month, user),
+        households=_households_month(month, user, counter_id),
     )
+
+
+def entry_counter():
+    """The counter behind each ledger entry, and how to join a ledger query to reach it.
+
+    A credit of a sale's draw, or the reversal of one, belongs to the counter of the sale; a
+    purchase credit to the counter that received the lot. Payouts and corrections have none.
+    """
+    draw, line, sale = aliased(Draw), aliased(SaleLine), aliased(Sale)
+    reversal, reversed_draw, reversed_line = aliased(DrawReversal), aliased(Draw), aliased(SaleLine)
+    reversed_sale = aliased(Sale)
+    entry = LedgerEntry
+
+    def join(query):
+        return (
+            query.outerjoin(draw, entry.draw_id == draw.id)
+            .outerjoin(line, draw.sale_line_id == line.id)
+            .outerjoin(sale, line.sale_id == sale.id)
+            .outerjoin(reversal, entry.draw_reversal_id == reversal.id)
+            .outerjoin(reversed_draw, reversal.draw_id == reversed_draw.id)
+            .outerjoin(reversed_line, reversed_draw.sale_line_id == reversed_line.id)
+            .outerjoin(reversed_sale, reversed_line.sale_id == reversed_sale.id)
+            .outerjoin(Lot, entry.lot_id == Lot.id)
+        )
+
+    return sa.func.coalesce(sale.counter_id, reversed_sale.counter_id, Lot.counter_id), join
+
+
+def _counter(counter_id: int | None) -> Counter | None:
+    """The counter a report is limited to (closed ones too: their past is still reported), or None for all."""
+    counter = db.session.get(Counter, counter_id) if counter_id is not None else None
+    if counter_id is not None and counter is None:
+        raise NotFound(_("No counter has id %(id)s.", id=counter_id))
+    return counter
 
 
 def _check_reader(user: User) -> None:
@@ -299,17 +335,25 @@ def _scope(user: User):
     return visible_to(user).with_only_columns(Household.id).scalar_subquery()
 
 
-def _households_month(month: date, user: User) -> list[HouseholdMonth]:
+def _households_month(month: date, user: User, counter_id: int | None = None) -> list[HouseholdMonth]:
     """Each visible household with an entry in the month: the month's totals per kind and the closing balance.
 
     One pass over the ledger up to the month's end, pivoted by kind with CASE,
-    keeping only households with an entry dated in the month.
+    keeping only households with an entry dated in the month. With a counter,
+    credits and reversals count only those of that counter (corrections have no
+    counter and count none); payouts and the balance stay the household's own.
     """
     entry, kind, fen = LedgerEntry, LedgerEntry.kind, LedgerEntry.amount_fen
     in_month = entry.entry_date >= month
+    here, join = sa.true(), None
+    if counter_id is not None:
+        counter_col, join = entry_counter()
+        here = sa.and_(counter_col == counter_id, kind.in_((EntryKind.CREDIT, EntryKind.REVERSAL)))
 
     def month_sum(k: EntryKind):
-        return sa.func.sum(sa.case((sa.and_(in_month, kind == k), fen), else_=0))
+        # Payouts are the household's whatever counter is chosen; income is the counter's.
+        counted = in_month if k is EntryKind.PAYOUT else sa.and_(in_month, here)
+        return sa.func.sum(sa.case((sa.and_(counted, kind == k), fen), else_=0))
 
     signed = sa.case((kind.in_((EntryKind.REVERSAL, EntryKind.PAYOUT)), -fen), else_=fen)
     query = (
@@ -345,9 +389,11 @@ def _households_month(month: date, user: User) -> list[HouseholdMonth]:
             Town.name_zh,
             Town.name_en,
         )
-        .having(sa.func.sum(sa.case((in_month, 1), else_=0)) > 0)
+        .having(sa.func.sum(sa.case((sa.and_(in_month, here), 1), else_=0)) > 0)
         .order_by(Town.name_zh, Village.name_zh, Household.code)
     )
+    if join is not None:
+        query = join(query)
     if (scope := _scope(user)) is not None:
         query = query.where(entry.household_id.in_(scope))
     return [_household_month(row) for row in db.session.execute(query)]
@@ -377,7 +423,7 @@ def _household_month(row) -> HouseholdMonth:
 # ---------------------------------------------------------------- the year
 
 
-def household_year(year: int, user: User) -> YearFigures:
+def household_year(year: int, user: User, counter_id: int | None = None) -> YearFigures:
     """Each visible household with income in the year: twelve monthly nets, the year per person, against the line.
 
     Two queries: one GROUP BY (month, household) over the year's income
@@ -388,6 +434,7 @@ def household_year(year: int, user: User) -> YearFigures:
     (household_id, entry_date) index, and the county's is one pass over the table.
     """
     _check_reader(user)
+    counter = _counter(counter_id)
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
     entry = LedgerEntry
     in_year = [entry.kind.in_(INCOME_KINDS), entry.entry_date >= start, entry.entry_date < end]
@@ -396,6 +443,10 @@ def household_year(year: int, user: User) -> YearFigures:
     # The sign is applied in the SUM, so each household's month is one row whatever its kinds.
     signed = sa.case((entry.kind == EntryKind.REVERSAL, -entry.amount_fen), else_=entry.amount_fen)
     sums = sa.select(entry.household_id, month_of, sa.func.sum(signed)).where(*in_year)
+    if counter is not None:
+        # A counter's year: its sales' and purchases' credits, less their reversals; corrections have no counter.
+        counter_col, join = entry_counter()
+        sums = join(sums).where(counter_col == counter.id, entry.kind.in_((EntryKind.CREDIT, EntryKind.REVERSAL)))
     scope = _scope(user)
     if scope is not None:
         sums = sums.where(entry.household_id.in_(scope))
@@ -407,8 +458,11 @@ def household_year(year: int, user: User) -> YearFigures:
         months.setdefault(household_id, [0] * 12)[int(month) - 1] = int(total)
     line = monitoring_line()
     # .get: an entry committed between the two queries may name a household the sums did not see yet.
-    rows = [_household_year(row, months.get(row[0], [0] * 12), line) for row in _earners(in_year, scope)]
-    return YearFigures(year, line, rows)
+    earners = _earners(in_year, scope)
+    if counter is not None:
+        earners = [row for row in earners if row[0] in months]
+    rows = [_household_year(row, months.get(row[0], [0] * 12), line) for row in earners]
+    return YearFigures(year, line, rows, counter)
 
 
 def _earners(in_year: list, scope) -> list:

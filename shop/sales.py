@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from . import credits, stock
 from .clock import business_today, now_utc
-from .counters import counter_for
+from .counters import counter_for, working_counter
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .inventory import DrawState, OutOfStock, RefundTooLarge, allocate, price_draws, reverse_draws
@@ -74,8 +74,9 @@ def sale_by_key(idempotency_key: str) -> Sale | None:
     return db.session.scalars(sa.select(Sale).where(Sale.idempotency_key == idempotency_key)).first()
 
 
-def _replay(sale: Sale, digest: str) -> Sale:
-    if sale.request_digest != digest:
+def _replay(sale: Sale, digest: str, counter_id: int | None = None) -> Sale:
+    # The counter is checked beside the digest, which stays what it was before counters could be named.
+    if sale.request_digest != digest or counter_id not in (None, sale.counter_id):
         raise KeyReused(_("This key was already used for a different sale."), "idempotency_key")
     return sale
 
@@ -88,20 +89,26 @@ def record_sale(
     clerk: User,
     today: date,
     tendered_fen: int | None = None,
+    counter_id: int | None = None,
 ) -> tuple[Sale, bool]:
-    """Sell the lines at the clerk's counter; return the sale and whether it is new."""
+    """Sell the lines at the clerk's counter (or the manager's chosen one); return the sale and whether it is new."""
     digest = request_digest(payment_method, lines, tendered_fen)
+    if clerk.role is Role.CLERK:
+        working_counter(clerk, counter_id)  # a clerk naming another counter is refused, even on a replay
     if (existing := sale_by_key(idempotency_key)) is not None:
-        return _replay(existing, digest), False
+        return _replay(existing, digest, counter_id), False
     _check_basket(lines, payment_method, tendered_fen)
     try:
-        sale = _sell(idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, today, tendered_fen)
+        counter = working_counter(clerk, counter_id)
+        sale = _sell(
+            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, today, tendered_fen, counter.id
+        )
     except IntegrityError:
         # The same key won a race on another connection: that sale is the answer.
         db.session.rollback()
         if (existing := sale_by_key(idempotency_key)) is None:
             raise
-        return _replay(existing, digest), False
+        return _replay(existing, digest, counter_id), False
     return sale, True
 
 
@@ -116,12 +123,12 @@ def _check_basket(lines: Sequence[LineRequest], method: PaymentMethod, tendered_
         raise Invalid(_("Only cash is handed over."), "tendered_fen")
 
 
-def _sell(key, digest, method, lines, clerk, today, tendered_fen) -> Sale:
+def _sell(key, digest, method, lines, clerk, today, tendered_fen, counter_id) -> Sale:
     with atomic() as session:
         sale = Sale(
             idempotency_key=key,
             request_digest=digest,
-            counter_id=counter_for(clerk).id,
+            counter_id=counter_id,
             clerk_id=clerk.id,
             payment_method=method,
             total_fen=0,
@@ -245,12 +252,12 @@ def sale_for(sale_id: int, user: User) -> Sale:
     return sale
 
 
-def recent_sales(user: User, on: date, limit: int = 200) -> list[Sale]:
-    """The sales of a day at the user's counter, newest first."""
+def recent_sales(counter_id: int, on: date, limit: int = 200) -> list[Sale]:
+    """The sales of a day at a counter, newest first."""
     return list(
         db.session.scalars(
             sa.select(Sale)
-            .where(Sale.counter_id == counter_for(user).id, Sale.sold_on == on)
+            .where(Sale.counter_id == counter_id, Sale.sold_on == on)
             .options(selectinload(Sale.lines), selectinload(Sale.refunds))
             .order_by(Sale.id.desc())
             .limit(limit)
@@ -373,9 +380,8 @@ def _draw_states(session, line: SaleLine) -> list[DrawState]:
     ]
 
 
-def day_totals(user: User, on: date) -> dict[PaymentMethod, tuple[int, int, int]]:
-    """A day's sales at the user's counter by payment method: (sales, total_fen, refunded_fen), for cashing up."""
-    counter_id = counter_for(user).id
+def day_totals(counter_id: int, on: date) -> dict[PaymentMethod, tuple[int, int, int]]:
+    """A day's sales at a counter by payment method: (sales, total_fen, refunded_fen), for cashing up."""
     sold = db.session.execute(
         sa.select(Sale.payment_method, sa.func.count(), sa.func.sum(Sale.total_fen))
         .where(Sale.counter_id == counter_id, Sale.sold_on == on)

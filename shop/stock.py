@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import credits
 from .clock import now_utc
-from .counters import UnknownCounter, counter_for, default_counter, find_counter
+from .counters import counter_for, find_counter
 from .errors import Conflict, Forbidden, Invalid
 from .extensions import db
 from .households import UnknownHousehold
@@ -170,16 +170,26 @@ def _available_by_product(now: datetime, today: date, *where) -> dict[int, int]:
 
 
 def available_by_product(today: date) -> dict[int, int]:
-    """Grams or pieces of each product online buyers may order today: what the online counter can sell.
+    """Grams or pieces of each product online buyers may order today: the most any one open counter can sell.
 
-    Online orders are held and handed over at the first counter, so that is
-    the stock the catalog, the cart and GET /api/products speak of.
+    An order is held at one counter (the buyer's pickup choice), so that is
+    the stock the catalog, the cart and GET /api/products speak of; with one
+    counter it is simply that counter's.
     """
-    try:
-        counter = default_counter()
-    except UnknownCounter:
-        return {}  # an installation with no counter yet sells nothing
-    return available_at_counter(counter.id, today)
+    held = live_reservations(now_utc())
+    free = sa.func.sum(Lot.qty_on_hand - sa.func.coalesce(held.c.held, 0))
+    per_counter = (
+        sa.select(Lot.product_id, free.label("free"))
+        .outerjoin(held, held.c.lot_id == Lot.id)
+        .join(Counter, Lot.counter_id == Counter.id)
+        .where(*_sellable(today), Counter.active)
+        .group_by(Lot.product_id, Lot.counter_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(per_counter.c.product_id, sa.func.max(per_counter.c.free)).group_by(per_counter.c.product_id)
+    )
+    return {product_id: max(int(total), 0) for product_id, total in rows}
 
 
 def available_at_counter(counter_id: int, today: date) -> dict[int, int]:
@@ -339,6 +349,70 @@ def return_to_household(*, lot_id: int, quantity: int, note: str, by: User) -> S
             raise Invalid(_("A purchased lot belongs to the counter; write it off instead."), "lot_id")
         movement = _change(session, lot, -quantity, kind=MovementKind.RETURN, note=note, by_id=by.id)
     return movement
+
+
+class SameCounter(Invalid):
+    """A transfer names the counter the lot is already at."""
+
+
+class StockHeldForOrders(Conflict):
+    """A transfer asks for stock that online orders hold."""
+
+    code = "out_of_stock"
+
+
+def transfer(*, lot_id: int, to_counter_id: int, quantity: int, by: User, note: str = "") -> Lot:
+    """Move part of a lot to another counter, where it becomes a lot of its own (调拨).
+
+    The new lot keeps the household, the settlement terms, the best-before date and the
+    receipt time (so allocation still sells it in its original order); it names its source
+    lot, and it is never credited: a purchased lot's household was paid at intake, once.
+    """
+    _positive(quantity)
+    with atomic() as session:
+        target = find_counter(to_counter_id)
+        # Only the source exists to lock: the new lot is invisible to others until commit.
+        lot = _counter_lot(session, lot_id, by)
+        if target.id == lot.counter_id:
+            raise SameCounter(_("Lot %(code)s is already at that counter.", code=lot.code), "to_counter_id")
+        held = held_for_orders(session, {lot.id}, now_utc()).get(lot.id, 0)
+        if quantity > lot.qty_on_hand - held:
+            if quantity > lot.qty_on_hand:
+                raise NotEnoughOnHand(_("Lot %(code)s does not hold that much.", code=lot.code), "quantity")
+            message = _(
+                "Online orders hold %(held)d of lot %(code)s; at most %(free)d may move.",
+                held=held,
+                code=lot.code,
+                free=max(lot.qty_on_hand - held, 0),
+            )
+            raise StockHeldForOrders(message, "quantity")
+        _change(session, lot, -quantity, kind=MovementKind.TRANSFER_OUT, note=note, by_id=by.id)
+        moved = Lot(
+            product_id=lot.product_id,
+            household_id=lot.household_id,
+            counter_id=target.id,
+            qty_received=quantity,
+            qty_on_hand=quantity,
+            best_before=lot.best_before,
+            received_at=lot.received_at,
+            received_by_id=by.id,
+            mode=lot.mode,
+            share_bp=lot.share_bp,
+            purchase_price_fen=lot.purchase_price_fen,
+            source_lot_id=lot.id,
+        )
+        session.add(moved)
+        session.add(StockMovement(lot=moved, kind=MovementKind.TRANSFER_IN, qty_delta=quantity, note=note, by=by))
+    return moved
+
+
+def transfers_from(lot_id: int) -> list[Lot]:
+    """The lots moved out of this one to other counters, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Lot).where(Lot.source_lot_id == lot_id).options(joinedload(Lot.counter)).order_by(Lot.id)
+        )
+    )
 
 
 class StaleCount(Conflict):

@@ -108,6 +108,8 @@ def label(value) -> str:
         MovementKind.WRITE_OFF: _("Written off"),
         MovementKind.STOCKTAKE: _("Stocktake"),
         MovementKind.RETURN: _("Returned to household"),
+        MovementKind.TRANSFER_OUT: _("Moved to another counter"),
+        MovementKind.TRANSFER_IN: _("Moved in from another counter"),
         SettlementMode.CONSIGNMENT: _("Consignment"),
         SettlementMode.PURCHASE: _("Purchase"),
     }.get(value, str(value))

@@ -477,6 +477,8 @@
     };
     const tendered = method === 'cash' ? parseYuan($('tendered').value) : null;
     if (tendered !== null) body.tendered_fen = tendered;
+    // The counter chosen when the sale was made goes with it, even if it is sent later from another.
+    if (CFG.counterId) body.counter_id = CFG.counterId;
     // The same basket confirmed again after an unsaved, unanswered try keeps its key: the first try may have landed.
     const fingerprint = JSON.stringify(body);
     const key = unsaved && unsaved.fingerprint === fingerprint ? unsaved.key : newKey();

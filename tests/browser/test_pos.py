@@ -4,6 +4,10 @@ Each test checks what the server recorded, not only what the page shows: a sale 
 exactly once and its stock taken exactly once, however often the till had to send it.
 """
 
+import sqlalchemy as sa
+
+from shop.extensions import db
+from shop.models import Lot, Sale
 from tests.browser.conftest import sign_in
 
 SALES_API = "**/api/counter/sales"
@@ -213,3 +217,37 @@ def _paste(page) -> int:
     return page.evaluate(
         "JSON.parse(document.getElementById('pos-products').textContent).find(p => p.sku === 'LG-XJ').id"
     )
+
+
+def test_the_managers_queued_sale_is_recorded_at_the_counter_it_was_made_at(context, server, shop, live_app):
+    """A sale made offline at the second counter stays the second counter's, though it is sent after switching back."""
+    from shop.models import Counter
+
+    with live_app.app_context():
+        db.session.add(Counter(code="BL-01", name="波莲镇专柜"))
+        db.session.commit()
+        second = db.session.scalars(sa.select(Counter.id).where(Counter.code == "BL-01")).one()
+    moved = _api(live_app, "admin").post(
+        f"/api/lots/{shop.lots['paste']}/transfers", json={"to_counter_id": second, "quantity": 4}
+    )
+    assert moved.status_code == 201
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, server, "admin")
+    page.click(".till-counters a:has-text('波莲镇专柜')")
+    page.wait_for_selector(".till-counters a.active:has-text('波莲镇专柜')")
+    page.route(SALES_API, lambda route: route.abort())
+    add(page, "虾酱", "1")
+    pay(page, "cash")
+    next_buyer(page)
+    assert pending(page) == "1"
+    page.click(".till-counters a:has-text('临城江南市场对面专柜')")  # back at the first counter, still offline
+    page.wait_for_selector(".till-counters a.active:has-text('临城江南市场对面专柜')")
+    assert pending(page) == "1"
+    page.unroute(SALES_API)
+    come_back_online(page)
+    with live_app.app_context():
+        (sale,) = db.session.scalars(sa.select(Sale)).all()
+        assert sale.counter_id == second
+        assert db.session.get(Lot, moved.get_json()["id"]).qty_on_hand == 3
+    assert shop.on_hand("paste") == 6

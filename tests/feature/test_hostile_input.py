@@ -73,6 +73,9 @@ PARTS = {
 def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
     """The rows a route's attack needs: a lot, a till sale, pickup orders, a pending correction, a dispute."""
     scene = {**goods, "soon": in_days(60), "today": business_today().isoformat(), "month": f"{business_today():%Y-%m}"}
+    # The clerk's counter and the other one, which stock may be moved to and the manager may sell at.
+    scene["counter1"] = one(app, sa.select(Counter.id).where(Counter.code == "LC-JN"))
+    scene["counter2"] = one(app, sa.select(Counter.id).where(Counter.code == "BL-01"))
     wanted = {part for part, names in PARTS.items() if needs & set(names)}
     clerk = as_role("clerk")
     if wanted & {"lot", "sale", "orders"}:
@@ -274,6 +277,13 @@ COVERAGE: dict[str, Route] = {
         {("quantity",): ("int", True), ("note",): ("text", False)},
         ids=("lot",),
     ),
+    "api.transfer_stock": Route(
+        "clerk",
+        "/api/lots/{lot}/transfers",
+        {"to_counter_id": "{counter2}", "quantity": 10, "note": ""},
+        {("to_counter_id",): ("id", True), ("quantity",): ("int", True), ("note",): ("text", False)},
+        ids=("lot",),
+    ),
     "api.stocktake": Route(
         "clerk",
         "/api/stocktakes",
@@ -289,7 +299,13 @@ COVERAGE: dict[str, Route] = {
     "api.record_sale": Route(
         "clerk",
         "/api/counter/sales",
-        {"idempotency_key": "hostile-sale-2", "payment_method": "cash", "lines": [LINE], "tendered_fen": 5000},
+        {
+            "idempotency_key": "hostile-sale-2",
+            "payment_method": "cash",
+            "lines": [LINE],
+            "tendered_fen": 5000,
+            "counter_id": "{counter1}",
+        },
         {
             ("idempotency_key",): ("code", True),
             ("payment_method",): ("choice", True),
@@ -297,6 +313,7 @@ COVERAGE: dict[str, Route] = {
             ("lines", 0, "product_id"): ("id", True),
             ("lines", 0, "quantity"): ("int", True),
             ("tendered_fen",): ("int", False),
+            ("counter_id",): ("id", False),
         },
     ),
     "api.refund_sale": Route(
@@ -315,8 +332,9 @@ COVERAGE: dict[str, Route] = {
     "api.place_order": Route(
         None,
         "/api/orders",
-        ORDER,
+        {**ORDER, "counter_id": "{counter1}"},
         {
+            ("counter_id",): ("id", False),
             ("lines",): ("list", True),
             ("lines", 0, "quantity"): ("int", True),
             ("contact",): ("object", True),
@@ -361,8 +379,22 @@ COVERAGE: dict[str, Route] = {
     "checkout.checkout": Route(
         None,
         "/checkout",
-        {"name": "张三", "phone": "13912345678", "fulfilment": "pickup", "address": "", "payment": "pay_at_pickup"},
-        {"name": "text_req", "phone": "phone", "fulfilment": "choice", "address": "text", "payment": "choice"},
+        {
+            "name": "张三",
+            "phone": "13912345678",
+            "fulfilment": "pickup",
+            "address": "",
+            "payment": "pay_at_pickup",
+            "counter": "{counter1}",
+        },
+        {
+            "name": "text_req",
+            "phone": "phone",
+            "fulfilment": "choice",
+            "address": "text",
+            "payment": "choice",
+            "counter": "choice_opt",
+        },
         kind="form",
         cart=True,
     ),
@@ -420,6 +452,19 @@ COVERAGE: dict[str, Route] = {
         "/admin/stock/lots/{lot}/return",
         {"quantity": "10", "unit": "g", "note": ""},
         {"quantity": "qty", "unit": "choice", "note": "text"},
+        kind="form",
+        ids=("lot",),
+    ),
+    "admin_stock.transfer": Route(
+        "clerk",
+        "/admin/stock/lots/{lot}/transfer",
+        {"transfer-to_counter": "{counter2}", "transfer-quantity": "10", "transfer-unit": "g", "transfer-note": ""},
+        {
+            "transfer-to_counter": "choice",
+            "transfer-quantity": "qty",
+            "transfer-unit": "choice",
+            "transfer-note": "text",
+        },
         kind="form",
         ids=("lot",),
     ),
