@@ -10,10 +10,9 @@ page, the statement PDF and the review pages cannot disagree. Only the counter's
 here: the monitoring evidence is shown as evidence for the officer, never as a verdict.
 """
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
-
-import unicodedata
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -663,7 +662,8 @@ class StandingForm(FlaskForm):
     monitoring_status = SelectField(_l("Monitoring status"), validators=[Optional()])
     effective_on = DateField(_l("From the day"), validators=[InputRequired(_l("Give the day the change holds from."))])
     reason = TextAreaField(
-        _l("Reason"), validators=[InputRequired(_l("Say why, for the household's history.")), Length(max=500), NOTE_TEXT]
+        _l("Reason"),
+        validators=[InputRequired(_l("Say why, for the household's history.")), Length(max=500), NOTE_TEXT],
     )
 
 

@@ -1,4 +1,4 @@
-"""The household's record page: its history for every reader; the manager changes the record, the officer and the standing."""
+"""The household's record page: its history for every reader; the manager changes the record, officer and standing."""
 
 from datetime import timedelta
 
@@ -61,7 +61,10 @@ def test_the_same_record_sent_again_records_nothing(app, goods, admin):
 
 
 def test_the_phone_can_be_removed(app, goods, admin):
-    assert send(admin, f"/admin/households/{goods['wang']}/record", **{**RECORD, "phone": "13812345678"}).status_code == 302
+    assert (
+        send(admin, f"/admin/households/{goods['wang']}/record", **{**RECORD, "phone": "13812345678"}).status_code
+        == 302
+    )
     assert send(admin, f"/admin/households/{goods['wang']}/record", **RECORD, remove_phone="y").status_code == 302
     with app.app_context():
         assert db.session.get(Household, goods["wang"]).phone is None
@@ -130,7 +133,12 @@ def today(days: int = 0) -> str:
     return (business_today() + timedelta(days=days)).isoformat()
 
 
-STANDING = {"category": "jiance", "monitor_subtype": "", "monitoring_status": "risk_eliminated", "reason": "连续六个月达标"}
+STANDING = {
+    "category": "jiance",
+    "monitor_subtype": "",
+    "monitoring_status": "risk_eliminated",
+    "reason": "连续六个月达标",
+}
 
 
 def test_the_manager_records_a_standing_and_everyone_reads_it_oldest_first(app, goods, admin, as_role):
@@ -163,7 +171,9 @@ def test_the_manager_records_a_standing_and_everyone_reads_it_oldest_first(app, 
 )
 def test_a_refused_standing_is_422_with_its_reason_and_records_nothing(app, goods, admin, change, field_message):
     admin.client.get("/lang/en")
-    response = send(admin, f"/admin/households/{goods['wang']}/status", **{**STANDING, "effective_on": today(), **change})
+    response = send(
+        admin, f"/admin/households/{goods['wang']}/status", **{**STANDING, "effective_on": today(), **change}
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'class="field-error"' in html
