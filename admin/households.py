@@ -823,8 +823,9 @@ def record_standing(household_id: int):
         households.record_status(
             household.id,
             category=HouseholdCategory(form.category.data),
-            monitor_subtype=form.monitor_subtype.data or None,
-            monitoring_status=form.monitoring_status.data or None,
+            # An optional select sent as blanks means "keep as it is", as its empty choice does.
+            monitor_subtype=(form.monitor_subtype.data or "").strip() or None,
+            monitoring_status=(form.monitoring_status.data or "").strip() or None,
             effective_on=form.effective_on.data,
             reason=form.reason.data or "",
             by=signed_in_user(),

@@ -237,7 +237,7 @@ class ReceiveForm(FlaskForm):
         _l("Household"), coerce=_optional_id, validators=[InputRequired(_l("Choose the household that delivered."))]
     )
     #: What the clerk typed to find the household: its choices are at most households.SEARCH_LIMIT matches.
-    household_search = StringField(_l("Find the household"), validators=[Optional(), Length(max=200)])
+    household_search = StringField(_l("Find the household"), validators=[Optional(), Length(max=200), ONE_LINE])
     quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
     unit = SelectField(_l("Unit"))
     best_before = DateField(_l("Best before"), validators=[InputRequired(_l("Give the best-before date."))])
@@ -316,16 +316,17 @@ def chosen_household(user: User, typed: str | None) -> Household | None:
 
 
 def receive_page(form: ReceiveForm, status: int = 200, *, finding: bool = False):
-    """The receiving form; the household chosen is named in full so the clerk can check who stands there.
+    """The receiving form; after Find, the household chosen is named in full so the clerk can check who stands there.
 
-    Showing the full name is logged (who saw it, never the name), as a full phone number is.
+    Showing the full name is logged (who saw it, never the name), as a full phone number is. A
+    refused delivery does not show it again: the clerk checked it when choosing.
     """
     picked = None
     if finding and form.household.data is None:
         matches = [value for value, *_rest in form.household.iter_choices() if value not in (None, "")]
         if len(matches) == 1:  # one household found: it is the one meant
             form.household.data = matches[0]
-    if isinstance(form.household.data, int):
+    if finding and isinstance(form.household.data, int):
         picked = chosen_household(signed_in_user(), str(form.household.data))
     if picked:
         audit.personal_data_shown(Household.__tablename__, picked.id, "head_name")
