@@ -99,13 +99,13 @@ def search_visible(user: User, typed: str | None, limit: int = SEARCH_LIMIT) -> 
     if not text:
         return []
     villages = sa.select(Village.id).where(
-        sa.or_(Village.name_zh.contains(text, autoescape=True), Village.name_en.icontains(text, autoescape=True))
+        sa.or_(Village.name_zh.contains(text, autoescape=True), _holds(Village.name_en, text))
     )
     query = (
         visible_to(user)
         .where(
             sa.or_(
-                Household.code.icontains(text, autoescape=True),
+                _holds(Household.code, text),
                 Household.head_name.contains(text, autoescape=True),
                 Household.village_id.in_(villages),
             )
@@ -115,6 +115,17 @@ def search_visible(user: User, typed: str | None, limit: int = SEARCH_LIMIT) -> 
         .limit(max(1, min(limit, SEARCH_LIMIT)))
     )
     return list(db.session.scalars(query).unique())
+
+
+def _holds(column, text: str):
+    """The column contains the text literally, whatever its ASCII letters' case.
+
+    SQLite's LIKE already ignores ASCII case, and lower() on every row made a search of 50,000
+    households three times slower there; PostgreSQL needs ILIKE.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return column.contains(text, autoescape=True)
+    return column.icontains(text, autoescape=True)
 
 
 def active_officers() -> list[User]:
