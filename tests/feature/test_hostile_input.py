@@ -898,6 +898,7 @@ PICKERS = (
     "/admin/orders/collect?q={bad}",
     "/admin/orders/?status={bad}",
     "/admin/households/?q={bad}&from={bad}&to={bad}",
+    "/api/households/search?q={bad}&limit={bad}",
     "/admin/stock/?counter={bad}",
     "/admin/counter/sales?day={bad}",
     "/orders/{bad}",
