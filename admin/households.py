@@ -10,6 +10,7 @@ page, the statement PDF and the review pages cannot disagree. Only the counter's
 here: the monitoring evidence is shown as evidence for the officer, never as a verdict.
 """
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,9 +22,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound as HTTPNotFound
-from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from admin.stock import pdf_response, show_domain_error, show_error
 from shop import adjustments, audit, credits, households, income, payouts, reviews
@@ -38,8 +39,10 @@ from shop.models import (
     AdjustmentStatus,
     Household,
     HouseholdCategory,
+    HouseholdField,
     LedgerEntry,
     MonitoringStatus,
+    MonitorSubtype,
     MonthReview,
     Payout,
     PayoutMethod,
@@ -95,6 +98,15 @@ def words(value) -> str:
         AdjustmentStatus.REJECTED: _("Rejected"),
         ReviewOutcome.CONFIRMED: _("Confirmed"),
         ReviewOutcome.DISPUTED: _("Disputed"),
+        HouseholdField.HEAD_NAME: _("Head of the household"),
+        HouseholdField.MEMBERS: _("Members"),
+        HouseholdField.PHONE: _("Phone"),
+        HouseholdField.VILLAGE: _("Village"),
+        HouseholdField.OFFICER: _("Officer"),
+        households.FROM_PAGE: _("household page"),
+        households.FROM_API: _("API"),
+        households.FROM_IMPORT: _("roster import"),
+        households.FROM_ACCOUNT: _("staff account"),
     }.get(value, str(value))
 
 
@@ -611,3 +623,215 @@ def decide_adjustment(adjustment_id: int):
         message = _("Correction rejected.")
     flash(f"{message} {adjustment.household.code} {signed_text(adjustment.amount_fen)}", "info")
     return redirect(url_for(".adjustments"))
+
+
+# ---------------------------------------------------------------- the record and its history
+
+
+class RecordForm(FlaskForm):
+    """The manager's change to a household's record: members, phone, village, head's name and why."""
+
+    members = IntegerField(
+        _l("Members"),
+        validators=[
+            InputRequired(_l("Give the number of members.")),
+            NumberRange(1, households.MAX_MEMBERS, _l("Members is a whole number from 1 to 50.")),
+        ],
+    )
+    #: Left empty, the name and the phone stay as they are: the form never shows them in full.
+    head_name = StringField(_l("New name of the head"), validators=[Optional(), Length(max=50), ONE_LINE])
+    phone = StringField(_l("New phone number"), validators=[Optional(), Length(max=20), ONE_LINE])
+    remove_phone = BooleanField(_l("Remove the phone number"))
+    town = SelectField(_l("Town"), validators=[InputRequired(_l("Choose the town."))])
+    village = StringField(_l("Village"), validators=[InputRequired(_l("Name the village.")), Length(max=60), ONE_LINE])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), NOTE_TEXT])
+
+
+class HandOverForm(FlaskForm):
+    """Hand the household to another officer, saying why."""
+
+    officer = SelectField(_l("New officer"), validators=[InputRequired(_l("Choose the officer."))])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), NOTE_TEXT])
+
+
+class StandingForm(FlaskForm):
+    """A change of the household's category or monitoring status from a date on, with its reason."""
+
+    category = SelectField(_l("Category"), validators=[InputRequired(_l("Choose the category."))])
+    monitor_subtype = SelectField(_l("Kind of monitored household"), validators=[Optional()])
+    monitoring_status = SelectField(_l("Monitoring status"), validators=[Optional()])
+    effective_on = DateField(_l("From the day"), validators=[InputRequired(_l("Give the day the change holds from."))])
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[InputRequired(_l("Say why, for the household's history.")), Length(max=500), NOTE_TEXT],
+    )
+
+
+#: Which form field a use case's error names.
+RECORD_FIELDS = {"head_name": "head_name", "members": "members", "phone": "phone", "town": "town", "village": "village"}
+HAND_OVER_FIELDS = {"officer": "officer", "reason": "reason"}
+STANDING_FIELDS = {
+    "category": "category",
+    "monitor_subtype": "monitor_subtype",
+    "monitoring_status": "monitoring_status",
+    "effective_on": "effective_on",
+    "reason": "reason",
+}
+
+
+def record_form(household: Household, formdata=None) -> RecordForm:
+    """The record form, filled with the household's members and village (never its head's name or phone)."""
+    form = RecordForm(
+        formdata=formdata,
+        members=household.members,
+        town=household.village.town.name_zh,
+        village=household.village.name_zh,
+    )
+    form.town.choices = [SelectChoice(t.name_zh, t.name_zh if is_chinese() else t.name_en) for t in households.towns()]
+    return form
+
+
+def hand_over_form(household: Household, formdata=None) -> HandOverForm:
+    """The hand-over form, offering the active officers."""
+    form = HandOverForm(formdata=formdata, officer=household.officer.username if household.officer else "")
+    form.officer.choices = [SelectChoice("", _("Choose the officer"))] + [
+        SelectChoice(o.username, f"{o.display_name} ({o.username})" if o.display_name else o.username)
+        for o in households.active_officers()
+    ]
+    return form
+
+
+def standing_form(household: Household, formdata=None) -> StandingForm:
+    """The standing form, showing the household's current standing, dated today."""
+    form = StandingForm(
+        formdata=formdata,
+        category=household.category.value,
+        effective_on=business_today(),
+    )
+    form.category.choices = [SelectChoice(c.value, label(c)) for c in HouseholdCategory]
+    form.monitor_subtype.choices = [SelectChoice("", _("Keep as it is (or none)"))] + [
+        SelectChoice(k.value, label(k)) for k in MonitorSubtype
+    ]
+    form.monitoring_status.choices = [SelectChoice("", _("Keep as it is (or none)"))] + [
+        SelectChoice(k.value, label(k)) for k in MonitoringStatus
+    ]
+    return form
+
+
+def record_page(household: Household, status: int = 200, **refused):
+    """The household's history for every reader; the manager's three forms, a refused one as it was typed."""
+    manager = signed_in_user().role is Role.ADMIN
+    statuses, changes = households.history_of(household.id)
+    forms = {}
+    if manager:
+        forms = {
+            "record_form": refused.get("record_form") or record_form(household),
+            "hand_over_form": refused.get("hand_over_form") or hand_over_form(household),
+            "standing_form": refused.get("standing_form") or standing_form(household),
+        }
+    body = render_template(
+        "admin/households/record.html",
+        household=household,
+        statuses=statuses,
+        changes=changes,
+        manager=manager,
+        today=business_today(),
+        **forms,
+        **page_helpers(),
+    )
+    return body, status
+
+
+@bp.get("/<id:household_id>/record")
+@roles_required(*HOUSEHOLD_READERS)
+def record(household_id: int):
+    """A household's standings (oldest first) and the changes of its record; the manager's forms to change them."""
+    return record_page(visible(household_id))
+
+
+def typed_phone(form: RecordForm) -> str | None:
+    """The phone the form asks for: None keeps it, "" removes it, digits typed on a Chinese keyboard count."""
+    typed = unicodedata.normalize("NFKC", form.phone.data or "").strip()
+    if form.remove_phone.data:
+        if typed:
+            show_error(form, "phone", _("Either type a new number or remove it, not both."))
+        return ""
+    return typed or None
+
+
+@bp.post("/<id:household_id>/record")
+@roles_required(Role.ADMIN)
+def edit_record(household_id: int):
+    """Change the household's members, phone, village or head's name; each change lands in its history."""
+    household = visible(household_id)
+    form = record_form(household, request.form)
+    valid = form.validate()
+    phone = typed_phone(form)
+    if not valid or form.errors:
+        return record_page(household, 422, record_form=form)
+    try:
+        changes = households.edit_household(
+            household.id,
+            by=signed_in_user(),
+            source=households.FROM_PAGE,
+            reason=form.reason.data or "",
+            head_name=(form.head_name.data or "").strip() or None,
+            members=form.members.data,
+            phone=phone,
+            town=form.town.data,
+            village=form.village.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return record_page(visible(household_id), show_domain_error(form, error, RECORD_FIELDS), record_form=form)
+    flash(_("%(n)s changes recorded.", n=len(changes)) if changes else _("Nothing was different."), "info")
+    return redirect(url_for(".record", household_id=household.id) + "#changes")
+
+
+@bp.post("/<id:household_id>/officer")
+@roles_required(Role.ADMIN)
+def hand_over(household_id: int):
+    """Hand the household to another active officer; the history keeps who had it before."""
+    household = visible(household_id)
+    form = hand_over_form(household, request.form)
+    if not form.validate():
+        return record_page(household, 422, hand_over_form=form)
+    try:
+        changes = households.edit_household(
+            household.id,
+            by=signed_in_user(),
+            source=households.FROM_PAGE,
+            reason=form.reason.data or "",
+            officer=form.officer.data,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return record_page(visible(household_id), show_domain_error(form, error, HAND_OVER_FIELDS), hand_over_form=form)
+    flash(_("Handed to %(officer)s.", officer=form.officer.data) if changes else _("Nothing was different."), "info")
+    return redirect(url_for(".record", household_id=household.id) + "#changes")
+
+
+@bp.post("/<id:household_id>/status")
+@roles_required(Role.ADMIN)
+def record_standing(household_id: int):
+    """Record a change of category or monitoring status from a date on, with its reason and who recorded it."""
+    household = visible(household_id)
+    form = standing_form(household, request.form)
+    if not form.validate():
+        return record_page(household, 422, standing_form=form)
+    try:
+        households.record_status(
+            household.id,
+            category=HouseholdCategory(form.category.data),
+            # An optional select sent as blanks means "keep as it is", as its empty choice does.
+            monitor_subtype=(form.monitor_subtype.data or "").strip() or None,
+            monitoring_status=(form.monitoring_status.data or "").strip() or None,
+            effective_on=form.effective_on.data,
+            reason=form.reason.data or "",
+            by=signed_in_user(),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        return record_page(visible(household_id), show_domain_error(form, error, STANDING_FIELDS), standing_form=form)
+    flash(_("The new standing is recorded."), "info")
+    return redirect(url_for(".record", household_id=household.id) + "#standings")

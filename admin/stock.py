@@ -24,12 +24,12 @@ try:  # WTForms 3.3 declares a select's options as SelectChoice; tuples go away 
 except ImportError:  # pragma: no cover - older WTForms takes (value, label) tuples
     SelectChoice = None
 
-from shop import households, products, stock, units
+from shop import audit, households, products, stock, units
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time
 from shop.counters import counter_for, find_counter
 from shop.errors import DomainError
-from shop.models import Counter, Lot, Product, Role, SettlementMode, User, WriteOffReason
+from shop.models import Counter, Household, Lot, Product, Role, SettlementMode, User, WriteOffReason
 from shop.money import InvalidAmount, format_fen, parse_yuan, price_for
 from shop.pdf import PackageLabel, ReceivingSlip, render_labels, render_receiving_slip
 from shop.pdf.labels import MAX_COPIES
@@ -236,6 +236,8 @@ class ReceiveForm(FlaskForm):
     household = SelectField(
         _l("Household"), coerce=_optional_id, validators=[InputRequired(_l("Choose the household that delivered."))]
     )
+    #: What the clerk typed to find the household: its choices are at most households.SEARCH_LIMIT matches.
+    household_search = StringField(_l("Find the household"), validators=[Optional(), Length(max=200), ONE_LINE])
     quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
     unit = SelectField(_l("Unit"))
     best_before = DateField(_l("Best before"), validators=[InputRequired(_l("Give the best-before date."))])
@@ -258,7 +260,7 @@ RECEIVE_FIELDS = {
 
 
 def receive_form(user: User, on_sale: dict[int, Product]) -> ReceiveForm:
-    """The receiving form with this user's choices: active products, visible households, counters."""
+    """The receiving form with this user's choices: active products, the households found, counters."""
     chosen = on_sale.get(request.args.get("product_id", type=int) or 0)
     form = ReceiveForm(
         product=chosen.id if chosen else None,
@@ -270,8 +272,7 @@ def receive_form(user: User, on_sale: dict[int, Product]) -> ReceiveForm:
         [("", _("Choose a product"))] + [(p.id, f"{localised(p)} · {p.sku}") for p in on_sale.values()]
     )
     form.household.choices = options(
-        [("", _("Choose a household"))]
-        + [(h.id, f"{h.code} · {h.head_name_masked} · {localised(h.village)}") for h in households.list_visible(user)]
+        [("", _("Choose a household"))] + [(h.id, household_choice(h)) for h in found_households(user, form)]
     )
     form.unit.choices = options(unit_choices(None))
     form.mode.choices = options([(m.value, label(m)) for m in SettlementMode])
@@ -282,6 +283,64 @@ def receive_form(user: User, on_sale: dict[int, Product]) -> ReceiveForm:
     else:
         del form.counter
     return form
+
+
+def household_choice(household: Household) -> str:
+    """A household as the picker offers it: who is standing there, without their full name."""
+    return f"{household.code} · {household.head_name_masked} · {localised(household.village)}"
+
+
+def found_households(user: User, form: ReceiveForm) -> list[Household]:
+    """The household already chosen (if the user may see it), then those the search text finds.
+
+    With 50,000 households one <select> of all of them is no use on a tablet: the choices are the
+    chosen one and at most households.SEARCH_LIMIT matches of what was typed.
+    """
+    picked = chosen_household(user, request.form.get("household"))
+    found = [picked] if picked else []
+    for household in households.search_visible(user, form.household_search.data):
+        if household not in found:
+            found.append(household)
+    return found
+
+
+def chosen_household(user: User, typed: str | None) -> Household | None:
+    """The household a submitted form names, if it is an id the user may see."""
+    typed = (typed or "").strip()
+    if not typed.isascii() or not typed.isdigit() or not 0 < int(typed) < 2**31:
+        return None
+    try:
+        return households.visible_household(user, int(typed))
+    except DomainError:
+        return None
+
+
+def receive_page(form: ReceiveForm, status: int = 200, *, finding: bool = False, here: dict | None = None):
+    """The receiving form; after Find, the household chosen is named in full so the clerk can check who stands there.
+
+    Showing the full name is logged (who saw it, never the name), as a full phone number is. A
+    refused delivery does not show it again: the clerk checked it when choosing.
+    """
+    picked = None
+    if finding and form.household.data is None:
+        matches = [value for value, *_rest in form.household.iter_choices() if value not in (None, "")]
+        if len(matches) == 1:  # one household found: it is the one meant
+            form.household.data = matches[0]
+    if finding and isinstance(form.household.data, int):
+        picked = chosen_household(signed_in_user(), str(form.household.data))
+    if picked:
+        audit.personal_data_shown(Household.__tablename__, picked.id, "head_name")
+    found = len(form.household.choices) - 1
+    body = render_template(
+        "admin/stock/receive.html",
+        form=form,
+        here=here or {},
+        picked=picked,
+        found=found,
+        searched=bool(households.search_text(form.household_search.data)),
+        search_limit=households.SEARCH_LIMIT,
+    )
+    return body, status
 
 
 @dataclass(frozen=True)
@@ -326,7 +385,11 @@ def receive():
     # Back to the stock of the counter the manager came from.
     back = {"counter": form.counter.data} if "counter" in form and form.counter.data != counter_for(user).id else {}
     if not form.is_submitted():
-        return render_template("admin/stock/receive.html", form=form, here=back)
+        return receive_page(form, here=back)
+    if request.form.get("action") == "find":
+        # Finding the household receives nothing: the form comes back with what was typed.
+        form.household.process_data(form.household.data if form.household.data in valid_ids(form) else None)
+        return receive_page(form, finding=True, here=back)
     status = 422
     # Every field is checked, so that all mistakes show at once.
     valid = form.validate()
@@ -359,7 +422,12 @@ def receive():
                 "info",
             )
             return redirect(url_for(".lot", lot_id=lot.id, received=1))
-    return render_template("admin/stock/receive.html", form=form, here=back), status
+    return receive_page(form, status, here=back)
+
+
+def valid_ids(form: ReceiveForm) -> set[int]:
+    """The household ids the form offers."""
+    return {value for value, *_rest in form.household.iter_choices() if isinstance(value, int)}
 
 
 # One lot: its history, write-offs and returns.

@@ -84,7 +84,7 @@ class Phases(dict):
 
 
 def sales_figures(phases: Phases, limits: dict) -> list[dict]:
-    """Counter sales through gunicorn, against the bare endpoint; then the chain lock and sign-out check in-process."""
+    """Counter sales through gunicorn, against the bare endpoint; then in-process figures without a baseline."""
     url, drop = database()
     try:
         app = migrated_app(url)
@@ -92,6 +92,7 @@ def sales_figures(phases: Phases, limits: dict) -> list[dict]:
         rows = phases.run("counter sales", sales.measure, app, url, sales.default_workers(), 4, seconds)
         limits.update(phases.run("chain lock", scale.chain_lock, app, "till0", ("B-XG", "B-XJ")))
         limits.update(phases.run("sign-out check", scale.sign_out_check, app, "till1"))
+        limits.update(phases.run("household search", scale.household_search, app))
         dispose(app)
     finally:
         drop()

@@ -140,3 +140,54 @@ def ledger_bytes(app, entries: int) -> dict:
                 return {}  # an SQLite built without dbstat
             table, indexes = sizes.get(1, 0), sizes.get(0, 0)
     return {"ledger_table_bytes_per_entry": table / entries, "ledger_index_bytes_per_entry": indexes / entries}
+
+
+#: How many households the receiving form's search is measured over.
+SEARCH_HOUSEHOLDS = 50_000
+
+
+def household_search(app, households: int = SEARCH_HOUSEHOLDS, runs: int = 5) -> dict:
+    """Milliseconds of the receiving form's household search (shop.households.search_visible) among `households`.
+
+    The households are spread over 250 villages, as a county's roster is; the search is a
+    clerk's (all households visible), by code, by a name, by a village, and for text that matches
+    nothing (the worst case: every row is looked at).
+    """
+    from shop import accounts
+    from shop import households as roster
+    from shop.extensions import db
+    from shop.models import Household, Role, Town, User, Village
+
+    from .measure import best_of
+
+    with app.app_context():
+        town = Town(name_zh="搜索镇", name_en="Sousuo")
+        db.session.add(town)
+        db.session.flush()
+        villages = [{"town_id": town.id, "name_zh": f"搜索{n:03d}村", "name_en": f"Sousuo {n}"} for n in range(250)]
+        db.session.execute(sa.insert(Village.__table__), villages)
+        village_ids = db.session.scalars(sa.select(Village.id).where(Village.town_id == town.id)).all()
+        surnames, given = "王陈李符吴林黄刘张邢", "亦明海成光德文华志国秀兰玉芳春"
+        rows = [
+            {
+                "code": f"SS{n:06d}",
+                "head_name": surnames[n % 10] + given[n % 15] + given[(n // 15) % 15],
+                "members": 1 + n % 6,
+                "village_id": village_ids[n % len(village_ids)],
+                "category": "yiban",
+            }
+            for n in range(households)
+        ]
+        for start in range(0, households, 5000):
+            db.session.execute(sa.insert(Household.__table__), rows[start : start + 5000])
+        db.session.commit()
+        if db.session.scalar(sa.select(User.id).where(User.username == "search_clerk")) is None:
+            accounts.create_user("search_clerk", "a bench passphrase 42", Role.CLERK)
+        clerk = db.session.scalar(sa.select(User).where(User.username == "search_clerk"))
+        figures = {}
+        for what, text in (("code", "SS0421"), ("name", "王亦"), ("village", "搜索117村"), ("nothing", "无此户")):
+            found = len(roster.search_visible(clerk, text))
+            seconds = best_of(runs, lambda text=text: (roster.search_visible(clerk, text), db.session.rollback()))
+            figures[f"household_search_ms_by_{what}_{households}_households_{found}_found"] = seconds * 1000
+        db.session.remove()
+    return figures

@@ -14,7 +14,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from . import accounts, credits, households, orders, payments, products, sales, statement_pdf, stock
+from . import accounts, audit, credits, households, orders, payments, products, sales, statement_pdf, stock
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .checkout import ORDER_TOKEN
@@ -22,7 +22,9 @@ from .clock import business_today
 from .counters import working_counter
 from .models import (
     Fulfilment,
+    Household,
     HouseholdCategory,
+    MonitoringStatus,
     MonitorSubtype,
     OrderPayment,
     PaymentMethod,
@@ -95,6 +97,31 @@ class NewHousehold(Body):
     monitor_subtype: MonitorSubtype | None = None
     #: A mainland mobile number, ASCII digits only.
     phone: Text(11, pattern=r"^1[3-9][0-9]{9}$") | None = None
+
+
+#: A mainland mobile number (ASCII digits only), or "" to remove the household's number.
+PhoneOrNone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=11, pattern=r"^(1[3-9][0-9]{9})?$")]
+
+
+class HouseholdEdit(Body):
+    """The parts of a household's record to change; a part left out (or null) stays as it is."""
+
+    head_name: Text(50, 1) | None = None
+    members: Annotated[int, Field(gt=0, le=50)] | None = None
+    phone: PhoneOrNone | None = None
+    #: A town needs its village named too; a village alone stays in the household's town.
+    town: Text(40, 1) | None = None
+    village: Text(60, 1) | None = None
+    officer: Text(40, 1) | None = None
+    reason: Text(500, pattern=MANY_LINES) = ""
+
+
+class NewStatus(Body):
+    category: HouseholdCategory
+    monitoring_status: MonitoringStatus | None = None
+    monitor_subtype: MonitorSubtype | None = None
+    effective_on: date
+    reason: Text(500, 1, pattern=MANY_LINES)
 
 
 class NewLot(Body):
@@ -297,27 +324,111 @@ def create_product():
     return jsonify(id=product.id), 201
 
 
+def household_json(h: Household) -> dict:
+    """A household as the list shows it: the head's name masked."""
+    return {
+        "id": h.id,
+        "code": h.code,
+        "head_name_masked": h.head_name_masked,
+        "town": h.village.town.name_zh,
+        "village": h.village.name_zh,
+        "members": h.members,
+        "category": h.category.value,
+        "monitor_subtype": h.monitor_subtype.value if h.monitor_subtype else None,
+        "monitoring_status": h.monitoring_status.value if h.monitoring_status else None,
+        "officer": h.officer.username if h.officer else None,
+    }
+
+
+def household_detail(household_id: int) -> dict:
+    """A household with its standings and the changes of its record, both oldest first."""
+    statuses, changes = households.history_of(household_id)
+    household = households.with_places([household_id])[household_id]
+    return {
+        **household_json(household),
+        "status_history": [
+            {
+                "category": s.category.value,
+                "monitor_subtype": s.monitor_subtype.value if s.monitor_subtype else None,
+                "monitoring_status": s.monitoring_status.value if s.monitoring_status else None,
+                "effective_on": s.effective_on.isoformat(),
+                "reason": s.note,
+                "recorded_by": s.recorded_by.username if s.recorded_by else None,
+            }
+            for s in statuses
+        ],
+        "changes": [
+            {
+                "field": c.field.value,
+                "before": c.before,
+                "after": c.after,
+                "reason": c.reason,
+                "source": c.source,
+                "changed_by": c.changed_by.username if c.changed_by else None,
+                "changed_at": iso_utc(c.changed_at),
+            }
+            for c in reversed(changes)
+        ],
+    }
+
+
 @bp.get("/households")
 @roles_required(*Role)
 def list_households():
     """The households the caller may see, names masked."""
-    return jsonify(
-        [
-            {
-                "id": h.id,
-                "code": h.code,
-                "head_name_masked": h.head_name_masked,
-                "town": h.village.town.name_zh,
-                "village": h.village.name_zh,
-                "members": h.members,
-                "category": h.category.value,
-                "monitor_subtype": h.monitor_subtype.value if h.monitor_subtype else None,
-                "monitoring_status": h.monitoring_status.value if h.monitoring_status else None,
-                "officer": h.officer.username if h.officer else None,
-            }
-            for h in households.list_visible(signed_in_user())
-        ]
+    return jsonify([household_json(h) for h in households.list_visible(signed_in_user())])
+
+
+@bp.get("/households/search")
+@roles_required(*Role)
+def search_households():
+    """At most 20 households the caller may see whose code, head's name or village contains ?q=, names masked."""
+    found = households.search_visible(signed_in_user(), request.args.get("q"), request.args.get("limit", 20, int))
+    return jsonify([household_json(h) for h in found])
+
+
+@bp.get("/households/<id:household_id>")
+@roles_required(*Role)
+def get_household(household_id):
+    """One household the caller may see, with its status history and record changes; another's is 404."""
+    households.visible_household(signed_in_user(), household_id)
+    return jsonify(household_detail(household_id))
+
+
+@bp.get("/households/<id:household_id>/head")
+@roles_required(Role.ADMIN, Role.CLERK)
+def household_head(household_id):
+    """The head's full name, so a clerk can check who stands at the counter; each view goes to the audit trail."""
+    household = households.visible_household(signed_in_user(), household_id)
+    # PIPL: record who saw the name (never the name itself) before showing it.
+    audit.personal_data_shown(Household.__tablename__, household.id, "head_name")
+    return jsonify(id=household.id, code=household.code, head_name=household.head_name)
+
+
+@bp.patch("/households/<id:household_id>")
+@roles_required(Role.ADMIN)
+def edit_household(household_id):
+    """Change a household's record (counter manager); each change is kept in its history."""
+    body = parse(HouseholdEdit)
+    asked = body.model_dump(exclude_none=True, exclude={"reason"})
+    if not asked:
+        message = _("Name at least one part of the record to change.")
+        return json_error(422, "invalid", message, {"body": message})
+    households.visible_household(signed_in_user(), household_id)
+    households.edit_household(
+        household_id, by=signed_in_user(), source=households.FROM_API, reason=body.reason, **asked
     )
+    return jsonify(household_detail(household_id))
+
+
+@bp.post("/households/<id:household_id>/status")
+@roles_required(Role.ADMIN)
+def record_household_status(household_id):
+    """Record a household's new category or monitoring status from a date on (counter manager)."""
+    body = parse(NewStatus)
+    households.visible_household(signed_in_user(), household_id)
+    households.record_status(household_id, **body.model_dump(), by=signed_in_user())
+    return jsonify(household_detail(household_id)), 201
 
 
 @bp.post("/households")

@@ -20,6 +20,7 @@ from .models import (
     MonitoringStatus,
     MonitorSubtype,
     Role,
+    Town,
     User,
     Village,
     normalise_username,
@@ -74,6 +75,68 @@ def list_visible(user: User) -> list[Household]:
         joinedload(Household.village).joinedload(Village.town), joinedload(Household.officer)
     )
     return list(db.session.scalars(query.order_by(Household.code)).unique())
+
+
+#: A search for a household offers at most this many: a list a clerk can read on a tablet.
+SEARCH_LIMIT = 20
+#: Longest search text: a code is 32 characters, a name or a village far fewer.
+MAX_SEARCH = 40
+
+
+def search_text(raw: str | None) -> str:
+    """What was typed into a household search, printable, trimmed and cut to MAX_SEARCH (NUL would break PostgreSQL)."""
+    text = "".join(c for c in (raw or "")[: MAX_SEARCH * 4] if c.isprintable())
+    return text.strip()[:MAX_SEARCH]
+
+
+def search_visible(user: User, typed: str | None, limit: int = SEARCH_LIMIT) -> list[Household]:
+    """At most `limit` households the user may see whose code, head's name or village contains the text, by code.
+
+    Nothing typed finds nothing: with 50,000 households a list of all of them helps no one. The
+    text is matched literally (a typed % or _ is no wildcard).
+    """
+    text = search_text(typed)
+    if not text:
+        return []
+    villages = sa.select(Village.id).where(
+        sa.or_(Village.name_zh.contains(text, autoescape=True), _holds(Village.name_en, text))
+    )
+    query = (
+        visible_to(user)
+        .where(
+            sa.or_(
+                _holds(Household.code, text),
+                Household.head_name.contains(text, autoescape=True),
+                Household.village_id.in_(villages),
+            )
+        )
+        .options(joinedload(Household.village).joinedload(Village.town))
+        .order_by(Household.code)
+        .limit(max(1, min(limit, SEARCH_LIMIT)))
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def _holds(column, text: str):
+    """The column contains the text literally, whatever its ASCII letters' case.
+
+    SQLite's LIKE already ignores ASCII case, and lower() on every row made a search of 50,000
+    households three times slower there; PostgreSQL needs ILIKE.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return column.contains(text, autoescape=True)
+    return column.icontains(text, autoescape=True)
+
+
+def active_officers() -> list[User]:
+    """The officer accounts a household can be handed to, by username."""
+    query = sa.select(User).where(User.role == Role.OFFICER, User.active).order_by(User.username)
+    return list(db.session.scalars(query))
+
+
+def towns() -> list[Town]:
+    """The county's towns, in the order they were added."""
+    return list(db.session.scalars(sa.select(Town).order_by(Town.id)))
 
 
 def with_places(household_ids: list[int]) -> dict[int, Household]:

@@ -249,8 +249,9 @@ class Household(db.Model):
 
     village: Mapped[Village] = relationship()
     officer: Mapped[User | None] = relationship()
+    #: Oldest first; two changes on one day in the order they were recorded.
     statuses: Mapped[list["HouseholdStatus"]] = relationship(
-        back_populates="household", order_by="HouseholdStatus.effective_on"
+        back_populates="household", order_by="[HouseholdStatus.effective_on, HouseholdStatus.id]"
     )
 
     @property

@@ -243,6 +243,32 @@ COVERAGE: dict[str, Route] = {
             ("phone",): ("code", False),
         },
     ),
+    "api.edit_household": Route(
+        "admin",
+        "/api/households/{wang}",
+        {"members": 5, "phone": "13712345678", "village": "大波村", "officer": "officer", "reason": "moved"},
+        {
+            ("members",): ("int", False),
+            ("phone",): ("code", False),
+            ("village",): ("text", False),
+            ("officer",): ("text", False),
+            ("reason",): ("text", False),
+        },
+        method="PATCH",
+        ids=("wang",),
+    ),
+    "api.record_household_status": Route(
+        "admin",
+        "/api/households/{wang}/status",
+        {"category": "jiance", "monitoring_status": "risk_eliminated", "effective_on": "{today}", "reason": "met"},
+        {
+            ("category",): ("choice", True),
+            ("monitoring_status",): ("choice", False),
+            ("effective_on",): ("date", True),
+            ("reason",): ("text", True),
+        },
+        ids=("wang",),
+    ),
     "api.receive_lot": Route(
         "clerk",
         "/api/lots",
@@ -426,10 +452,12 @@ COVERAGE: dict[str, Route] = {
             "mode": "consignment",
             "share": "",
             "price": "",
+            "household_search": "",
         },
         {
             "product": "id",
             "household": "id",
+            "household_search": "text",
             "quantity": "qty",
             "unit": "choice",
             "best_before": "date",
@@ -508,6 +536,49 @@ COVERAGE: dict[str, Route] = {
         "/admin/households/{wang}/adjustments",
         {"direction": "add", "amount": "1", "entry_date": "{today}", "reason": "missed"},
         {"direction": "choice", "amount": "money", "entry_date": "date", "reason": "text_req"},
+        kind="form",
+        ids=("wang",),
+    ),
+    "admin_households.edit_record": Route(
+        "admin",
+        "/admin/households/{wang}/record",
+        {"members": "5", "town": "临城镇", "village": "大波村", "head_name": "", "phone": "", "reason": ""},
+        {
+            "members": "qty",
+            "town": "choice",
+            "village": "text_req",
+            "head_name": "text",
+            "phone": "text",
+            "reason": "text",
+        },
+        kind="form",
+        ids=("wang",),
+    ),
+    "admin_households.hand_over": Route(
+        "admin",
+        "/admin/households/{wang}/officer",
+        {"officer": "officer2", "reason": ""},
+        {"officer": "choice", "reason": "text"},
+        kind="form",
+        ids=("wang",),
+    ),
+    "admin_households.record_standing": Route(
+        "admin",
+        "/admin/households/{wang}/status",
+        {
+            "category": "jiance",
+            "monitor_subtype": "",
+            "monitoring_status": "risk_eliminated",
+            "effective_on": "{today}",
+            "reason": "met",
+        },
+        {
+            "category": "choice",
+            "monitor_subtype": "choice_opt",
+            "monitoring_status": "choice_opt",
+            "effective_on": "date",
+            "reason": "text_req",
+        },
         kind="form",
         ids=("wang",),
     ),
@@ -664,7 +735,17 @@ def write_routes(app) -> dict[str, set[str]]:
 
 
 #: Tables whose rows a write may UPDATE: read in full, where the others are counted.
-UPDATED_IN_PLACE = ("lot", "shop_order", "reservation", "adjustment", "month_review", "app_user", "product", "counter")
+UPDATED_IN_PLACE = (
+    "lot",
+    "shop_order",
+    "reservation",
+    "adjustment",
+    "month_review",
+    "app_user",
+    "product",
+    "counter",
+    "household",
+)
 
 
 def snapshot(app) -> dict[str, object]:
@@ -905,6 +986,7 @@ PICKERS = (
     "/admin/orders/collect?q={bad}",
     "/admin/orders/?status={bad}",
     "/admin/households/?q={bad}&from={bad}&to={bad}",
+    "/api/households/search?q={bad}&limit={bad}",
     "/admin/stock/?counter={bad}",
     "/admin/counter/sales?day={bad}",
     "/orders/{bad}",
