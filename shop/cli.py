@@ -155,3 +155,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(ledger_group)
     app.cli.add_command(personal_data_group)
     app.cli.add_command(statements_command)
+    # The spreadsheet imports (households, staff) live in their own module.
+    from . import import_cli
+
+    import_cli.register(app)
