@@ -73,10 +73,12 @@ def upload():
         return _upload_page(form, 400 if form.csrf_token.errors else 422)
     file = form.roster.data
     try:
-        token = roster_uploads.new_upload(file.stream, file.filename or "", signed_in_user())
+        token, meta = roster_uploads.new_upload(file.stream, file.filename or "", signed_in_user())
     except DomainError as error:
         form.roster.errors = [*form.roster.errors, error.message]
         return _upload_page(form, _status(error))
+    if token is None:  # rows refused: shown at once, nothing kept to confirm
+        return _preview_page(None, meta, 422)
     return redirect(url_for(".preview", upload=token))
 
 
@@ -91,7 +93,7 @@ def preview(upload: str):
     return _preview_page(upload, meta)
 
 
-def _preview_page(token: str, meta: dict, status: int = 200):
+def _preview_page(token: str | None, meta: dict, status: int = 200):
     page = render_template(
         "admin/roster/preview.html",
         token=token,

@@ -51,7 +51,9 @@ def import_households_command(file: Path, dry_run: bool):
     if report.refused:
         _refusals(report.refused, report.header)
         rows = len({r.line for r in report.refused})
-        click.echo(f"{rows} rows of {file.name} are wrong ({len(report.refused)} problems): nothing imported.", err=True)
+        click.echo(
+            f"{rows} rows of {file.name} are wrong ({len(report.refused)} problems): nothing imported.", err=True
+        )
         raise SystemExit(1)
     verb = "Would add" if dry_run else "Added"
     click.echo(f"{verb} {report.added}, updated {report.updated}, unchanged {report.unchanged} households.")
@@ -108,11 +110,15 @@ def import_users_command(file: Path, out: Path | None):
                 path.unlink(missing_ok=True)
     if not written:
         raise SystemExit(1)
-    click.echo(f"Added {len(report.added)} accounts; {len(report.skipped)} usernames exist already and were left as they are.")
+    click.echo(
+        f"Added {len(report.added)} accounts; {len(report.skipped)} usernames exist already and were left as they are."
+    )
     if report.skipped:
         click.echo("Left as they are: " + ", ".join(report.skipped[:50]) + (" …" if len(report.skipped) > 50 else ""))
     if report.added:
-        click.echo(f"One-time passwords for the new accounts: {path} (readable only by you; hand them out, then delete it).")
+        click.echo(
+            f"One-time passwords for the new accounts: {path} (readable only by you; hand them out, then delete it)."
+        )
     else:
         path.unlink(missing_ok=True)
 

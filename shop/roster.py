@@ -1,4 +1,4 @@
-"""The household roster from the county's spreadsheet: checking it row by row, and listing or updating households from it.
+"""The household roster from the county's spreadsheet: checking it row by row, then listing or updating households.
 
 The pure part (`parse_row`, `diff`) turns one row of text into checked values and compares them
 with a household as it stands; the database part (`check_roster`, `import_roster`) streams the
@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from .clock import business_today
-from .errors import DomainError, Invalid
+from .errors import Invalid
 from .extensions import db
 from .households import (
     FROM_IMPORT,
@@ -78,7 +78,11 @@ SUBTYPES = {
     **{s.value: s for s in MonitorSubtype},
 }
 #: The Chinese a roster writes for each category and subtype (the preview shows the same).
-CATEGORY_ZH = {HouseholdCategory.TUOPIN: "脱贫户", HouseholdCategory.JIANCE: "监测户", HouseholdCategory.YIBAN: "一般农户"}
+CATEGORY_ZH = {
+    HouseholdCategory.TUOPIN: "脱贫户",
+    HouseholdCategory.JIANCE: "监测户",
+    HouseholdCategory.YIBAN: "一般农户",
+}
 SUBTYPE_ZH = {
     MonitorSubtype.UNSTABLE: "脆弱不稳定户",
     MonitorSubtype.MARGINAL: "边缘易致贫户",
@@ -203,9 +207,7 @@ def parse_row(row: Row) -> RosterRow | list[Refusal]:
             refusals.append(Refusal(row.line, error.field or column, error.message))
     category, subtype = values.get("category"), values.get("monitor_subtype")
     if subtype and category and category is not HouseholdCategory.JIANCE:
-        refusals.append(
-            Refusal(row.line, "monitor_subtype", _("Only a monitored household (监测户) has a subtype."))
-        )
+        refusals.append(Refusal(row.line, "monitor_subtype", _("Only a monitored household (监测户) has a subtype.")))
     if refusals:
         return refusals
     return RosterRow(
@@ -616,6 +618,3 @@ def import_roster(
         if report.refused:
             raise RosterRefused(report)
     return report
-
-
-

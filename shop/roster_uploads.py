@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
@@ -87,7 +87,9 @@ def _summary(report: roster.RosterReport) -> dict:
         "new_village_count": len(report.new_villages),
         "refused_rows": len({r.line for r in refused}),
         "refused_count": len(refused),
-        "refused": [{"line": r.line, "column": report.header(r.column), "reason": r.reason} for r in refused[:ROWS_SHOWN]],
+        "refused": [
+            {"line": r.line, "column": report.header(r.column), "reason": r.reason} for r in refused[:ROWS_SHOWN]
+        ],
         "added_rows": [asdict(s) for s in report.added_rows],
         "updated_rows": [asdict(s) for s in report.updated_rows],
         "headers": report.headers,
@@ -111,10 +113,11 @@ def _unreadable(message: str) -> dict:
     }
 
 
-def new_upload(stream: BinaryIO, filename: str, by: User) -> str:
-    """Keep an uploaded roster, check it and store what it would do; its token.
+def new_upload(stream: BinaryIO, filename: str, by: User) -> tuple[str | None, dict]:
+    """Keep an uploaded roster, check it and store what it would do: its token and preview.
 
-    An unreadable file raises RosterUnreadable and is not kept.
+    A roster with refused rows is not kept (there is nothing to confirm): its token is None.
+    An unreadable file raises RosterUnreadable and is not kept either.
     """
     _forget_old()
     token = secrets.token_urlsafe(24)
@@ -132,11 +135,12 @@ def new_upload(stream: BinaryIO, filename: str, by: User) -> str:
         upload.unlink(missing_ok=True)
         raise
     state = "refused" if report.refused else "preview"
-    if report.refused:  # nothing to confirm: the file is not kept
-        upload.unlink(missing_ok=True)
     meta = {"by": by.id, "filename": name, "sha256": digest.hexdigest(), "state": state, "report": _summary(report)}
+    if report.refused:
+        upload.unlink(missing_ok=True)
+        return None, meta
     _write_json(preview, meta)
-    return token
+    return token, meta
 
 
 def pending(token: str, by: User) -> dict:
@@ -175,7 +179,9 @@ def confirm(token: str, by: User) -> dict:
         raise AlreadyImported(_("This file is being imported already.")) from None
     try:
         if _sha256(claimed) != meta["sha256"]:
-            meta.update(state="refused", report=_unreadable(_("The kept file changed since its preview. Upload it again.")))
+            meta.update(
+                state="refused", report=_unreadable(_("The kept file changed since its preview. Upload it again."))
+            )
         else:
             with open(claimed, "rb") as source:
                 report = roster.import_roster(source, meta["filename"], by=by, keep=ROWS_SHOWN)

@@ -138,7 +138,11 @@ def parse_row(line: int, values: dict[str, str]) -> StaffRow | list[Refusal]:
     role = ROLES.get(role_text) or ROLES.get(role_text.lower())
     if role is None:
         words = "admin, clerk, officer, supervisor, 专柜经理, 售货员, 帮扶责任人, 督导人员"
-        refusals.append(Refusal(line, "role", _("“%(text)s” is not a role: use one of %(roles)s.", text=role_text[:20], roles=words)))
+        refusals.append(
+            Refusal(
+                line, "role", _("“%(text)s” is not a role: use one of %(roles)s.", text=role_text[:20], roles=words)
+            )
+        )
     town, counter = _plain(values.get("town", "")), _plain(values.get("counter", ""))
     households = tuple(c for c in _SEPARATORS.split(_plain(values.get("households", ""))) if c)
     if role is not None:

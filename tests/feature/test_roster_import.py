@@ -73,7 +73,12 @@ def test_a_good_roster_adds_households_and_the_same_file_again_changes_nothing(a
     assert "Added 3, updated 0, unchanged 0 households." in result.output
     assert "和舍镇 新村" in result.output  # a village new to a county town is added, and said so
     wang = household(app, "DB101")
-    assert (wang.head_name, wang.members, wang.category, wang.phone) == ("王亦明", 4, HouseholdCategory.TUOPIN, "13812345678")
+    assert (wang.head_name, wang.members, wang.category, wang.phone) == (
+        "王亦明",
+        4,
+        HouseholdCategory.TUOPIN,
+        "13812345678",
+    )
     fu = household(app, "CT101")
     assert fu.monitor_subtype is MonitorSubtype.MARGINAL
     with app.app_context():
@@ -109,7 +114,9 @@ def test_a_known_code_updates_the_household_and_its_history_keeps_the_change(app
             ("officer", "officer", "officer2", "import"),
         ]
         latest = db.session.scalars(
-            sa.select(HouseholdStatus).where(HouseholdStatus.household_id == wang.id).order_by(HouseholdStatus.id.desc())
+            sa.select(HouseholdStatus)
+            .where(HouseholdStatus.household_id == wang.id)
+            .order_by(HouseholdStatus.id.desc())
         ).first()
         assert latest.category is HouseholdCategory.JIANCE and "roster-december.csv" in latest.note
 
@@ -168,7 +175,12 @@ def test_a_bad_row_is_named_by_line_and_column_and_nothing_is_written(app, staff
 
 
 def test_every_bad_row_is_named_and_a_repeated_code_names_both_lines(app, staff, tmp_path):
-    rows = [ROWS[0], "DB101,王二,临城镇,大波村,3,脱贫户,,officer,", "CT109,符,海口市,丛潭村,四,脱贫户,,nobody,", ROWS[2]]
+    rows = [
+        ROWS[0],
+        "DB101,王二,临城镇,大波村,3,脱贫户,,officer,",
+        "CT109,符,海口市,丛潭村,四,脱贫户,,nobody,",
+        ROWS[2],
+    ]
     before = counts(app)
     result = run_import(app, tmp_path, roster(*rows))
     assert result.exit_code == 1
@@ -276,8 +288,14 @@ def test_upload_preview_confirm_and_a_second_confirm_does_nothing(app, staff, ch
 
 def test_the_preview_shows_changes_masked_and_refused_rows_in_chinese(app, staff, chinese, tmp_path):
     assert run_import(app, tmp_path, roster(*ROWS)).exit_code == 0
-    rows = ["DB101,王亦明,临城镇,大波村,5,监测户,,officer,13912345678", ROWS[1], "CT103,林,和舍镇,丛潭村,四,一般农户,,officer,"]
-    page = chinese.client.get(upload(chinese, roster(*rows)).headers["Location"]).get_data(as_text=True)
+    rows = [
+        "DB101,王亦明,临城镇,大波村,5,监测户,,officer,13912345678",
+        ROWS[1],
+        "CT103,林,和舍镇,丛潭村,四,一般农户,,officer,",
+    ]
+    response = upload(chinese, roster(*rows))
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
     assert 'data-updated="DB101"' in page
     assert "人口: 4 → 5" in page
     assert "138****5678 → 139****5678" in page
