@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from .clock import business_today
+from . import audit
+from .clock import business_today, now_utc
 from .errors import Invalid
 from .extensions import db
 from .households import (
@@ -145,11 +146,13 @@ def _members(text: str) -> int:
     return check_members(int(text))
 
 
-def _choice(text: str, choices: dict, column: str, message: str):
+def _choice(text: str, choices: dict, column: str):
     key = _plain(text)
     found = choices.get(key) or choices.get(key.lower())
     if found is None:
-        raise Invalid(message % {"text": key[:20]}, column)
+        if column == "category":
+            raise Invalid(_("“%(text)s” is not 脱贫户, 监测户 or 一般农户.", text=key[:20]), column)
+        raise Invalid(_("“%(text)s” is not 脆弱不稳定户, 边缘易致贫户 or 突发严重困难户.", text=key[:20]), column)
     return found
 
 
@@ -183,18 +186,9 @@ def parse_row(row: Row) -> RosterRow | list[Refusal]:
         "town": lambda: _required(v.get("town", ""), "town"),
         "village": lambda: _village(v.get("village", "")),
         "members": lambda: _members(v.get("members", "")),
-        "category": lambda: _choice(
-            v.get("category", ""), CATEGORIES, "category", _("“%(text)s” is not 脱贫户, 监测户 or 一般农户.")
-        ),
+        "category": lambda: _choice(v.get("category", ""), CATEGORIES, "category"),
         "monitor_subtype": lambda: (
-            _choice(
-                v["monitor_subtype"],
-                SUBTYPES,
-                "monitor_subtype",
-                _("“%(text)s” is not 脆弱不稳定户, 边缘易致贫户 or 突发严重困难户."),
-            )
-            if _plain(v.get("monitor_subtype", ""))
-            else None
+            _choice(v["monitor_subtype"], SUBTYPES, "monitor_subtype") if _plain(v.get("monitor_subtype", "")) else None
         ),
         "officer": lambda: normalise_username(_required(v.get("officer", ""), "officer")),
         "phone": lambda: check_phone(re.sub(r"[\s-]", "", _plain(v.get("phone", "")))),
@@ -395,6 +389,8 @@ class _Walk:
         self.lookups = _Lookups(_towns(session))
         self.first_line: dict[str, int] = {}
         self.today = business_today()
+        #: The batch's new households, inserted together at its end.
+        self.new_rows: list[dict] = []
 
     def refuse(self, line: int, column: str, reason: str) -> None:
         self.report.refused.append(Refusal(line, column, reason))
@@ -430,6 +426,9 @@ class _Walk:
             self._row(row, existing.get(row.code))
         if self.apply:
             session.flush()
+            if self.writing:
+                self._insert_new()
+        self.new_rows = []
         # Bounded memory: nothing of this batch stays in the session.
         session.expunge_all()
 
@@ -501,27 +500,58 @@ class _Walk:
 
     def _add(self, row: RosterRow, village_id: int, officer_id: int) -> None:
         monitored = row.category is HouseholdCategory.JIANCE
-        household = Household(
-            code=row.code,
-            head_name=row.head_name,
-            members=row.members,
-            village_id=village_id,
-            category=row.category,
-            monitor_subtype=row.subtype,
-            monitoring_status=MonitoringStatus.IDENTIFIED if monitored else None,
-            officer_id=officer_id,
-            phone=row.phone,
+        self.new_rows.append(
+            {
+                "code": row.code,
+                "head_name": row.head_name,
+                "members": row.members,
+                "village_id": village_id,
+                "category": row.category,
+                "monitor_subtype": row.subtype,
+                "monitoring_status": MonitoringStatus.IDENTIFIED if monitored else None,
+                "officer_id": officer_id,
+                "phone": row.phone,
+            }
         )
-        status = HouseholdStatus(
-            household=household,
-            category=household.category,
-            monitor_subtype=household.monitor_subtype,
-            monitoring_status=household.monitoring_status,
-            effective_on=self.today,
-            note=self.reason,
-            recorded_by_id=self.by_id,
-        )
-        self.session.add_all([household, status])
+
+    def _insert_new(self) -> None:
+        """The batch's new households and their first standings, in two multi-row INSERTs, and their audit rows.
+
+        Bulk inserts, not ORM objects: a county's first roster is tens of thousands of households,
+        and the unit of work costs several times the insert itself. The audit trail gets the same
+        rows the flush listener would have written.
+        """
+        if not self.new_rows:
+            return
+        session, now = self.session, now_utc()
+        households = [{**values, "created_at": now} for values in self.new_rows]
+        # Plain executemany, then the ids by code: RETURNING in parameter order goes row by row on SQLite.
+        session.execute(sa.insert(Household.__table__), households)
+        codes = [h["code"] for h in households]
+        ids = dict(session.execute(sa.select(Household.code, Household.id).where(Household.code.in_(codes))).all())
+        for values in households:
+            values["id"] = ids[values["code"]]
+        statuses = [
+            {
+                "household_id": h["id"],
+                "category": h["category"],
+                "monitor_subtype": h["monitor_subtype"],
+                "monitoring_status": h["monitoring_status"],
+                "effective_on": self.today,
+                "note": self.reason,
+                "recorded_by_id": self.by_id,
+                "recorded_at": now,
+            }
+            for h in households
+        ]
+        session.execute(sa.insert(HouseholdStatus.__table__), statuses)
+        first = sa.select(HouseholdStatus.household_id, HouseholdStatus.id)
+        status_ids = dict(session.execute(first.where(HouseholdStatus.household_id.in_(ids.values()))).all())
+        for values in statuses:
+            values["id"] = status_ids[values["household_id"]]
+        actor = audit.actor_id()
+        audit.bulk_inserted(Household, households, actor)
+        audit.bulk_inserted(HouseholdStatus, statuses, actor)
 
     def _update(self, household: Household, row: RosterRow, village_id: int, officer_id: int) -> None:
         session = self.session

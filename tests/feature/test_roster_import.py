@@ -84,6 +84,12 @@ def test_a_good_roster_adds_households_and_the_same_file_again_changes_nothing(a
     with app.app_context():
         statuses = db.session.scalars(sa.select(HouseholdStatus.note)).all()
         assert len(statuses) == 3 and all("roster.csv" in note for note in statuses)
+        trail = db.session.scalars(
+            sa.select(AuditEvent.after).where(AuditEvent.entity == "household", AuditEvent.action == "insert")
+        ).all()
+        assert len(trail) == 3 and any('"head_name": "王**"' in after for after in trail)
+        assert not any("王亦明" in after or "13812345678" in after for after in trail)
+        assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.entity == "household_status")) == 3
     before = counts(app)
     again = run_import(app, tmp_path, roster(*ROWS))
     assert again.exit_code == 0, again.output
