@@ -346,6 +346,16 @@ def test_an_unreadable_upload_is_refused_on_the_form(app, staff, chinese):
     assert not list(Path(app.config["ROSTER_UPLOADS_FOLDER"]).glob("*.upload"))
 
 
+def test_markup_in_a_roster_is_shown_as_text(app, staff, admin):
+    script = "<script>alert(1)</script>"
+    row = f"DB101,王亦明,临城镇,{script},4,脱贫户,,officer,"
+    url = upload(admin, roster(row), name=f"{script}.csv").headers["Location"]
+    page = admin.client.get(url).get_data(as_text=True)
+    assert script not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert confirm(admin, url).status_code == 302
+    assert household(app, "DB101").village.name_zh == script  # kept as the text it is
+
+
 @pytest.mark.parametrize("config_overrides", [{"ROSTER_UPLOAD_MAX_BYTES": 4096}])
 def test_an_upload_over_the_limit_is_refused_with_413(app, staff, admin, config_overrides):
     assert upload(admin, roster(*ROWS * 1500)).status_code == 413
