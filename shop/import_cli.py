@@ -46,7 +46,7 @@ def import_households_command(file: Path, dry_run: bool):
                 report = roster.import_roster(source, file.name, by=None, keep=0, progress=progress)
         except roster.RosterRefused as refused:
             report = refused.report
-        except roster.RosterUnreadable as error:
+        except DomainError as error:  # unreadable, or raced by another import
             raise click.ClickException(error.message) from None
     if report.refused:
         _refusals(report.refused, report.header)

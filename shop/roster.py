@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 
 from . import audit
 from .clock import business_today, now_utc
-from .errors import Invalid
+from .errors import Conflict, Invalid
 from .extensions import db
 from .households import (
     FROM_IMPORT,
@@ -96,6 +96,10 @@ _DIGITS = re.compile(r"[0-9]{1,4}")
 
 class RosterUnreadable(Invalid):
     """The file is not a roster that can be read at all (empty, not a spreadsheet, no header…)."""
+
+
+class RosterRaced(Conflict):
+    """Another import wrote the same households at the same time; nothing of this one was written."""
 
 
 class RosterRefused(Invalid):
@@ -642,9 +646,13 @@ def import_roster(
     Every change lands in the household's history (source "import"); a category or subtype that
     changes is a new standing from today. A refused row raises RosterRefused and nothing is written.
     """
-    with atomic() as session:
-        walk = _Walk(session, apply=True, by=by, reason=import_reason(filename), keep=keep)
-        report = _walk(walk, source, filename, progress)
-        if report.refused:
-            raise RosterRefused(report)
+    try:
+        with atomic() as session:
+            walk = _Walk(session, apply=True, by=by, reason=import_reason(filename), keep=keep)
+            report = _walk(walk, source, filename, progress)
+            if report.refused:
+                raise RosterRefused(report)
+    except sa.exc.IntegrityError:
+        # Another import (on PostgreSQL, which does not queue writers) added one of these codes meanwhile.
+        raise RosterRaced(_("Another import added some of these households meanwhile. Try again.")) from None
     return report

@@ -191,6 +191,9 @@ def confirm(token: str, by: User) -> dict:
         meta.update(state="refused", report=_summary(refused.report))
     except roster.RosterUnreadable as error:
         meta.update(state="refused", report=_unreadable(error.message))
+    except roster.RosterRaced:
+        os.rename(claimed, upload)  # nothing was written: the manager may confirm again
+        raise
     finally:
         claimed.unlink(missing_ok=True)
     _write_json(preview, meta)
