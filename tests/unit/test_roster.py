@@ -142,3 +142,54 @@ def test_a_change_of_category_shows_the_category_and_subtype_in_chinese():
     ]
     subtype_only = diff(current(), parsed(monitor_subtype="sudden"), "临城镇", TODAY)
     assert [(c.column, c.after) for c in subtype_only] == [("monitor_subtype", "突发严重困难户")]
+
+
+# ---------------------------------------------------------------- a staff list's rows
+
+
+@pytest.mark.parametrize(
+    ("values", "want"),
+    [
+        ({"username": " Li.Wei ", "role": "帮扶责任人", "households": "DB001、DB002，DB003 DB004"}, "officer"),
+        ({"username": "zhang", "role": "售货员", "counter": "LC-JN"}, "clerk"),
+        ({"username": "lincheng", "role": "督导人员", "town": "临城镇"}, "supervisor"),
+        ({"username": "boss", "role": "ADMIN"}, "admin"),
+    ],
+)
+def test_a_staff_row_takes_roles_in_chinese_or_english(values, want):
+    from shop.staff_import import parse_row as parse_staff
+
+    row = parse_staff(3, values)
+    assert row.role.value == want
+    if want == "officer":
+        assert row.username == "li.wei" and row.households == ("DB001", "DB002", "DB003", "DB004")
+
+
+@pytest.mark.parametrize(
+    ("values", "bad"),
+    [
+        ({"username": "Bad Name", "role": "clerk"}, ["username"]),
+        ({"username": "x", "role": "clerk"}, ["username"]),
+        ({"username": "cook", "role": "厨师"}, ["role"]),
+        ({"username": "clerk9", "role": "clerk", "town": "临城镇"}, ["town"]),
+        ({"username": "clerk9", "role": "clerk", "households": "DB001"}, ["households"]),
+        ({"username": "off9", "role": "officer", "counter": "LC-JN"}, ["counter"]),
+        ({"username": "off9", "role": "officer", "name": "名" * 61}, ["name"]),
+    ],
+)
+def test_a_bad_staff_row_names_its_column(values, bad):
+    from shop.staff_import import parse_row as parse_staff
+
+    refused = parse_staff(3, values)
+    assert sorted(r.column for r in refused) == bad and all(r.line == 3 for r in refused)
+
+
+def test_one_time_passwords_are_random_and_strong_enough():
+    from shop.accounts import check_password_strength
+    from shop.staff_import import one_time_password
+
+    drawn = {one_time_password("li.wei", "李伟") for _ in range(5)}
+    assert len(drawn) == 5
+    for password in drawn:
+        check_password_strength(password, "li.wei", "李伟")
+        assert len(password) == 19 and password.count("-") == 3
