@@ -418,14 +418,7 @@ class _Walk:
             self._check_names(row.line, _plain(row.values.get("town", "")), officer, columns)
         places = {(lookups.town(r.town).id, r.village) for r in good if lookups.town(r.town)}
         _load_villages(session, lookups, places)
-        existing = {
-            h.code: h
-            for h in session.scalars(
-                sa.select(Household)
-                .where(Household.code.in_([r.code for r in good]))
-                .options(joinedload(Household.village).joinedload(Village.town), joinedload(Household.officer))
-            ).unique()
-        }
+        existing = self.existing([r.code for r in good])
         for row in good:
             self._row(row, existing.get(row.code))
         if self.apply:
@@ -435,6 +428,15 @@ class _Walk:
         self.new_rows = []
         # Bounded memory: nothing of this batch stays in the session.
         session.expunge_all()
+
+    def existing(self, codes: list[str]) -> dict[str, Household]:
+        """The batch's households already recorded, by code, with their village, town and officer."""
+        query = (
+            sa.select(Household)
+            .where(Household.code.in_(codes))
+            .options(joinedload(Household.village).joinedload(Village.town), joinedload(Household.officer))
+        )
+        return {h.code: h for h in self.session.scalars(query).unique()}
 
     def _note_code(self, line: int, code: str, *, check: bool) -> bool:
         """Remember where a code first appears; refuse it on a later line."""

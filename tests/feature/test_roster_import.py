@@ -346,6 +346,23 @@ def test_an_unreadable_upload_is_refused_on_the_form(app, staff, chinese):
     assert not list(Path(app.config["ROSTER_UPLOADS_FOLDER"]).glob("*.upload"))
 
 
+def test_an_import_raced_by_another_is_told_to_try_again_and_stays_confirmable(app, staff, admin, monkeypatch):
+    from shop import roster as roster_module
+
+    url = upload(admin, roster(*ROWS)).headers["Location"]
+    with app.app_context():
+        roster_module.import_roster(io.BytesIO(roster(ROWS[0])), "other.csv", by=None)
+    # As if the other import had committed after this one looked for its households.
+    monkeypatch.setattr(roster_module._Walk, "existing", lambda self, codes: {})
+    before = counts(app)
+    raced = confirm(admin, url)
+    assert raced.status_code == 409
+    assert counts(app) == before
+    monkeypatch.undo()
+    assert confirm(admin, url).status_code == 302
+    assert counts(app)["household"] == 3
+
+
 def test_markup_in_a_roster_is_shown_as_text(app, staff, admin):
     script = "<script>alert(1)</script>"
     row = f"DB101,王亦明,临城镇,{script},4,脱贫户,,officer,"
