@@ -17,7 +17,8 @@ Reasons: empty, no_rows, utf16 (UTF-16/32), encoding (neither UTF-8 nor GB18030)
 old_excel (.xls or password-protected), merged_cells, several_sheets, missing_columns,
 no_known_columns, duplicate_column, line_too_long, bad_csv (an unclosed quote), too_large.
 
-The content decides CSV or XLSX, not the file's name. The header is the first non-blank row;
+The content decides CSV or XLSX, not the file's name. An XLSX's hidden sheets are ignored (a
+template keeps its dropdown lists there). The header is the first non-blank row;
 a canonical column name is accepted as a spelling too, and messages name a column by its
 first spelling. Cells outside the canonical columns are ignored but still make a row non-blank.
 """
@@ -157,7 +158,7 @@ _SIGNATURES = (
     (b"\x89PNG", "PNG"),
     (b"\xff\xd8\xff", "JPEG"),
     (b"GIF8", "GIF"),
-    (b"PK", "zip archive"),
+    (b"PK", "ZIP"),
     (b"\x1f\x8b", "gzip"),
     (b"Rar!", "RAR"),
     (b"7z\xbc\xaf", "7z"),
@@ -353,7 +354,7 @@ class _Sheet:
 
 
 def _sheets(archive: zipfile.ZipFile) -> list[_Sheet]:
-    """The workbook's worksheets in order, with their part paths."""
+    """The workbook's visible worksheets in order, with their part paths."""
     try:
         workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -366,7 +367,8 @@ def _sheets(archive: zipfile.ZipFile) -> list[_Sheet]:
     for sheet in workbook.iter(f"{_MAIN_NS}sheet"):
         target = targets.get(sheet.get(f"{_REL_NS}id"), "")
         path = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        sheets.append(_Sheet(title=sheet.get("name", ""), path=path))
+        if sheet.get("state", "visible") == "visible":  # hidden sheets hold a template's dropdown lists
+            sheets.append(_Sheet(title=sheet.get("name", ""), path=path))
     return sheets
 
 

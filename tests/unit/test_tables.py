@@ -242,6 +242,18 @@ def test_xlsx_with_empty_extra_sheets_is_read_from_the_sheet_with_data():
     assert [r.values["town"] for r in read.rows] == ["Lincheng"]
 
 
+def test_hidden_sheets_of_a_template_are_ignored():
+    book = openpyxl.Workbook()
+    book.active.append(["镇"])
+    book.active.append(["临城镇"])
+    lists = book.create_sheet("lists")
+    lists.append(["临城镇", "和舍镇"])
+    lists.sheet_state = "hidden"
+    out = io.BytesIO()
+    book.save(out)
+    assert [r.values["town"] for r in table(out.getvalue(), "p.xlsx").rows] == ["临城镇"]
+
+
 def test_xlsx_with_no_data_is_empty():
     assert refused(xlsx([], []), "p.xlsx").reason == "empty"
 
