@@ -5,10 +5,13 @@ sales (counter sales through gunicorn), catalog (the shop front with 500
 products), contention (200 buyers for the last 10 units; needs localstripe,
 from the test extra) and ledger (a generated year: the yearly report, the
 dashboard pages and the statement PDFs, each in a fresh worker that also
-reports its peak memory). Knobs: BENCH_SECONDS (8), BENCH_CONTENTION_ROUNDS
+reports its peak memory) and roster (a generated 50,000-row household roster
+imported through the use case, and a 10,000-row one, each beside a bare csv
+parse and executemany insert, with the workers' peak memory). Knobs: BENCH_SECONDS (8), BENCH_CONTENTION_ROUNDS
 (3), BENCH_HOUSEHOLDS (10000), BENCH_LEDGER_ENTRIES (1000000), BENCH_YEAR
 (last year), BENCH_REPORT_RUNS (3), BENCH_PAGE_RUNS (5), BENCH_STATEMENTS
-(200), BENCH_STATEMENT_MONTH (6); BENCH_PROFILE=1 prints a cProfile summary
+(200), BENCH_STATEMENT_MONTH (6), BENCH_ROSTER_ROWS (50000),
+BENCH_ROSTER_OFFICERS (2000); BENCH_PROFILE=1 prints a cProfile summary
 of the report and statement paths.
 """
 
@@ -27,7 +30,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from . import catalog, contention, dashboard, ledger, sales, scale, statement_pdfs, year_report
+from . import catalog, contention, dashboard, ledger, roster, sales, scale, statement_pdfs, year_report
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -151,6 +154,19 @@ def ledger_figures(phases: Phases, generated: dict, limits: dict) -> list[dict]:
     return rows
 
 
+def roster_figures(phases: Phases) -> list[dict]:
+    """A generated county roster through the import use case, against a bare parse and insert."""
+    url, drop = database()
+    try:
+        app = migrated_app(url)
+        dispose(app)  # the workers open their own connections
+        rows = phases.run("roster import", roster.measure, app, url)
+        dispose(app)
+    finally:
+        drop()
+    return rows
+
+
 def number(value: float) -> str:
     """A figure with as many decimals as its size deserves."""
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
@@ -165,7 +181,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    groups = os.environ.get("BENCH_ONLY", "sales,catalog,contention,ledger").split(",")
+    groups = os.environ.get("BENCH_ONLY", "sales,catalog,contention,ledger,roster").split(",")
     phases, generated, limits, rows = Phases(), {}, {}, []
     if "sales" in groups:
         rows += sales_figures(phases, limits)
@@ -175,6 +191,8 @@ def main() -> int:
         rows += contention_figures(phases)
     if "ledger" in groups:
         rows += ledger_figures(phases, generated, limits)
+    if "roster" in groups:
+        rows += roster_figures(phases)
     for row in rows:
         # No ratio to a baseline of nothing (a peak memory the baseline never raised, say).
         row["ratio"] = row["project"] / row["baseline"] if row["baseline"] > 0.05 else None

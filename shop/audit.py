@@ -239,6 +239,19 @@ def install() -> None:
         sa.event.listen(session_class, "after_flush", _after_flush)
 
 
+def bulk_inserted(model: type, rows: list[dict], actor: int | None) -> None:
+    """Audit rows a use case inserted in bulk (with their ids), which bypasses the flush this listener watches."""
+    rule = AUDITED[model]
+    keys = [attr.key for attr in sa.inspect(model).column_attrs]
+    kept = [k for k in keys if k not in rule.omit and (rule.only is None or k in rule.only)]
+    events = [
+        _row(actor, INSERT, model.__tablename__, row["id"], after={k: _keep(rule, k, row[k]) for k in kept if k in row})
+        for row in rows
+    ]
+    if events:
+        db.session.connection().execute(sa.insert(AuditEvent.__table__), events)
+
+
 # ---------------------------------------------------------------- explicit events
 
 

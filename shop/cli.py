@@ -326,3 +326,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(places_group)
     app.cli.add_command(counters_group)
+    # The spreadsheet imports (households, staff) live in their own module.
+    from . import import_cli
+
+    import_cli.register(app)

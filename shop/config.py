@@ -75,6 +75,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "LOGIN_ACCOUNT_RATE_LIMIT",
         "PUBLIC_BASE_URL",
         "PRODUCT_IMAGES_FOLDER",
+        "ROSTER_UPLOADS_FOLDER",
     ):
         if env.get(name):
             settings[name] = env[name].strip()
@@ -88,6 +89,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "MONITORING_LINE_YEAR",
         "SESSION_IDLE_MINUTES",
         "PRODUCT_IMAGE_MAX_BYTES",
+        "ROSTER_UPLOAD_MAX_BYTES",
     ):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
@@ -140,6 +142,10 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     #: A product photo as a phone takes it; the app keeps a re-encoded copy of 100 kB or so.
     PRODUCT_IMAGE_MAX_BYTES = 8 * 1024 * 1024
+    #: A household roster uploaded on the manager's import page (50,000 rows of CSV are about 5 MB).
+    ROSTER_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    #: Where uploaded rosters wait for their confirmation; empty means roster-uploads/ in the instance folder.
+    ROSTER_UPLOADS_FOLDER = ""
     #: Where product photos are kept; empty means product-images/ in the instance folder.
     PRODUCT_IMAGES_FOLDER = ""
 

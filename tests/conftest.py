@@ -99,8 +99,11 @@ def empty_database(conn) -> None:
 
 @pytest.fixture
 def app(database_url, config_overrides, tmp_path) -> Iterator[Flask]:
-    """An app on the shared database, emptied again after the test; product photos go to the test's own folder."""
-    photos = {"PRODUCT_IMAGES_FOLDER": str(tmp_path / "product-images")}
+    """An app on the shared database, emptied again after the test; photos and rosters go to the test's own folder."""
+    photos = {
+        "PRODUCT_IMAGES_FOLDER": str(tmp_path / "product-images"),
+        "ROSTER_UPLOADS_FOLDER": str(tmp_path / "roster-uploads"),
+    }
     app = create_app({**base_config(database_url), **photos, **config_overrides})
     yield app
     with app.app_context():

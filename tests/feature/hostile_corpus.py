@@ -288,3 +288,77 @@ def upload_cases(data: dict, field_name: str, limit: int) -> list[Case]:
         Case("a wrong CSRF token", True, form=data, files={field_name: (good, "a.jpg", "image/jpeg")}, csrf="bad"),
     ]
     return cases
+
+
+# ---------------------------------------------------------------- spreadsheet uploads (the household roster)
+
+ROSTER_HEADER = "户编号,户主姓名,乡镇,村,家庭人口,户类别,监测类型,帮扶责任人,联系电话"
+
+
+def roster_file(*rows: str, header: str = ROSTER_HEADER, encoding: str = "utf-8") -> bytes:
+    """A roster CSV with these rows."""
+    return ("\n".join([header, *rows]) + "\n").encode(encoding)
+
+
+def workbook(rows: list[list[str]], merge: str | None = None, sheets: int = 1) -> bytes:
+    """An XLSX with these rows on its first sheet, a merged range, and more sheets holding a value each."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    if merge:
+        book.active.merge_cells(merge)
+    for n in range(1, sheets):
+        book.create_sheet(f"Sheet{n + 1}").append(["x"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def roster_upload_cases(data: dict, field_name: str, limit: int, good_row: str) -> list[Case]:
+    """Hostile files for a roster upload field, and a good roster under hostile names or with hostile text."""
+    good = roster_file(good_row)
+    cells = good_row.split(",")
+    csv_type = "text/csv"
+    refused = {
+        "an empty file": (b"", "roster.csv", csv_type),
+        "a header and no rows": (roster_file(), "roster.csv", csv_type),
+        "UTF-16": (good.decode().encode("utf-16"), "roster.csv", csv_type),
+        "neither UTF-8 nor GB18030": (good + b"\xff\xfe\xfd\n", "roster.csv", csv_type),
+        "a JPEG named .csv": (picture(), "roster.csv", csv_type),
+        "a PDF": (b"%PDF-1.4\n" + b"\x00" * 64, "roster.pdf", "application/pdf"),
+        "HTML named .csv": (b"<html>" + SCRIPT.encode() + b"</html>", "roster.csv", csv_type),
+        "a ZIP that is no workbook": (b"PK\x03\x04" + b"\x00" * 64, "roster.xlsx", "application/zip"),
+        "an old .xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "roster.xls", "application/vnd.ms-excel"),
+        "merged cells": (workbook([ROSTER_HEADER.split(","), cells, cells], merge="C2:C3"), "r.xlsx", csv_type),
+        "two sheets": (workbook([ROSTER_HEADER.split(","), cells], sheets=2), "r.xlsx", csv_type),
+        "a line of 40,000 characters": (roster_file("x" * 40_000), "roster.csv", csv_type),
+        "an unclosed quote": (roster_file('"DB1,' + good_row), "roster.csv", csv_type),
+        "nonsense lines": (b"lorem ipsum, dolor\n" * (limit // 40), "roster.csv", csv_type),
+        "random bytes": (bytes(range(256)) * (limit // 512), "roster.csv", csv_type),
+        "NUL in a name": (roster_file(good_row.replace(cells[1], "王\x00明")), "roster.csv", csv_type),
+        "members in words": (roster_file(good_row.replace(f",{cells[4]},", ",四,")), "roster.csv", csv_type),
+        # Past the limit and the 64 KiB the multipart wrapping is allowed: answered 413 before it is read.
+        "over the size limit": (b"x" * (limit + 128 * 1024), "big.csv", csv_type),
+    }
+    taken = {
+        "a path in the name": (good, "../../../etc/passwd", csv_type),
+        "NUL in the name": (good, "roster.csv\x00.php", csv_type),
+        "right-to-left override in the name": (good, RTL, csv_type),
+        "a 10,000-character name": (good, "表" * 10_000 + ".csv", csv_type),
+        "script in the name": (good, SCRIPT + ".csv", csv_type),
+        "script in the village": (roster_file(good_row.replace(cells[3], SCRIPT)), "roster.csv", csv_type),
+        "a formula in the name": (roster_file(good_row.replace(cells[1], "=HYPERLINK(1)")), "roster.csv", csv_type),
+        "GB18030": (roster_file(good_row, encoding="gb18030"), "roster.csv", csv_type),
+        "labelled text/html": (good, "roster.csv", "text/html"),
+    }
+    cases = [Case(label, True, form=data, files={field_name: file}) for label, file in refused.items()]
+    cases += [Case(label, False, form=data, files={field_name: file}) for label, file in taken.items()]
+    cases += [
+        Case("the file as a text field", True, form={**data, field_name: good.decode()}),
+        Case("no file", True, form=data),
+        Case("no CSRF token", True, form=data, files={field_name: (good, "r.csv", csv_type)}, csrf="missing"),
+        Case("a wrong CSRF token", True, form=data, files={field_name: (good, "r.csv", csv_type)}, csrf="bad"),
+    ]
+    return cases

@@ -105,6 +105,11 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     pay_correct_and_dispute(admin, officer, wang)
     photo = {"csrf_token": admin.token, "image": (io.BytesIO(picture()), "photo.jpg", "image/jpeg")}
     assert admin.client.post(f"/admin/products/{goods['shrimp']}/picture", data=photo).status_code == 302
+    # A roster kept for its preview (another household, so the confirmation has something to add).
+    roster = "户编号,户主姓名,乡镇,村,家庭人口,户类别,帮扶责任人\nDB900,黎明,临城镇,大波村,3,脱贫户,officer\n"
+    sent = {"csrf_token": admin.token, "roster": (io.BytesIO(roster.encode()), "roster.csv", "text/csv")}
+    kept = admin.client.post("/admin/households/import/", data=sent, content_type="multipart/form-data")
+    assert kept.status_code == 302, kept.get_data(as_text=True)[:300]
     with app.app_context():
         one = lambda model: db.session.scalars(sa.select(model.id)).one()  # noqa: E731
         values = {
@@ -124,6 +129,7 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "month": this_month(),
             "year": f"{business_today():%Y}",
             "code": "en",
+            "upload": kept.headers["Location"].rstrip("/").rsplit("/", 1)[1],
         }
         trace = {"token": db.session.get(Lot, lot).trace_token}
         photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}

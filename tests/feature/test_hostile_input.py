@@ -31,6 +31,10 @@ from .test_counter_sales import receive
 WEBHOOK_SECRET = "whsec_hostile_test"
 #: A product photo's size limit in this test, so an oversized upload is quick to send.
 PHOTO_LIMIT = 256 * 1024
+#: A roster's size limit in this test, likewise.
+ROSTER_LIMIT = 256 * 1024
+#: A good roster row for the scene's world (a new household of the officer's).
+ROSTER_ROW = "NEW900,陈明,临城镇,大波村,3,监测户,边缘易致贫户,officer,13712345678"
 READ_ONLY = {"GET", "HEAD", "OPTIONS"}
 #: A failed sign-in may be written to the audit trail and count against the account.
 SIGN_IN_TABLES = {"audit_event", "app_user"}
@@ -39,7 +43,11 @@ SIGN_IN_TABLES = {"audit_event", "app_user"}
 @pytest.fixture
 def config_overrides() -> dict:
     """The webhook gets a secret, so hostile events reach the signature check and past it; photos a small limit."""
-    return {"STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "PRODUCT_IMAGE_MAX_BYTES": PHOTO_LIMIT}
+    return {
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "PRODUCT_IMAGE_MAX_BYTES": PHOTO_LIMIT,
+        "ROSTER_UPLOAD_MAX_BYTES": ROSTER_LIMIT,
+    }
 
 
 # ---------------------------------------------------------------- the scene every route is attacked in
@@ -67,6 +75,7 @@ PARTS = {
     "review": ("review", "month", "digest"),
     "user": ("user",),
     "places": ("counter", "town"),
+    "upload": ("upload",),
 }
 
 
@@ -98,7 +107,20 @@ def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
     if "places" in wanted:
         scene["counter"] = one(app, sa.select(Counter.id).where(Counter.code == "BL-01"))
         scene["town"] = one(app, sa.select(Town.id).where(Town.name_zh == "临城镇"))
+    if "upload" in wanted:
+        scene["upload"] = kept_roster(as_role("admin"))
     return scene
+
+
+def kept_roster(admin) -> str:
+    """The token of a roster the manager uploaded and has not confirmed yet."""
+    sent = {
+        "csrf_token": admin.token or admin.refresh_token(),
+        "roster": (io.BytesIO(hc.roster_file(ROSTER_ROW)), "r.csv"),
+    }
+    kept = admin.client.post("/admin/households/import/", data=sent, content_type="multipart/form-data")
+    assert kept.status_code == 302, kept.get_data(as_text=True)[:500]
+    return kept.headers["Location"].rstrip("/").rsplit("/", 1)[1]
 
 
 def pickup_orders(app, admin, api, scene: dict) -> dict:
@@ -141,8 +163,9 @@ class Route:
     body: dict = field(default_factory=dict)  # formatted with the scene where a value is a str
     fields: dict = field(default_factory=dict)
     kind: str = "json"  # "json", "form", "upload" (a form with a file) or "webhook"
-    #: The file field of an upload.
+    #: The file field of an upload, and what the corpus sends it: "photo" or "roster".
     upload_field: str = "image"
+    corpus: str = "photo"
     method: str = "POST"
     cart: bool = False  # the anonymous buyer has shrimp in the cart first
     ids: tuple = ()  # the URL's parameters that are row ids or tokens, attacked through the path
@@ -702,6 +725,10 @@ COVERAGE: dict[str, Route] = {
         kind="form",
         ids=("town",),
     ),
+    "admin_roster.upload": Route(
+        "admin", "/admin/households/import/", kind="upload", upload_field="roster", corpus="roster"
+    ),
+    "admin_roster.confirm": Route("admin", "/admin/households/import/{upload}", kind="form", ids=("upload",)),
 }
 
 #: Bugs found and reported to the files' owners, by endpoint: the labels of the cases they fail.
@@ -812,6 +839,8 @@ def cases_for(route: Route, scene: dict) -> list[hc.Case]:
     body = fill(route.body, scene)
     if route.kind == "webhook":
         cases = webhook_cases()
+    elif route.kind == "upload" and route.corpus == "roster":
+        cases = hc.roster_upload_cases(body, route.upload_field, ROSTER_LIMIT, ROSTER_ROW)
     elif route.kind == "upload":
         cases = hc.upload_cases(body, route.upload_field, PHOTO_LIMIT)
     elif route.kind == "json":
