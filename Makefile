@@ -55,8 +55,8 @@ bench: install-test
 ## Re-extract messages, merge them into the catalogs and compile them.
 translations: install
 	$(BIN)/pybabel extract -F shop/babel.cfg -k _l -o $(TRANSLATIONS)/messages.pot \
-		--no-location --sort-output --project "Bangfu Counter" .
-	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete --no-fuzzy-matching
+		--no-location --no-wrap --sort-output --project "Bangfu Counter" .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete --no-fuzzy-matching --no-wrap
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
