@@ -141,12 +141,13 @@ def restore(path: Path) -> Restored:
             f"The backup's schema ({revision}) comes from a newer version of the app: install that version "
             "to restore it. Nothing was changed."
         )
+    head = script.get_current_head()
     if dialect == "sqlite":
-        _verify_sqlite_file(path, NotABackup)
+        # This code reads only its own schema: an older backup's ledger is checked once it is upgraded.
+        _verify_sqlite_file(path, NotABackup, ledger=revision == head)
         _restore_sqlite(path)
     else:
         _restore_postgresql(path)
-    head = script.get_current_head()
     upgraded_to = None
     if revision != head:
         flask_migrate.upgrade()
@@ -203,14 +204,14 @@ def _verified(session, failure: type[DomainError]) -> int:
     return entries
 
 
-def _verify_sqlite_file(path: Path, failure: type[DomainError]) -> int:
-    """Verify the ledger of a SQLite file without writing to it."""
+def _verify_sqlite_file(path: Path, failure: type[DomainError], *, ledger: bool = True) -> int:
+    """Check that a SQLite file holds this app's database and, unless told not to, verify its ledger; read-only."""
     engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     try:
         with Session(engine) as session:
             if not sa.inspect(session.connection()).has_table("household_ledger"):
                 raise failure(f"{path} holds no Bangfu Counter database.")
-            return _verified(session, failure)
+            return _verified(session, failure) if ledger else 0
     except sa.exc.DatabaseError as error:
         raise failure(f"{path} cannot be read as a database: {error.orig}.") from None
     finally:

@@ -55,8 +55,11 @@ def import_households_command(file: Path, dry_run: bool):
             f"{rows} rows of {file.name} are wrong ({len(report.refused)} problems): nothing imported.", err=True
         )
         raise SystemExit(1)
-    verb = "Would add" if dry_run else "Added"
-    click.echo(f"{verb} {report.added}, updated {report.updated}, unchanged {report.unchanged} households.")
+    counts = (report.added, report.updated, report.unchanged)
+    if dry_run:
+        click.echo("Would add {}, update {} and leave {} unchanged households.".format(*counts))
+    else:
+        click.echo("Added {}, updated {}, unchanged {} households.".format(*counts))
     if report.new_villages:
         shown = ", ".join(f"{town} {village}" for town, village in report.new_villages)
         click.echo(f"New villages {'to add' if dry_run else 'added'}: {shown}.")

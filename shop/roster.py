@@ -47,7 +47,7 @@ from .models import (
 )
 from .privacy import mask_name, mask_phone
 from .standing import Standing, StandingRefused, changed_standing
-from .tables import Row, UnreadableTable, read_table
+from .tables import Refusal, Row, UnreadableTable, read_table
 from .transaction import atomic
 
 #: Rows checked, looked up and written together: one query per batch for its households.
@@ -111,15 +111,6 @@ class RosterRefused(Invalid):
 
 
 # ---------------------------------------------------------------- the pure part: one row
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A bad cell: its line (header = 1), its column and what is wrong."""
-
-    line: int
-    column: str
-    reason: str
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from .errors import Invalid
 from .households import FROM_ACCOUNT, change_part
 from .models import Household, HouseholdField, Role, User, normalise_username
 from .places import UnknownTown, find_town
-from .tables import UnreadableTable, read_table
+from .tables import Refusal, UnreadableTable, read_table
 from .transaction import atomic
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -70,15 +70,6 @@ class StaffRefused(Invalid):
     def __init__(self, report: "StaffReport"):
         super().__init__(_("%(n)s rows of the staff list are wrong; no account was added.", n=len(report.refused)))
         self.report = report
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A bad cell: its line (header = 1), its column and what is wrong."""
-
-    line: int
-    column: str
-    reason: str
 
 
 @dataclass(frozen=True)

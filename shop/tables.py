@@ -106,6 +106,15 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A bad cell: its line (header = 1), its column and what is wrong."""
+
+    line: int
+    column: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Header:
     """The header row: where it is and which canonical column each cell stands for."""
 

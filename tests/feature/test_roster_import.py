@@ -131,7 +131,7 @@ def test_a_dry_run_reports_the_same_and_writes_nothing(app, staff, tmp_path):
     before = counts(app)
     result = run_import(app, tmp_path, roster(*ROWS), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "Would add 3, updated 0, unchanged 0 households." in result.output
+    assert "Would add 3, update 0 and leave 0 unchanged households." in result.output
     assert "Dry run: nothing was written." in result.output
     assert counts(app) == before
 
@@ -226,7 +226,7 @@ UNREADABLE = {
     "a PDF": (b"%PDF-1.4\n" + b"\x00" * 200, "PDF"),
     "a PNG": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "PNG"),
     "merged cells": (xlsx(merged), "合并单元格（C2:C3）"),
-    "several sheets": (xlsx(two_sheets), "多个工作表"),
+    "several sheets": (xlsx(two_sheets), "不止一个工作表"),
     "10 MB of nonsense lines": (b"lorem ipsum, dolor sit amet\n" * 380_000, "不是可识别的表头"),
     "10 MB on one line": (b"lorem ipsum dolor sit amet " * 400_000, "第 1 行超过 32768 个字符"),
     "10 MB of random bytes": (os.urandom(10 * 1024 * 1024), "不是表格"),
