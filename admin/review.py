@@ -198,6 +198,10 @@ def review(household_id: int, month: str):
             seen_digest=form.digest.data,
             by=user,
         )
+    except reviews.AlreadyConfirmed as repeat:
+        # A second tap, or the browser sending the form again: nothing to add, so show the month.
+        flash(repeat.message, "info")
+        return redirect(url_for(".month", household_id=household.id, month=month_arg(first)))
     except reviews.StatementChanged:
         message = _(
             "Nothing was recorded: the month gained or lost entries since you opened it. "

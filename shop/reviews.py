@@ -14,7 +14,7 @@ from .clock import business_today, now_utc
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
 from .households import visible_household
-from .models import LedgerEntry, MonthReview, ReviewOutcome, Role, User
+from .models import Household, LedgerEntry, MonthReview, ReviewOutcome, Role, User
 from .monitoring import month_start
 from .statements import month_statement
 from .transaction import atomic
@@ -26,6 +26,12 @@ class StatementChanged(Conflict):
     """The month gained or lost entries since the officer opened it."""
 
     code = "statement_changed"
+
+
+class AlreadyConfirmed(Conflict):
+    """The month stands confirmed exactly as the officer saw it: a second tap on confirm adds nothing."""
+
+    code = "already_confirmed"
 
 
 class AlreadyResolved(Conflict):
@@ -49,9 +55,13 @@ def review_month(
     if month > month_start(business_today()):
         raise Invalid(_("A month can be reviewed once it has begun."), "month")
     with atomic() as session:
+        # Two taps at once: the second waits for the first here, then sees its confirmation.
+        session.scalars(sa.select(Household.id).where(Household.id == household.id).with_for_update()).first()
         statement = month_statement(household, month)
         if statement.digest != seen_digest:
             raise StatementChanged(_("The statement changed since you opened it; look at it again."))
+        if outcome is ReviewOutcome.CONFIRMED and statement.confirmed_as_shown:
+            raise AlreadyConfirmed(_("This month is already confirmed as it stands."))
         head = session.scalar(sa.select(sa.func.max(LedgerEntry.seq))) or 0
         review = MonthReview(
             household_id=household.id,

@@ -81,6 +81,12 @@ class MonthStatement:
         """Lines written into the month after it was confirmed."""
         return [line for line in self.lines if line.amendment]
 
+    @property
+    def confirmed_as_shown(self) -> bool:
+        """Whether the review that stands confirms this very statement (no entry came or went since)."""
+        review = self.review
+        return review is not None and review.outcome is ReviewOutcome.CONFIRMED and review.digest == self.digest
+
 
 def month_statement(household: Household, month: date) -> MonthStatement:
     """Assemble a household's statement for the month starting on `month`."""

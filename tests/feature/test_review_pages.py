@@ -345,3 +345,32 @@ def test_a_correction_dated_last_month_is_last_months_and_opens_this_month(app, 
     last = page(english(officer), month_url(goods["wang"], f"{last_day:%Y-%m}"))
     assert "Correction: 漏记一笔" in last and 'data-figure="closing">¥10.00' in last
     assert 'data-figure="opening">¥10.00' in page(officer, month_url(goods["wang"]))
+
+
+def test_a_second_tap_on_confirm_records_nothing_more_and_the_button_goes(app, goods, sold, officer):
+    url = month_url(goods["wang"])
+    digest = seen_digest(page(officer, url))
+    assert send(officer, url, outcome="confirmed", note="", digest=digest).status_code == 302
+    html = page(english(officer), url)
+    assert "rv-confirm-button" not in html and 'data-confirmed="1"' in html
+    # The same form sent again (a double tap, a reload): a redirect to the month, and still one review.
+    again = send(officer, url, outcome="confirmed", note="", digest=digest)
+    assert again.status_code == 302 and again.headers["Location"].endswith(url)
+    assert "already confirmed" in page(officer, url)
+    assert reviews(app) == [(goods["wang"], "confirmed", "")]
+
+
+def test_a_dispute_after_a_confirmation_is_still_recorded(app, goods, sold, officer):
+    assert review(officer, goods["wang"], "confirmed").status_code == 302
+    assert review(officer, goods["wang"], "disputed", note="少了一笔").status_code == 302
+    assert [r[1] for r in reviews(app)] == ["confirmed", "disputed"]
+    # Disputed, the month may be confirmed again.
+    assert "rv-confirm-button" in page(officer, month_url(goods["wang"]))
+    assert review(officer, goods["wang"], "confirmed").status_code == 302
+    assert [r[1] for r in reviews(app)] == ["confirmed", "disputed", "confirmed"]
+
+
+def test_after_an_amendment_the_confirm_button_comes_back(app, goods, sold, officer, clerk):
+    assert review(officer, goods["wang"], "confirmed").status_code == 302
+    refund(clerk, sold)
+    assert "rv-confirm-button" in page(officer, month_url(goods["wang"]))
