@@ -28,6 +28,7 @@ never locked out for good; a successful sign-in is not counted against the accou
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from urllib.parse import urlsplit
@@ -188,14 +189,22 @@ def _open_to_password_change() -> bool:
 # ---------------------------------------------------------------- pages
 
 
+#: A line break would split the Location header (a 500 after the sign-in had succeeded), a tab or a
+#: backslash is read by browsers as part of "//host"; none belongs in a path this app makes.
+UNSAFE_IN_NEXT = re.compile(r"[\x00-\x20\x7f\\]")
+#: Longer than any address of this app, and no place for a smuggled payload.
+MAX_NEXT = 2000
+
+
 def safe_next(target: str | None) -> str | None:
     """A same-site path to return to after signing in; anything else is ignored."""
-    if not target:
+    if not target or len(target) > MAX_NEXT or UNSAFE_IN_NEXT.search(target):
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # a malformed address, such as an unclosed [ where a host would be
+        return None
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target:
         return None
     return target
 

@@ -1,5 +1,7 @@
 """Staff sign in and out, by the JSON API and by the login page, with CSRF and throttling."""
 
+from urllib.parse import unquote
+
 import pytest
 import sqlalchemy as sa
 
@@ -154,6 +156,13 @@ def test_the_login_form_without_its_token_is_refused(staff, client):
         ("//evil.example/", "/admin/"),
         ("/\\evil.example", "/admin/"),
         ("javascript:alert(1)", "/admin/"),
+        # A line break once split the Location header: a 500 after the sign-in had succeeded.
+        ("\r\nX", "/admin/"),
+        ("/admin/\n", "/admin/"),
+        ("/\t/evil.example", "/admin/"),
+        ("//evil.example", "/admin/"),
+        ("https://evil.example", "/admin/"),
+        ("http://[::1", "/admin/"),
     ],
 )
 def test_after_signing_in_only_same_site_pages_are_returned_to(staff, client, next_url, lands_on):
@@ -162,6 +171,21 @@ def test_after_signing_in_only_same_site_pages_are_returned_to(staff, client, ne
         "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token, "next": next_url}
     )
     assert response.headers["Location"] == lands_on
+
+
+@pytest.mark.parametrize(
+    "query", ["next=%0d%0aX", "next=//evil.example", "next=https://evil.example", "next=/admin/%0a"]
+)
+def test_an_unsafe_next_in_the_address_leads_to_the_staff_home(staff, client, query):
+    """The login page as a link sends it: the form carries next back, and a signed-in visit follows it at once."""
+    page = client.get(f"/login?{query}")
+    assert page.status_code == 200
+    sent = unquote(query.removeprefix("next="))
+    form = {"username": "admin", "password": PASSWORD, "csrf_token": _form_token(page), "next": sent}
+    response = client.post("/login", data=form)
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/"
+    again = client.get(f"/login?{query}")
+    assert again.status_code == 302 and again.headers["Location"] == "/admin/"
 
 
 def test_a_staff_page_sends_strangers_to_sign_in_and_back(client):
