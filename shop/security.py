@@ -11,9 +11,19 @@ Referrer-Policy defaults to `same-origin`: nothing here needs to tell another si
 came from, and some addresses are secrets (an order's token, a statement's digest). A view may set
 its own: the pay page sends Stripe its origin (strict-origin-when-cross-origin), the statement
 check sends nothing (no-referrer).
+
+Staff answers (every page under /admin and /account, the sign-in page, and every view that needs a
+session, JSON included) are `no-store`: the counter's tablet is shared, and a household's phone
+number or a day's takings must not come back from the browser's cache after sign-out. The public
+catalog, product pictures and static files keep their caching. Strict-Transport-Security is sent
+only on an answer that went out over HTTPS (request.is_secure, which ProxyFix sets behind the
+trusted proxy): over plain HTTP it would mean nothing, and on a test box it would lock the name
+to HTTPS for a year.
 """
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
+
+from .access import PUBLIC
 
 STRIPE_JS = "https://js.stripe.com https://*.js.stripe.com"
 
@@ -34,6 +44,24 @@ POLICY = {
 
 #: No page uses the camera, the microphone or the location; Payment Request (wallets) only in Stripe's frame.
 PERMISSIONS = 'camera=(), microphone=(), geolocation=(), payment=(self "https://js.stripe.com")'
+
+
+#: Browsers keep to HTTPS for this site for a year once they have seen it over HTTPS.
+HSTS = "max-age=31536000"
+#: Addresses that are staff-only whatever their view says (a stranger's redirect to sign in included).
+STAFF_PREFIXES = ("/admin", "/account", "/login", "/logout", "/api/session")
+#: What a staff answer carries: kept by no cache, the browser's included.
+NO_STORE = "private, no-store"
+
+
+def for_staff() -> bool:
+    """Whether this request's answer is for staff: a staff address, or a view that needs a session."""
+    if request.path.startswith(STAFF_PREFIXES):
+        return True
+    if request.endpoint is None or request.endpoint == "static":
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "allowed_roles", PUBLIC) != PUBLIC
 
 
 def content_security_policy() -> str:
@@ -61,4 +89,8 @@ def register(app: Flask) -> None:
         for name, value in fixed.items():
             # A view's own choice (a stricter Referrer-Policy, say) wins.
             response.headers.setdefault(name, value)
+        if for_staff() and "no-store" not in (response.headers.get("Cache-Control") or ""):
+            response.headers["Cache-Control"] = NO_STORE
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response

@@ -126,3 +126,43 @@ def test_a_views_own_referrer_policy_is_kept(client):
     response = client.get("/verify/statement/1/2025-01/0000")
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert_hardened(response)
+
+
+def no_store(response) -> bool:
+    return "no-store" in (response.headers.get("Cache-Control") or "")
+
+
+def test_staff_pages_and_staff_json_are_never_stored(app, goods, as_role, client):
+    from shop.extensions import db
+    from shop.models import Household
+
+    with app.app_context():
+        db.session.get(Household, goods["wang"]).phone = "13812345678"
+        db.session.commit()
+    assert no_store(client.get("/login")) and no_store(client.get("/login?next=/admin/"))
+    assert no_store(client.get("/admin/"))  # a stranger's redirect to sign in, too
+    assert no_store(client.get("/api/households"))  # a stranger's 401
+    admin = as_role("admin")
+    for url in ("/admin/", "/admin/households/", f"/admin/households/{goods['wang']}", "/account/password"):
+        response = admin.client.get(url)
+        assert response.status_code == 200, url
+        assert no_store(response), url
+    assert no_store(admin.client.get("/api/households")) and no_store(admin.client.get("/api/session"))
+    # The one page that shows a household's whole phone number.
+    phone = admin.client.get(f"/admin/households/{goods['wang']}/phone")
+    assert phone.status_code == 200 and "13812345678" in phone.get_data(as_text=True) and no_store(phone)
+
+
+def test_the_public_catalog_and_static_files_keep_their_caching(client):
+    for url in ("/", "/api/products", "/static/css/app.css"):
+        response = client.get(url)
+        assert response.status_code == 200 and not no_store(response), url
+        response.close()
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/", base_url="https://localhost")
+    assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert client.get("/login", base_url="https://localhost").headers["Strict-Transport-Security"] == "max-age=31536000"
