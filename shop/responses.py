@@ -62,12 +62,26 @@ def _messages() -> dict[int, str]:
         413: _("The request is too large."),
         415: _("Send the request body as JSON."),
         429: _("Too many attempts. Please wait a moment and try again."),
-        500: _("Something went wrong on our side. Nothing was recorded; please try again."),
+        # Only what is known: the answer failed, not whether the work had been committed before it did.
+        500: _(
+            "Something went wrong on our side and the server could not answer. "
+            "What you did may have been recorded: check before doing it again."
+        ),
     }
+
+
+def _api_crash_message() -> str:
+    """A JSON 500's message: a client that sent an idempotency key may resend with it and cannot double-record."""
+    return _(
+        "The server could not answer; the request may or may not have been recorded. "
+        "It is safe to send it again with the same idempotency key."
+    )
 
 
 def _http_error(error: HTTPException):
     status = error.code or 500
+    if status == 500 and wants_json():
+        return error_response(status, HTTP_CODES.get(status, "error"), _api_crash_message())
     message = _messages().get(status, error.description or "")
     return error_response(status, HTTP_CODES.get(status, "error"), message)
 

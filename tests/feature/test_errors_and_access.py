@@ -91,5 +91,28 @@ class TestUnexpectedErrors:
         assert "系统出错了" in response.get_data(as_text=True)
 
 
+    def test_a_crash_after_the_commit_claims_nothing_it_cannot_know(self, app, client):
+        """The database may fail after a sale committed: a 500 must not say that nothing was recorded."""
+
+        def committed_then_crashed():
+            db.session.add(Product(sku="DONE", name_zh="已记", unit="g", price_fen=1, price_per=1))
+            db.session.commit()
+            raise RuntimeError("the connection dropped after the commit")
+
+        committed_then_crashed.allowed_roles = PUBLIC
+        app.add_url_rule("/api/late-crash", "api_late_crash", committed_then_crashed)
+        app.add_url_rule("/late-crash", "page_late_crash", committed_then_crashed)
+        answer = client.get("/api/late-crash")
+        assert answer.status_code == 500
+        error = answer.get_json()["error"]
+        assert set(error) == {"code", "message", "fields"} and error["code"] == "internal_error"
+        assert "Nothing was recorded" not in error["message"] and "未做任何记录" not in error["message"]
+        assert "idempotency key" in error["message"] or "幂等" in error["message"]
+        page = client.get("/late-crash").get_data(as_text=True)
+        assert "未做任何记录" not in page and "Nothing was recorded" not in page
+        with app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count(Product.id)).where(Product.sku == "DONE")) == 1
+
+
 def test_roles_are_the_four_of_the_design():
     assert {r.value for r in Role} == {"admin", "clerk", "officer", "supervisor"}
