@@ -90,7 +90,6 @@ class TestUnexpectedErrors:
         assert response.status_code == 500
         assert "系统出错了" in response.get_data(as_text=True)
 
-
     def test_a_crash_after_the_commit_claims_nothing_it_cannot_know(self, app, client):
         """The database may fail after a sale committed: a 500 must not say that nothing was recorded."""
 
