@@ -26,8 +26,10 @@ from .errors import Invalid
 #: The longest side of a stored picture: sharp on a tablet's catalog card, light on a weak network.
 MAX_SIDE = 800
 JPEG_QUALITY = 80
-#: No photo the counter takes comes near this; a larger one is a decompression bomb.
-MAX_PIXELS = 50_000_000
+#: The most pixels an upload may declare: a 24 Mpx phone or camera photo is more than an 800 px
+#: picture needs. Each million pixels costs a worker several MiB while it is decoded and shrunk (50 Mpx
+#: took one to 500-900 MiB), so the header's dimensions are checked before a pixel is decoded.
+MAX_PIXELS = 24_000_000
 #: The file names the app writes, and the only ones it serves.
 STORED_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
 
@@ -79,16 +81,29 @@ def _decoded(data: bytes, kind: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture = Image.open(io.BytesIO(data), formats=[kind])
+            picture = Image.open(io.BytesIO(data), formats=[kind])  # reads the header only
             width, height = picture.size
             if width * height > MAX_PIXELS:
-                raise PictureTooLarge(_("The picture has too many pixels; take it at a lower resolution."), "image")
+                raise PictureTooLarge(too_many_pixels(width, height), "image")
+            if kind == "JPEG":
+                picture.draft(None, (MAX_SIDE, MAX_SIDE))  # decode at a fraction of the size where JPEG allows
             picture.load()  # a truncated or corrupt file fails here, not later when it is served
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PictureTooLarge(_("The picture has too many pixels; take it at a lower resolution."), "image") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         raise NotAPicture(_("The file is damaged or is not a picture."), "image") from None
     return picture
+
+
+def too_many_pixels(width: int, height: int) -> str:
+    """Why a picture of these dimensions is refused, and what to do instead."""
+    return _(
+        "The picture is %(width)s × %(height)s pixels, more than %(mp)s million: "
+        "take it at a lower resolution or shrink it first.",
+        width=width,
+        height=height,
+        mp=MAX_PIXELS // 1_000_000,
+    )
 
 
 def _flattened(picture: Image.Image) -> Image.Image:

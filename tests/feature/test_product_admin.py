@@ -280,6 +280,17 @@ def test_a_photo_over_the_size_limit_is_refused_with_413(app, admin, goods):
     assert stored_photos(app) == []
 
 
+def test_a_small_png_declaring_30_million_pixels_is_refused_before_it_is_decoded(app, admin, goods):
+    out = io.BytesIO()
+    Image.new("1", (6000, 5000)).save(out, "PNG")  # a few KB that decode to 30 Mpx
+    assert len(out.getvalue()) < 200_000
+    response = upload(admin, goods["shrimp"], out.getvalue(), "shrimp.png", "image/png")
+    assert response.status_code == 422
+    assert "6000 × 5000" in response.get_data(as_text=True)
+    assert product_row(app, goods["shrimp"])["image"] is None
+    assert stored_photos(app) == []
+
+
 def test_a_photo_just_over_the_limit_inside_the_envelope_is_refused_by_the_use_case(app, admin, goods):
     small = jpeg(400, 300)
     app.config["PRODUCT_IMAGE_MAX_BYTES"] = len(small) - 1

@@ -118,6 +118,19 @@ def test_a_decompression_bomb_is_refused():
         pi.normalise(bomb, LIMIT)
 
 
+def test_the_pixel_cap_is_what_an_800_pixel_photo_needs():
+    assert pi.MAX_PIXELS == 24_000_000
+    assert pi.normalise(encoded(photo(6000, 4000), "JPEG"), LIMIT).name  # 24 Mpx: a good camera's photo
+
+
+def test_the_dimensions_are_judged_from_the_header_before_any_pixel_is_decoded():
+    # The PNG's header (6000 × 5000 declared) and four bytes of its pixels: refused for its size, not as damaged.
+    whole = encoded(Image.new("1", (6000, 5000)), "PNG")
+    header = whole[: whole.index(b"IDAT") + 8]
+    with pytest.raises(pi.PictureTooLarge, match="6000"):
+        pi.normalise(header, LIMIT)
+
+
 @pytest.mark.parametrize(
     ("name", "uploaded"),
     [
