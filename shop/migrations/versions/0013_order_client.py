@@ -19,12 +19,13 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('shop_order', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('client_address_digest', sa.String(length=64), nullable=True))
-        batch_op.create_index(batch_op.f('ix_shop_order_client_address_digest'), ['client_address_digest'], unique=False)
+    # Not batch mode: copying shop_order means dropping it, which SQLite refuses while order lines
+    # and refunds refer to its rows. ADD COLUMN works in place on every database.
+    op.add_column('shop_order', sa.Column('client_address_digest', sa.String(length=64), nullable=True))
+    op.create_index(op.f('ix_shop_order_client_address_digest'), 'shop_order', ['client_address_digest'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('shop_order', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_shop_order_client_address_digest'))
-        batch_op.drop_column('client_address_digest')
+    op.drop_index(op.f('ix_shop_order_client_address_digest'), table_name='shop_order')
+    # SQLite (3.35+) drops a column without constraints in place, as PostgreSQL does.
+    op.execute('ALTER TABLE shop_order DROP COLUMN client_address_digest')
