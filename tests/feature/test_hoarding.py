@@ -33,6 +33,7 @@ def buyer_at(app, address: str) -> Api:
     """A JSON client, not signed in, coming from this address."""
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
+    client.set_cookie("lang", "en")
     return Api(client)
 
 
