@@ -262,6 +262,10 @@ def measure(app, database_url: str, workers: int, rounds: int) -> list[dict]:
             "SECRET_KEY": "bench",
             "WEB_CONCURRENCY": str(workers),
             "LOGIN_RATE_LIMIT": "1000 per minute",
+            # Every online buyer comes from this machine with one phone: one client's bounds would refuse them.
+            "ORDER_RATE_LIMIT": "100000 per minute",
+            "UNPAID_ORDERS_PER_CLIENT": "100000",
+            "UNPAID_FEN_PER_CLIENT": "100000000000",
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,

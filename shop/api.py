@@ -654,6 +654,7 @@ def refund_json(refund) -> dict:
 
 @bp.post("/orders")
 @public
+@orders.order_throttle
 def place_order():
     """Place an online order: its stock is reserved until it is paid or its hold lapses."""
     body = parse(NewOrder)
@@ -672,6 +673,7 @@ def place_order():
         payment=body.payment,
         today=business_today(),
         counter_id=body.counter_id,
+        client_address=request.remote_addr,
     )
     answer = {
         "id": order.id,

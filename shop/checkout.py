@@ -53,7 +53,8 @@ bp = Blueprint("checkout", __name__)
 
 #: A cart holds no more products than an order may have lines.
 MAX_CART_LINES = MAX_LINES
-#: No lot holds more than this, so no buyer can sensibly ask for more of one product.
+#: No lot holds more than this: a cart cookie asking for more is malformed. What one buyer may
+#: ask for is far less, orders.line_cap, checked when a quantity is typed and again on ordering.
 MAX_LINE_QTY = stock.MAX_LOT_QTY
 #: A mainland mobile number: 11 digits starting 13–19 (ASCII digits only; `\d` would take any script's).
 MOBILE = r"^1[3-9][0-9]{9}$"
@@ -156,8 +157,8 @@ def read_quantity(text: str | None, entered_in: str | None, product: Product) ->
         raise BadQuantity(_quantity_message(bad.reason, entered_in, text)) from None
     if quantity == 0:
         raise BadQuantity(_("The quantity must be more than zero."))
-    if quantity > MAX_LINE_QTY:
-        raise BadQuantity(_("At most %(qty)s of one product.", qty=quantity_text(MAX_LINE_QTY, product.unit)))
+    if quantity > orders.line_cap(product.unit):
+        raise BadQuantity(orders.line_cap_message(product.unit))
     return quantity
 
 
@@ -229,8 +230,8 @@ def add_to_cart(product_id: int):
         if product_id not in items and len(items) >= MAX_CART_LINES:
             raise BadQuantity(_("A cart holds at most %(n)d products.", n=MAX_CART_LINES))
         total = items.get(product_id, 0) + quantity
-        if total > MAX_LINE_QTY:
-            raise BadQuantity(_("At most %(qty)s of one product.", qty=quantity_text(MAX_LINE_QTY, product.unit)))
+        if total > orders.line_cap(product.unit):
+            raise BadQuantity(orders.line_cap_message(product.unit))
     except BadQuantity as bad:
         return product_page(product, str(bad), form, 422)
     items[product_id] = total
@@ -448,6 +449,7 @@ def shortage_message(error: OutOfStock, lines: list[CartLine]) -> str:
 
 @bp.route("/checkout", methods=["GET", "POST"])
 @public
+@orders.order_throttle
 def checkout():
     """Show the checkout form; place the order, reserving its stock, and go to its page or to payment."""
     from . import payments
@@ -475,6 +477,7 @@ def checkout():
             today=business_today(),
             # A delivery ships from the counter that holds the basket; the pickup choice is for pickups.
             counter_id=form.counter.data if "counter" in form and form.fulfilment.data == Fulfilment.PICKUP else None,
+            client_address=request.remote_addr,
         )
     except DomainError as error:
         message = shortage_message(error, lines) if isinstance(error, OutOfStock) else error.message

@@ -73,6 +73,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "RATELIMIT_STORAGE_URI",
         "LOGIN_RATE_LIMIT",
         "LOGIN_ACCOUNT_RATE_LIMIT",
+        "ORDER_RATE_LIMIT",
         "PUBLIC_BASE_URL",
         "PRODUCT_IMAGES_FOLDER",
         "ROSTER_UPLOADS_FOLDER",
@@ -85,6 +86,10 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
     for name in (
         "ORDER_HOLD_MINUTES",
         "PICKUP_HOLD_MINUTES",
+        "UNPAID_ORDERS_PER_CLIENT",
+        "UNPAID_FEN_PER_CLIENT",
+        "ORDER_LINE_MAX_GRAMS",
+        "ORDER_LINE_MAX_PIECES",
         "MONITORING_LINE_FEN",
         "MONITORING_LINE_YEAR",
         "SESSION_IDLE_MINUTES",
@@ -118,8 +123,19 @@ class Config:
     STRIPE_PAYMENT_METHOD_TYPES = ("card", "alipay", "wechat_pay")
     #: How long an order paid online holds its stock while the buyer pays.
     ORDER_HOLD_MINUTES = 30
-    #: How long a pay-at-pickup order holds its stock for the buyer to come to the counter.
-    PICKUP_HOLD_MINUTES = 24 * 60
+    #: How long a pay-at-pickup order holds its stock for the buyer to come to the counter: the rest
+    #: of a day's opening, not a whole day, so that an order nobody collects frees its stock the same day.
+    PICKUP_HOLD_MINUTES = 4 * 60
+    #: Unpaid orders (awaiting payment within their hold) one client may have at once: per client
+    #: address and per phone number alike. One more is refused with 429.
+    UNPAID_ORDERS_PER_CLIENT = 3
+    #: The most money (fen) one client's unpaid orders may hold together: ¥2,000.
+    UNPAID_FEN_PER_CLIENT = 200_000
+    #: The most a cart line or an order line may ask for: 5 kg of a weighed product, 20 pieces.
+    ORDER_LINE_MAX_GRAMS = 5_000
+    ORDER_LINE_MAX_PIECES = 20
+    #: Orders placed (the API and the checkout page together) per client address.
+    ORDER_RATE_LIMIT = "10 per hour;3 per minute"
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

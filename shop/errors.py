@@ -38,3 +38,9 @@ class Forbidden(DomainError):
     """The caller may not do this to this particular thing (HTTP 403)."""
 
     code = "forbidden"
+
+
+class TooMany(DomainError):
+    """The caller already holds as much as one client may (HTTP 429)."""
+
+    code = "too_many_requests"

@@ -651,6 +651,9 @@ class Order(db.Model):
     contact_phone: Mapped[str] = mapped_column(Sealed(), server_default="")
     #: The phone's last four digits in the clear: what the counter searches a pickup by.
     contact_phone_last4: Mapped[str] = mapped_column(sa.String(4), server_default="")
+    #: HMAC-SHA256 of the client address the order came from, under SECRET_KEY (no address is kept):
+    #: what bounds one client's unpaid orders. Empty for orders placed before it was recorded.
+    client_address_digest: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     #: Fen the buyer pays: the sum of the lines' amount_fen.
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)

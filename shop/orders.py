@@ -4,6 +4,7 @@ One use case, one transaction. Stripe is never called from here: payments.py
 calls Stripe first (or after), outside any lock, and then one of these.
 """
 
+import hashlib
 import hmac
 import re
 from collections.abc import Collection, Sequence
@@ -17,8 +18,8 @@ from sqlalchemy.orm import selectinload
 from . import stock
 from .clock import now_utc
 from .counters import default_counter, find_counter
-from .errors import Invalid, NotFound
-from .extensions import db
+from .errors import Invalid, NotFound, TooMany
+from .extensions import db, limiter
 from .models import (
     Fulfilment,
     Order,
@@ -31,14 +32,110 @@ from .models import (
     SaleChannel,
     User,
 )
-from .money import MAX_FEN, price_for
+from .money import MAX_FEN, format_fen, price_for
 from .order_flow import OrderStatus, move
 from .sales import MAX_LINES, LineRequest, LineToSell, allocate_line, draw_lines, line_to_sell, products_for
+from .templating import quantity_text
 from .transaction import atomic
+from .units import Unit
 
 
 class UnknownOrder(NotFound):
     """No order has that token or number (or it is not the caller's to see)."""
+
+
+class LineTooLarge(Invalid):
+    """An order line asks for more of one product than one buyer may hold."""
+
+
+class UnpaidLimitReached(TooMany):
+    """The client (an address or a phone number) already holds as many unpaid orders, or as much money, as allowed."""
+
+
+# ---------------------------------------------------------------- one client's bounds
+
+
+def order_limit() -> str:
+    """Orders one client address may place, the API and the checkout page together."""
+    return current_app.config["ORDER_RATE_LIMIT"]
+
+
+#: The throttle on placing orders, shared by POST /api/orders and the checkout page.
+order_throttle = limiter.shared_limit(order_limit, scope="orders", methods=["POST"])
+
+
+def line_cap(unit: Unit) -> int:
+    """The most one cart line or order line may ask for, in grams or pieces."""
+    return current_app.config["ORDER_LINE_MAX_PIECES" if unit == Unit.PIECE else "ORDER_LINE_MAX_GRAMS"]
+
+
+def line_cap_message(unit: Unit) -> str:
+    """Why a line asking for more than its cap is refused."""
+    return _("At most %(qty)s of one product.", qty=quantity_text(line_cap(unit), unit))
+
+
+def client_digest(address: str | None) -> str | None:
+    """The client address as an order keeps it: an HMAC under SECRET_KEY, so that no address is stored."""
+    if not address:
+        return None
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+
+
+def _lock_client(session, digest: str | None, phone: str) -> None:
+    """Queue two orders from the same client, so that both cannot slip past the bounds at once.
+
+    SQLite's IMMEDIATE transaction already lets one writer in at a time; PostgreSQL takes a
+    transaction-scoped advisory lock per address and per phone, in a fixed order (no deadlock).
+    """
+    if session.connection().dialect.name != "postgresql":
+        return
+    names = [f"order-phone:{phone}"] + ([f"order-address:{digest}"] if digest else [])
+    keys = sorted(int.from_bytes(hashlib.sha256(n.encode()).digest()[:8], "big", signed=True) for n in names)
+    for key in keys:
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
+def unpaid_of_client(session, digest: str | None, phone: str, now: datetime) -> tuple[list[Order], list[Order]]:
+    """The unpaid orders within their hold placed from this address, and those placed with this phone."""
+    who = [Order.contact_phone_last4 == phone[-4:]]
+    if digest:
+        who.append(Order.client_address_digest == digest)
+    unpaid = list(
+        session.scalars(
+            sa.select(Order).where(Order.status == OrderStatus.AWAITING_PAYMENT, Order.expires_at > now, sa.or_(*who))
+        )
+    )
+    by_address = [o for o in unpaid if digest and o.client_address_digest == digest]
+    # The phone is sealed: its last four digits narrow the search, the number is compared here.
+    by_phone = [o for o in unpaid if hmac.compare_digest(o.contact_phone.encode(), phone.encode())]
+    return by_address, by_phone
+
+
+def _check_client_count(held: Sequence[list[Order]]) -> None:
+    most = current_app.config["UNPAID_ORDERS_PER_CLIENT"]
+    if any(len(orders) >= most for orders in held):
+        raise UnpaidLimitReached(
+            _(
+                "You already have %(n)d orders waiting for payment. Pay for or collect them, "
+                "or wait until their reservation lapses, before placing another.",
+                n=most,
+            )
+        )
+
+
+def _check_client_money(held: Sequence[list[Order]], total_fen: int) -> None:
+    most = current_app.config["UNPAID_FEN_PER_CLIENT"]
+    if any(sum(o.total_fen for o in orders) + total_fen > most for orders in held):
+        raise UnpaidLimitReached(
+            _(
+                "Unpaid orders may hold at most %(most)s of goods together. Make this order smaller, "
+                "or pay for the ones you have first.",
+                most=format_fen(most),
+            ),
+            "lines",
+        )
 
 
 def hold(payment: OrderPayment) -> timedelta:
@@ -58,15 +155,22 @@ def place_order(
     today: date,
     now: datetime | None = None,
     counter_id: int | None = None,
+    client_address: str | None = None,
 ) -> Order:
     """Price a basket on the server and reserve its stock at the chosen counter until the hold lapses.
 
     A pickup is held at the counter the buyer chose (the first one when none is named); a
     delivery with no counter named ships from the first counter that holds the whole basket.
+    One client (the address the order comes from, and the phone) holds a bounded number of
+    unpaid orders and money: past either bound UnpaidLimitReached, and nothing is reserved.
     """
     now = now or now_utc()
     _check(lines, Fulfilment(fulfilment), address)
+    digest = client_digest(client_address)
     with atomic() as session:
+        _lock_client(session, digest, phone)
+        held = unpaid_of_client(session, digest, phone, now)
+        _check_client_count(held)
         if counter_id is not None:
             counter = find_counter(counter_id)
         elif fulfilment == Fulfilment.DELIVERY:
@@ -82,11 +186,15 @@ def place_order(
             address=address if fulfilment == Fulfilment.DELIVERY else "",
             total_fen=0,
             expires_at=now + hold(OrderPayment(payment)),
+            client_address_digest=digest,
         )
         session.add(order)
         session.flush()
         products = products_for(session, lines)
-        _reserve(session, order, [line_to_sell(products[r.product_id], r.quantity) for r in lines], today, now)
+        to_sell = [line_to_sell(products[r.product_id], r.quantity) for r in lines]
+        _check_line_caps(to_sell)
+        _reserve(session, order, to_sell, today, now)
+        _check_client_money(held, order.total_fen)
         if payment == OrderPayment.STRIPE:
             # Saved before Stripe is ever called: a retried create returns the same PaymentIntent.
             order.stripe_idempotency_key = f"order-{order.id}-payment-intent"
@@ -117,6 +225,13 @@ def _check(lines: Sequence[LineRequest], fulfilment: Fulfilment, address: str) -
         raise Invalid(_("An order has at most %(n)d lines.", n=MAX_LINES), "lines")
     if fulfilment is Fulfilment.DELIVERY and not address.strip():
         raise Invalid(_("Give the delivery address."), "address")
+
+
+def _check_line_caps(lines: Sequence[LineToSell]) -> None:
+    """No line asks for more than one buyer may hold of a product."""
+    for index, line in enumerate(lines):
+        if line.quantity > line_cap(line.unit):
+            raise LineTooLarge(line_cap_message(line.unit), f"lines.{index}.quantity")
 
 
 def _reserve(session, order: Order, lines: Sequence[LineToSell], today: date, now: datetime) -> None:

@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooMany
 from .extensions import db
 
-STATUS_OF = {Invalid: 422, Conflict: 409, NotFound: 404, Forbidden: 403}
+STATUS_OF = {Invalid: 422, Conflict: 409, NotFound: 404, Forbidden: 403, TooMany: 429}
 
 #: The `code` of each HTTP error in JSON bodies.
 HTTP_CODES = {

@@ -128,7 +128,8 @@ def test_the_cart_prices_every_line_on_the_server(app, shelf, buyer):
         ("0.5", "g", "Give whole grams."),
         ("two", "jin", "Write the quantity as a number"),
         ("", "jin", "Give the quantity."),
-        ("999999999999", "jin", "At most 10000 kg of one product."),
+        ("999999999999", "jin", "At most 5 kg of one product."),
+        ("11", "jin", "At most 5 kg of one product."),
         ("1", "kg", "Choose the unit from the list."),
         ("1", "piece", "Choose the unit from the list."),  # shrimp is weighed, not counted
     ],

@@ -147,15 +147,16 @@ def collect(clerk, order_id, method="cash", tendered=""):
 
 
 def test_each_order_is_listed_under_the_filter_it_belongs_to(app, goods, shelf, clerk):
+    # Each buyer their own phone: one phone holds at most three unpaid orders.
     small = {"shrimp": 50, "paste": 0}
-    unpaid = place(app, goods, **small)
-    lapsed = place(app, goods, lapsed=True, **small)
-    cancelled = place(app, goods, **small)
-    to_pack = place(app, goods, payment="stripe", **small)
-    ready = place(app, goods, payment="stripe", **small)
-    shipped = place(app, goods, payment="stripe", fulfilment="delivery", **small)
-    collected = place(app, goods, **small)
-    refunded = place(app, goods, payment="stripe", **small)
+    unpaid = place(app, goods, phone="13900000001", **small)
+    lapsed = place(app, goods, lapsed=True, phone="13900000002", **small)
+    cancelled = place(app, goods, phone="13900000003", **small)
+    to_pack = place(app, goods, payment="stripe", phone="13900000004", **small)
+    ready = place(app, goods, payment="stripe", phone="13900000005", **small)
+    shipped = place(app, goods, payment="stripe", fulfilment="delivery", phone="13900000006", **small)
+    collected = place(app, goods, phone="13900000007", **small)
+    refunded = place(app, goods, payment="stripe", phone="13900000008", **small)
     with app.app_context():
         orders.cancel_order(cancelled)
         for order_id in (to_pack, ready, shipped, refunded):
