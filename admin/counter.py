@@ -6,6 +6,7 @@ again later under the same idempotency key, so it is recorded once and never los
 """
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -25,9 +26,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, StringField
+from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Regexp
+from wtforms.validators import Length, Optional, Regexp
 
 from shop import orders, sales, stock, units
 from shop.access import roles_required, signed_in_user
@@ -199,7 +200,7 @@ def sales_list():
 
 @dataclass(frozen=True)
 class MethodTotal:
-    """What one payment method took in a day, and gave back."""
+    """What one payment method took in a day, and gave back that day (the refund's day, not its sale's)."""
 
     label: str
     count: int
@@ -246,6 +247,11 @@ class RefundForm(FlaskForm):
         _l("Note"),
         validators=[Length(max=200), Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Control characters are not allowed."))],
     )
+    #: Made when the form is drawn, so a form sent twice (a double tap) records one refund.
+    key = HiddenField(
+        default=lambda: uuid.uuid4().hex,
+        validators=[Optional(), Regexp(r"^[A-Za-z0-9_.:-]{8,64}$", message=_l("This form is out of date: reload it."))],
+    )
 
 
 @bp.get("/sales/<id:sale_id>")
@@ -269,8 +275,13 @@ def refund(sale_id: int):
     if errors:
         return _render_sale(sale, form, line_errors=errors), 422
     try:
-        done = sales.refund_sale(
-            sale_id=sale.id, lines=requests, restock=form.restock.data == "yes", note=form.note.data or "", by=user
+        done, created = sales.refund_sale(
+            sale_id=sale.id,
+            lines=requests,
+            restock=form.restock.data == "yes",
+            note=form.note.data or "",
+            by=user,
+            idempotency_key=form.key.data or None,
         )
     except DomainError as error:
         status = next(s for cls, s in STATUS_OF.items() if isinstance(error, cls))
@@ -278,7 +289,13 @@ def refund(sale_id: int):
         if (line_id := _line_at_fault(error, requests)) is not None:
             return _render_sale(fresh, form, line_errors={line_id: error.message}), status
         return _render_sale(fresh, form, error=error.message), status
-    flash(_("Refund recorded: hand %(amount)s back to the buyer.", amount=format_fen(done.amount_fen)), "info")
+    if created:
+        flash(_("Refund recorded: hand %(amount)s back to the buyer.", amount=format_fen(done.amount_fen)), "info")
+    else:
+        flash(
+            _("This refund was already recorded: hand %(amount)s back once.", amount=format_fen(done.amount_fen)),
+            "info",
+        )
     return redirect(url_for(".sale_page", sale_id=sale_id))
 
 

@@ -160,6 +160,8 @@ class RefundLineIn(Body):
 
 
 class NewRefund(Body):
+    #: Made by the till; the same key sent again replays the refund instead of refunding twice.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
     lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
     restock: bool
     note: Text(200) = ""
@@ -575,16 +577,17 @@ def get_sale(sale_id):
 @bp.post("/counter/sales/<id:sale_id>/refunds")
 @roles_required(Role.ADMIN, Role.CLERK)
 def refund_sale(sale_id):
-    """Give money back for part or all of a sale, reversing the households' credits."""
+    """Give money back for part or all of a sale, reversing the households' credits; the same key replays it."""
     body = parse(NewRefund)
-    refund = sales.refund_sale(
+    refund, created = sales.refund_sale(
         sale_id=sale_id,
         lines=[sales.RefundRequest(line.line_id, line.quantity) for line in body.lines],
         restock=body.restock,
         note=body.note,
         by=signed_in_user(),
+        idempotency_key=body.idempotency_key,
     )
-    return jsonify(refund_json(refund)), 201
+    return jsonify(refund_json(refund)), 201 if created else 200
 
 
 def sale_json(sale: Sale, with_refunds: bool = False) -> dict:

@@ -1,6 +1,6 @@
 """Time as the counter sees it: instants stored in naive UTC, business days in Hainan."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 #: Hainan keeps China Standard Time; a "day" of sales is a day there, not in UTC.
@@ -20,3 +20,10 @@ def business_today() -> date:
 def local_time(utc_naive: datetime) -> datetime:
     """A stored naive-UTC instant as the counter's wall-clock time (naive), for printed documents."""
     return utc_naive.replace(tzinfo=UTC).astimezone(BUSINESS_TZ).replace(tzinfo=None)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The naive-UTC instants a business day starts and ends (end excluded), to find what happened that day."""
+    start = datetime.combine(day, time(), BUSINESS_TZ)
+    end = datetime.combine(day + timedelta(days=1), time(), BUSINESS_TZ)
+    return tuple(t.astimezone(UTC).replace(tzinfo=None) for t in (start, end))

@@ -559,6 +559,10 @@ class Refund(db.Model):
     __table_args__ = (sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Made by the till or the refund form; the same key sent again replays this refund (none before 0013).
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: A fingerprint of what the keyed request asked for, to tell a replay from a reused key.
+    request_digest: Mapped[str | None] = mapped_column(sa.String(64))
     sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
     #: Whether the goods went back to their lots (true) or were written off as damaged.
     restock: Mapped[bool]

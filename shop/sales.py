@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from . import credits, stock
-from .clock import business_today, now_utc
+from .clock import business_today, day_bounds, now_utc
 from .counters import counter_for, working_counter
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
@@ -273,16 +273,61 @@ class RefundRequest:
     quantity: int
 
 
-def refund_sale(*, sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
-    """Give money back for part or all of a sale, restocking the goods or writing them off."""
-    with atomic() as session:
-        sale = locked_sale(session, sale_id)
-        if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
-            raise Forbidden(_("Clerks refund only the sales of their own counter."))
-        if sale.channel is SaleChannel.ONLINE:
-            # The money went through the order (and maybe Stripe): it must come back the same way.
-            raise Conflict(_("Refund an online order from the order's page."))
-        refund = refund_in(session, sale, lines, restock, note, by)
+class RefundKeyReused(Conflict):
+    """An idempotency key already recorded a different refund."""
+
+    code = "idempotency_key_reused"
+
+
+def refund_digest(sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str) -> str:
+    """A fingerprint of what a refund asked for, to tell a true replay from a reused key."""
+    body = [sale_id, [[r.line_id, r.quantity] for r in lines], restock, note]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def refund_sale(
+    *,
+    sale_id: int,
+    lines: Sequence[RefundRequest],
+    restock: bool,
+    note: str,
+    by: User,
+    idempotency_key: str | None = None,
+) -> tuple[Refund, bool]:
+    """Give money back for part or all of a sale, restocking the goods or writing them off.
+
+    Returns the refund and whether it is new: a key already used for the same request replays its refund.
+    """
+    digest = refund_digest(sale_id, lines, restock, note)
+    try:
+        with atomic() as session:
+            sale = locked_sale(session, sale_id)
+            if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
+                raise Forbidden(_("Clerks refund only the sales of their own counter."))
+            if sale.channel is SaleChannel.ONLINE:
+                # The money went through the order (and maybe Stripe): it must come back the same way.
+                raise Conflict(_("Refund an online order from the order's page."))
+            # Looked up under the sale's lock: a duplicate of the same sale waits here for the first to commit.
+            if idempotency_key is not None and (existing := refund_by_key(session, idempotency_key)) is not None:
+                return _replay_refund(existing, digest), False
+            refund = refund_in(session, sale, lines, restock, note, by, idempotency_key, digest)
+    except IntegrityError:
+        # The key won a race on another sale's lock: that refund is the answer (or the key is reused).
+        db.session.rollback()
+        if idempotency_key is None or (existing := refund_by_key(db.session, idempotency_key)) is None:
+            raise
+        return _replay_refund(existing, digest), False
+    return refund, True
+
+
+def refund_by_key(session, idempotency_key: str) -> Refund | None:
+    """The refund recorded under this key, if any."""
+    return session.scalars(sa.select(Refund).where(Refund.idempotency_key == idempotency_key)).first()
+
+
+def _replay_refund(refund: Refund, digest: str) -> Refund:
+    if refund.request_digest != digest:
+        raise RefundKeyReused(_("This key was already used for a different refund."), "idempotency_key")
     return refund
 
 
@@ -309,11 +354,30 @@ def refund_amount(session, sale_id: int, lines: Sequence[RefundRequest]) -> int:
     return sum(rv.amount_fen for _l, _q, reversals, _d in _plans(session, sale, lines) for rv in reversals)
 
 
-def refund_in(session, sale: Sale, lines: Sequence[RefundRequest], restock: bool, note: str, by: User) -> Refund:
+def refund_in(
+    session,
+    sale: Sale,
+    lines: Sequence[RefundRequest],
+    restock: bool,
+    note: str,
+    by: User,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+) -> Refund:
     """Record a refund of a sale the caller has locked, in the caller's transaction: reversals, and restocking."""
     _check_refund_lines(lines)
-    refund = Refund(sale=sale, restock=restock, amount_fen=0, note=note, refunded_by_id=by.id)
+    refund = Refund(
+        sale=sale,
+        restock=restock,
+        amount_fen=0,
+        note=note,
+        refunded_by_id=by.id,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+    )
     session.add(refund)
+    # Claim the key first: a duplicate on another connection stops here, before it locks any stock.
+    session.flush()
     plans = _plans(session, sale, lines)
     lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
     undone: list[DrawReversal] = []
@@ -381,18 +445,30 @@ def _draw_states(session, line: SaleLine) -> list[DrawState]:
 
 
 def day_totals(counter_id: int, on: date) -> dict[PaymentMethod, tuple[int, int, int]]:
-    """A day's sales at a counter by payment method: (sales, total_fen, refunded_fen), for cashing up."""
-    sold = db.session.execute(
-        sa.select(Sale.payment_method, sa.func.count(), sa.func.sum(Sale.total_fen))
-        .where(Sale.counter_id == counter_id, Sale.sold_on == on)
-        .group_by(Sale.payment_method)
-    )
+    """A day's takings at a counter by payment method: (sales, total_fen, refunded_fen), for cashing up.
+
+    A refund counts on the day the money went back, whatever day its sale was made, so a day's
+    figures stay as they were cashed up.
+    """
+    sold = {
+        method: (count, int(total))
+        for method, count, total in db.session.execute(
+            sa.select(Sale.payment_method, sa.func.count(), sa.func.sum(Sale.total_fen))
+            .where(Sale.counter_id == counter_id, Sale.sold_on == on)
+            .group_by(Sale.payment_method)
+        )
+    }
+    start, end = day_bounds(on)
     refunded = dict(
         db.session.execute(
             sa.select(Sale.payment_method, sa.func.sum(Refund.amount_fen))
             .join(Refund, Refund.sale_id == Sale.id)
-            .where(Sale.counter_id == counter_id, Sale.sold_on == on)
+            .where(Sale.counter_id == counter_id, Refund.created_at >= start, Refund.created_at < end)
             .group_by(Sale.payment_method)
         ).all()
     )
-    return {method: (count, int(total), int(refunded.get(method) or 0)) for method, count, total in sold}
+    return {
+        method: (*sold.get(method, (0, 0)), int(refunded.get(method) or 0))
+        for method in PaymentMethod
+        if method in sold or method in refunded
+    }

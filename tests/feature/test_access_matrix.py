@@ -65,7 +65,11 @@ def sell_and_refund(clerk: Api, product_id: int, household_id: int) -> tuple[int
     lines = [{"product_id": product_id, "quantity": 500}]
     body = {"idempotency_key": "matrix-0001", "payment_method": "cash", "lines": lines}
     sale = created(clerk, "/api/counter/sales", body)
-    back = {"lines": [{"line_id": sale["lines"][0]["id"], "quantity": 100}], "restock": True}
+    back = {
+        "idempotency_key": "matrix-refund-1",
+        "lines": [{"line_id": sale["lines"][0]["id"], "quantity": 100}],
+        "restock": True,
+    }
     return lot_id, sale, created(clerk, f"/api/counter/sales/{sale['id']}/refunds", back)
 
 

@@ -137,7 +137,11 @@ def test_receiving_writing_off_and_counting_stock_are_recorded_with_the_clerk_bu
 
 def test_a_refund_is_recorded_with_the_clerk_and_its_amount(app, goods, sold, clerk):
     sale = sold["sale"]
-    body = {"lines": [{"line_id": sale["lines"][0]["id"], "quantity": 100}], "restock": True}
+    body = {
+        "idempotency_key": "audit-refund-1",
+        "lines": [{"line_id": sale["lines"][0]["id"], "quantity": 100}],
+        "restock": True,
+    }
     assert clerk.post(f"/api/counter/sales/{sale['id']}/refunds", json=body).status_code == 201
     refund = events(app, entity="refund")
     # Inserted first (its lines need its id), then given its total: both steps are on the trail.

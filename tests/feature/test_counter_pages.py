@@ -10,9 +10,10 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from shop import sales
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Lot, Refund, Sale, StockMovement
+from shop.models import EntryKind, LedgerEntry, Lot, PaymentMethod, Refund, Sale, StockMovement
 
 
 def receive(clerk, product_id, household_id, quantity, **terms):
@@ -198,11 +199,68 @@ def test_an_unknown_sale_is_404(staff, as_role):
 # ---------------------------------------------------------------- refunds
 
 
-def refund(clerk, sale_id, **fields):
-    """Post the refund form as the page would, with its CSRF token."""
+def refund_form(clerk, sale_id, **fields) -> dict:
+    """The refund form as the sale page draws it (CSRF token, key), filled in with `fields`."""
     page = clerk.get(f"/admin/counter/sales/{sale_id}").get_data(as_text=True)
-    data = {"csrf_token": form_token(page), "restock": "yes", "note": "", **fields}
-    return clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data=data)
+    key = re.search(r'name="key" type="hidden" value="([^"]+)"', page).group(1)
+    return {"csrf_token": form_token(page), "key": key, "restock": "yes", "note": "", **fields}
+
+
+def refund(clerk, sale_id, **fields):
+    """Post the refund form as the page would, with its CSRF token and key."""
+    return clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data=refund_form(clerk, sale_id, **fields))
+
+
+def test_a_refund_form_sent_twice_records_one_refund(app, sale_id, shelf, clerk):
+    shrimp_line, _paste = line_ids(clerk, sale_id)
+    data = refund_form(clerk, sale_id, **{f"qty-{shrimp_line}": "400"})
+    first = clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data=data)
+    again = clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data=data)  # a double tap
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(app, Refund) == 1
+    assert on_hand(app, shelf["shrimp"]) == 900  # restocked once
+    assert clerk.get(f"/api/counter/sales/{sale_id}").get_json()["refunded_fen"] == 5440
+    # The next refund is drawn with a new key, so it is a refund of its own.
+    assert refund(clerk, sale_id, **{f"qty-{shrimp_line}": "100"}).status_code == 302
+    assert count(app, Refund) == 2
+
+
+def test_a_form_key_reused_for_another_refund_records_nothing(app, sale_id, clerk):
+    shrimp_line, _paste = line_ids(clerk, sale_id)
+    data = refund_form(clerk, sale_id, **{f"qty-{shrimp_line}": "100"})
+    assert clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data=data).status_code == 302
+    response = clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data={**data, f"qty-{shrimp_line}": "200"})
+    assert response.status_code == 409
+    assert count(app, Refund) == 1
+    bad = refund_form(clerk, sale_id, **{f"qty-{shrimp_line}": "100"}, key="<script>")
+    assert clerk.client.post(f"/admin/counter/sales/{sale_id}/refund", data=bad).status_code == 422
+    assert count(app, Refund) == 1
+
+
+def test_yesterdays_sale_refunded_today_counts_today_and_leaves_yesterday_alone(app, sale_id, clerk):
+    today = business_today()
+    yesterday = today - timedelta(days=1)
+    with app.app_context():
+        sale = db.session.get(Sale, sale_id)
+        sale.sold_on, sale.created_at = yesterday, sale.created_at - timedelta(days=1)
+        db.session.commit()
+        counter_id = sale.counter_id
+        before = sales.day_totals(counter_id, yesterday)
+    assert before == {PaymentMethod.CASH: (1, 10400, 0)}
+    shrimp_line, _paste = line_ids(clerk, sale_id)
+    assert refund(clerk, sale_id, **{f"qty-{shrimp_line}": "250"}).status_code == 302
+    with app.app_context():
+        assert sales.day_totals(counter_id, yesterday) == before
+        assert sales.day_totals(counter_id, today) == {PaymentMethod.CASH: (0, 0, 3400)}
+        (refund_row,) = db.session.scalars(sa.select(Refund))
+        dates = db.session.scalars(
+            sa.select(LedgerEntry.entry_date).where(LedgerEntry.kind == EntryKind.REVERSAL)
+        ).all()
+    assert refund_row.amount_fen == 3400 and dates and set(dates) == {today}
+    html = clerk.get("/admin/counter/sales").get_data(as_text=True)
+    totals = re.search(r'<ul class="day-totals">(.*?)</ul>', html, re.S).group(1)
+    assert "-¥34.00" in totals  # today's cash-up hands back what today's refund gave
 
 
 def test_refunding_part_of_a_line_in_jin_restocks_it_and_says_what_to_hand_back(app, sale_id, shelf, clerk):

@@ -1,5 +1,7 @@
 """POST /api/counter/sales/<id>/refunds: money back, goods restocked or written off, credits reversed."""
 
+import uuid
+
 import pytest
 import sqlalchemy as sa
 
@@ -22,9 +24,10 @@ def sold(app, goods, as_role):
     return {"clerk": clerk, "lots": lots, "sale": body, "shrimp": body["lines"][0], "paste": body["lines"][1]}
 
 
-def refund(sold, lines, restock=True, who=None):
+def refund(sold, lines, restock=True, who=None, key=None):
     client = who or sold["clerk"]
-    return client.post(f"/api/counter/sales/{sold['sale']['id']}/refunds", json={"lines": lines, "restock": restock})
+    body = {"idempotency_key": key or uuid.uuid4().hex, "lines": lines, "restock": restock}
+    return client.post(f"/api/counter/sales/{sold['sale']['id']}/refunds", json=body)
 
 
 def refund_rows(app) -> tuple:
@@ -123,10 +126,76 @@ def test_an_unknown_sale_is_404(app, sold):
     response = sold["clerk"].post("/api/counter/sales/424242/refunds", json={"lines": [], "restock": True})
     assert response.status_code in (404, 422)
     response = sold["clerk"].post(
-        "/api/counter/sales/424242/refunds", json={"lines": [{"line_id": 1, "quantity": 1}], "restock": True}
+        "/api/counter/sales/424242/refunds",
+        json={"idempotency_key": "unknown-sale-1", "lines": [{"line_id": 1, "quantity": 1}], "restock": True},
     )
     assert response.status_code == 404
 
 
 def test_officers_cannot_refund(app, sold, as_role):
     assert refund(sold, [{"line_id": sold["paste"]["id"], "quantity": 1}], who=as_role("officer")).status_code == 403
+
+
+def test_a_refund_sent_again_with_its_key_is_replayed_not_recorded_twice(app, sold):
+    lines = [{"line_id": sold["shrimp"]["id"], "quantity": 100}]
+    first = refund(sold, lines, key="till-refund-0001")
+    assert first.status_code == 201, first.get_json()
+    stock_before = on_hand(app, sold["lots"]["soon"]), on_hand(app, sold["lots"]["late"])
+    again = refund(sold, lines, key="till-refund-0001")  # the till resends after a timeout
+    assert again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert refund_rows(app) == (1, 1)
+    assert (on_hand(app, sold["lots"]["soon"]), on_hand(app, sold["lots"]["late"])) == stock_before
+    assert sold["clerk"].get(f"/api/counter/sales/{sold['sale']['id']}").get_json()["refunded_fen"] == 1360
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lines": [{"line_id": "shrimp", "quantity": 200}]},
+        {"lines": [{"line_id": "paste", "quantity": 1}]},
+        {"restock": False},
+        {"note": "another"},
+    ],
+)
+def test_a_key_sent_again_with_another_body_is_409_and_records_nothing(app, sold, change):
+    body = {"idempotency_key": "till-refund-0002", "lines": [{"line_id": sold["shrimp"]["id"], "quantity": 100}]}
+    body |= {"restock": True, "note": ""}
+    url = f"/api/counter/sales/{sold['sale']['id']}/refunds"
+    assert sold["clerk"].post(url, json=body).status_code == 201
+    changed = body | change
+    changed["lines"] = [
+        {**line, "line_id": sold[line["line_id"]]["id"]} if isinstance(line["line_id"], str) else line
+        for line in changed["lines"]
+    ]
+    response = sold["clerk"].post(url, json=changed)
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert refund_rows(app) == (1, 1)
+
+
+def test_a_key_used_for_one_sales_refund_is_refused_for_another_sale(app, sold, goods):
+    assert refund(sold, [{"line_id": sold["paste"]["id"], "quantity": 1}], key="till-refund-0003").status_code == 201
+    other = sold["clerk"].post("/api/counter/sales", json=sale(goods) | {"idempotency_key": "second-sale-1"})
+    assert other.status_code == 201, other.get_json()
+    other = other.get_json()
+    response = sold["clerk"].post(
+        f"/api/counter/sales/{other['id']}/refunds",
+        json={
+            "idempotency_key": "till-refund-0003",
+            "lines": [{"line_id": other["lines"][1]["id"], "quantity": 1}],
+            "restock": True,
+        },
+    )
+    assert response.status_code == 409
+    assert refund_rows(app)[0] == 1
+
+
+def test_a_refund_needs_a_well_formed_key(app, sold):
+    url = f"/api/counter/sales/{sold['sale']['id']}/refunds"
+    lines = [{"line_id": sold["paste"]["id"], "quantity": 1}]
+    for key in (None, "", "short", "x" * 65, "has space 123", "<script>alert(1)</script>"):
+        body = {"lines": lines, "restock": True} | ({} if key is None else {"idempotency_key": key})
+        response = sold["clerk"].post(url, json=body)
+        assert response.status_code == 422, key
+    assert refund_rows(app) == (0, 0)

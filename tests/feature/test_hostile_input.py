@@ -368,8 +368,14 @@ COVERAGE: dict[str, Route] = {
     "api.refund_sale": Route(
         "clerk",
         "/api/counter/sales/{sale}/refunds",
-        {"lines": [{"line_id": "{line}", "quantity": 10}], "restock": True, "note": ""},
         {
+            "idempotency_key": "hostile-refund-1",
+            "lines": [{"line_id": "{line}", "quantity": 10}],
+            "restock": True,
+            "note": "",
+        },
+        {
+            ("idempotency_key",): ("code", True),
             ("lines",): ("list", True),
             ("lines", 0, "line_id"): ("id", True),
             ("lines", 0, "quantity"): ("int", True),

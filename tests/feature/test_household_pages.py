@@ -74,7 +74,11 @@ def sold(app, goods, as_role):
     response = clerk.post("/api/counter/sales", json=sale)
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    refund = {"lines": [{"line_id": body["lines"][0]["id"], "quantity": 100}], "restock": True}
+    refund = {
+        "idempotency_key": "household-refund-1",
+        "lines": [{"line_id": body["lines"][0]["id"], "quantity": 100}],
+        "restock": True,
+    }
     assert clerk.post(f"/api/counter/sales/{body['id']}/refunds", json=refund).status_code == 201
     return {"sale": body["id"], "shrimp_lot": shrimp_lot, "paste_lot": paste_lot}
 
@@ -280,7 +284,11 @@ def test_a_refund_after_the_whole_balance_was_paid_shows_the_household_owing_the
         line_id = db.session.scalar(
             sa.select(SaleLine.id).where(SaleLine.sale_id == sold["sale"]).order_by(SaleLine.id)
         )
-    refund = {"lines": [{"line_id": line_id, "quantity": 100}], "restock": True}
+    refund = {
+        "idempotency_key": "household-refund-2",
+        "lines": [{"line_id": line_id, "quantity": 100}],
+        "restock": True,
+    }
     assert clerk.post(f"/api/counter/sales/{sold['sale']}/refunds", json=refund).status_code == 201
     owed = -sum(amount if kind == "credit" else -amount for kind, amount in ledger_rows(app, goods["wang"]))
     assert owed > 0

@@ -24,7 +24,11 @@ def sold(app, goods, as_role):
         "lines": [{"product_id": goods["shrimp"], "quantity": 500}, {"product_id": goods["paste"], "quantity": 2}],
     }
     body = clerk.post("/api/counter/sales", json=sale).get_json()
-    refund = {"lines": [{"line_id": body["lines"][0]["id"], "quantity": 100}], "restock": True}
+    refund = {
+        "idempotency_key": "ledger-refund-1",
+        "lines": [{"line_id": body["lines"][0]["id"], "quantity": 100}],
+        "restock": True,
+    }
     assert clerk.post(f"/api/counter/sales/{body['id']}/refunds", json=refund).status_code == 201
     return clerk
 

@@ -504,7 +504,8 @@ def test_an_online_sale_is_refunded_from_its_order_not_from_the_till(app, goods,
     page = clerk.client.get(f"/admin/counter/sales/{sale_id}").get_data(as_text=True)
     assert number in page and f"/admin/counter/sales/{sale_id}/refund" not in page
     refused = clerk.post(
-        f"/api/counter/sales/{sale_id}/refunds", json={"lines": [{"line_id": line_id, "quantity": 1}], "restock": True}
+        f"/api/counter/sales/{sale_id}/refunds",
+        json={"idempotency_key": "order-refund-1", "lines": [{"line_id": line_id, "quantity": 1}], "restock": True},
     )
     assert refused.status_code == 409
     receipt = clerk.client.get(f"/admin/counter/sales/{sale_id}/receipt.pdf")

@@ -79,7 +79,11 @@ def trade(app, goods, as_role):
     shrimp_line = first["lines"][0]
     refund = clerk.post(
         f"/api/counter/sales/{first['id']}/refunds",
-        json={"lines": [{"line_id": shrimp_line["id"], "quantity": 250}], "restock": True},
+        json={
+            "idempotency_key": "report-refund-1",
+            "lines": [{"line_id": shrimp_line["id"], "quantity": 250}],
+            "restock": True,
+        },
     )
     assert refund.status_code == 201, refund.get_json()
     online = place_and_collect(clerk, goods)

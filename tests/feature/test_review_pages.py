@@ -1,6 +1,7 @@
 """The monthly review pages: a household's month, the officer's confirmation or dispute, and the disputes."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -84,7 +85,11 @@ def sold(app, goods, clerk):
 def refund(clerk, sale: dict, grams: int = 100):
     response = clerk.post(
         f"/api/counter/sales/{sale['id']}/refunds",
-        json={"lines": [{"line_id": sale["lines"][0]["id"], "quantity": grams}], "restock": True},
+        json={
+            "idempotency_key": uuid.uuid4().hex,
+            "lines": [{"line_id": sale["lines"][0]["id"], "quantity": grams}],
+            "restock": True,
+        },
     )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
