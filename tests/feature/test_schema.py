@@ -132,3 +132,31 @@ def test_a_sqlite_use_case_holds_the_write_lock_from_its_first_statement(app, da
     other.execute("BEGIN IMMEDIATE")
     other.execute("ROLLBACK")
     other.close()
+
+
+def test_the_latest_migrations_go_down_and_up_over_a_working_counters_data(tmp_path):
+    """Draw reversals and order lines refer to the rows the latest migrations alter: SQLite must not rebuild them."""
+    import flask_migrate
+
+    from shop import create_app
+    from shop.models import Refund, Sale
+    from tests.conftest import Api, base_config
+
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'working.sqlite3'}"))
+    with app.app_context():
+        flask_migrate.upgrade()
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        sale = db.session.scalars(sa.select(Sale).where(Sale.channel == "counter").order_by(Sale.id)).first()
+        line = sale.lines[0]
+        body = {"idempotency_key": "schema-refund-01", "lines": [{"line_id": line.id, "quantity": 1}], "restock": True}
+        db.session.remove()
+    clerk = Api(app.test_client())
+    assert clerk.login("clerk", "bangfu-demo").status_code == 200
+    assert clerk.post(f"/api/counter/sales/{sale.id}/refunds", json=body).status_code == 201
+    with app.app_context():
+        flask_migrate.downgrade(revision="0012_stock_transfer")
+        flask_migrate.upgrade()
+        assert db.session.scalar(sa.select(sa.func.count(Refund.id)).where(Refund.idempotency_key.is_not(None))) == 0
+        db.session.remove()
+        db.engine.dispose()

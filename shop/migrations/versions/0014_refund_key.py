@@ -20,14 +20,15 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('refund', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('idempotency_key', sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column('request_digest', sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f('uq_refund_idempotency_key'), ['idempotency_key'])
+    # In place, not batch mode: rebuilding refund means dropping it, which SQLite refuses while draw
+    # reversals and order refunds refer to its rows. A unique index is added in place everywhere.
+    op.add_column('refund', sa.Column('idempotency_key', sa.String(length=64), nullable=True))
+    op.add_column('refund', sa.Column('request_digest', sa.String(length=64), nullable=True))
+    op.create_index('uq_refund_idempotency_key', 'refund', ['idempotency_key'], unique=True)
 
 
 def downgrade():
-    with op.batch_alter_table('refund', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('uq_refund_idempotency_key'), type_='unique')
-        batch_op.drop_column('request_digest')
-        batch_op.drop_column('idempotency_key')
+    op.drop_index('uq_refund_idempotency_key', table_name='refund')
+    # SQLite (3.35+) drops a column without constraints in place, as PostgreSQL does.
+    op.execute('ALTER TABLE refund DROP COLUMN request_digest')
+    op.execute('ALTER TABLE refund DROP COLUMN idempotency_key')
