@@ -118,7 +118,7 @@ def test_the_service_worker_is_served_from_the_tills_scope(staff, as_role):
     assert response.status_code == 200
     assert response.mimetype == "text/javascript"
     assert response.headers["Service-Worker-Allowed"] == "/admin/counter/"
-    assert "no-cache" in response.headers["Cache-Control"]
+    assert "no-store" in response.headers["Cache-Control"]
 
 
 # ---------------------------------------------------------------- today's sales and one sale
