@@ -20,7 +20,7 @@ are left out. The rows are append-only: database triggers refuse UPDATE and DELE
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy.orm import Session, selectinload
 
-from .clock import BUSINESS_TZ, now_utc
+from .clock import midnight_utc, now_utc
 from .extensions import db
 from .models import (
     Adjustment,
@@ -295,11 +295,6 @@ def sign_in_failed(username: str | None) -> None:
 # ---------------------------------------------------------------- search
 
 
-def _utc_start_of(day: date) -> datetime:
-    """Midnight at the counter on that day, as the naive UTC instant the trail stores."""
-    return datetime.combine(day, time(), tzinfo=BUSINESS_TZ).astimezone(UTC).replace(tzinfo=None)
-
-
 def search(
     actor: str | None = None,
     entity: str | None = None,
@@ -317,9 +312,9 @@ def search(
     if action:
         query = query.where(AuditEvent.action == action)
     if start:
-        query = query.where(AuditEvent.at >= _utc_start_of(start))
+        query = query.where(AuditEvent.at >= midnight_utc(start))
     if end:
-        query = query.where(AuditEvent.at < _utc_start_of(end + timedelta(days=1)))
+        query = query.where(AuditEvent.at < midnight_utc(end + timedelta(days=1)))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     page_rows = (
         query.options(selectinload(AuditEvent.actor))

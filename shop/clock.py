@@ -22,8 +22,11 @@ def local_time(utc_naive: datetime) -> datetime:
     return utc_naive.replace(tzinfo=UTC).astimezone(BUSINESS_TZ).replace(tzinfo=None)
 
 
+def midnight_utc(day: date) -> datetime:
+    """The naive-UTC instant a business day begins: Hainan's midnight is 16:00 UTC the day before."""
+    return datetime.combine(day, time(), BUSINESS_TZ).astimezone(UTC).replace(tzinfo=None)
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The naive-UTC instants a business day starts and ends (end excluded), to find what happened that day."""
-    start = datetime.combine(day, time(), BUSINESS_TZ)
-    end = datetime.combine(day + timedelta(days=1), time(), BUSINESS_TZ)
-    return tuple(t.astimezone(UTC).replace(tzinfo=None) for t in (start, end))
+    return midnight_utc(day), midnight_utc(day + timedelta(days=1))

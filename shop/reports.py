@@ -12,13 +12,13 @@ whatever language the page is shown in.
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
-from .clock import BUSINESS_TZ
+from .clock import midnight_utc
 from .errors import Forbidden, NotFound
 from .extensions import db
 from .households import visible_to
@@ -263,12 +263,8 @@ def _sales_in(month: date, counter_id: int | None) -> list:
 
 
 def utc_bounds(month: date) -> tuple[datetime, datetime]:
-    """The month's first instant and the next month's, as naive UTC: Hainan's midnight is 16:00 UTC the day before."""
-
-    def utc(day: date) -> datetime:
-        return datetime.combine(day, time(), BUSINESS_TZ).astimezone(UTC).replace(tzinfo=None)
-
-    return utc(month), utc(add_months(month, 1))
+    """The month's first instant and the next month's, as naive UTC."""
+    return midnight_utc(month), midnight_utc(add_months(month, 1))
 
 
 def _channels(month: date, counter_id: int | None) -> list[ChannelFigures]:
