@@ -40,7 +40,7 @@ from shop.models import COUNTER_METHODS, Counter, PaymentMethod, Role, Sale, Set
 from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
 from shop.responses import STATUS_OF
-from shop.templating import label, localised, product_image_url
+from shop.templating import label, localised, product_image_url, staff_quantity_text
 from shop.units import GRAMS_PER_JIN, Unit, grams_to_jin_text
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
@@ -194,7 +194,7 @@ def sales_list():
         counters=counter_choices(user),
         totals=_totals_by_method(counter, today),
         limit=SALES_SHOWN,
-        line_text=line_text,
+        line_text=staff_quantity_text,
     )
 
 
@@ -320,7 +320,7 @@ def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_er
         refunded_qty=given,
         refund_left={line.id: line.quantity - given.get(line.id, 0) for line in sale.lines},
         refunded_fen=refunded_fen(sale),
-        line_text=line_text,
+        line_text=staff_quantity_text,
         unit_price_text=unit_price_text,
         refund_lines=_refund_line_names(sale),
     )
@@ -430,14 +430,6 @@ def unit_price_zh(line) -> str:
 
 
 # ---------------------------------------------------------------- display in the UI language
-
-
-def line_text(quantity: int, unit: Unit) -> str:
-    """A sold quantity on screen: 250 g (0.5 jin), or 2 pcs."""
-    if unit is Unit.GRAM:
-        jin = grams_to_jin_text(quantity)
-        return _("%(g)s g (%(jin)s jin)", g=quantity, jin=jin) if jin != "0" else _("%(g)s g", g=quantity)
-    return _("%(n)s pcs", n=quantity)
 
 
 def unit_price_text(line) -> str:

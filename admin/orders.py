@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
-from admin.counter import line_text, refund_requests, refunded_quantities, unit_price_text
+from admin.counter import refund_requests, refunded_quantities, unit_price_text
 from shop import audit, orders, sales, stock
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time
@@ -43,7 +43,7 @@ from shop.models import (
 from shop.money import InvalidAmount, format_fen, parse_yuan
 from shop.order_flow import PAID_STATUSES, OrderStatus, staff_moves
 from shop.responses import STATUS_OF
-from shop.templating import label
+from shop.templating import label, staff_quantity_text
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin/orders")
 
@@ -100,7 +100,7 @@ def _helpers() -> dict:
         "order_label": order_label,
         "refund_status_label": refund_status_label,
         "when": when,
-        "line_text": line_text,
+        "line_text": staff_quantity_text,
         "unit_price_text": unit_price_text,
         "effective_status": orders.effective_status,
     }

@@ -34,7 +34,7 @@ from shop.money import InvalidAmount, format_fen, parse_yuan, price_for
 from shop.pdf import PackageLabel, ReceivingSlip, render_labels, render_receiving_slip
 from shop.pdf.labels import MAX_COPIES
 from shop.responses import STATUS_OF, error_response
-from shop.templating import label, localised, quantity_text, share_text
+from shop.templating import label, localised, quantity_text, share_text, staff_quantity_text
 from shop.units import GRAMS_PER_JIN, Unit, grams_to_jin_text
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
@@ -711,9 +711,12 @@ def labels(lot_id: int):
     weighed = product.unit is Unit.GRAM
     pack = whole_number("pack", GRAMS_PER_JIN if weighed else 1, lot.qty_received)
     if pack is None:
-        return bad_setting(
-            "pack", _("A package holds a whole number of grams or pieces, from 1 to %(n)d.", n=lot.qty_received)
+        message = _(
+            "A package holds a whole number of grams or pieces, from %(min)s to %(max)s.",
+            min=staff_quantity_text(1, product.unit),
+            max=staff_quantity_text(lot.qty_received, product.unit),
         )
+        return bad_setting("pack", message)
     copies = whole_number("copies", 1, MAX_COPIES)
     if copies is None:
         return bad_setting("copies", _("Print from 1 to %(n)d labels at a time.", n=MAX_COPIES))

@@ -38,6 +38,7 @@ from .models import (
 )
 from .money import MAX_FEN
 from .stock import UnknownProduct
+from .templating import staff_quantity_text
 from .transaction import atomic
 from .units import Unit
 
@@ -178,7 +179,8 @@ def allocate_line(lots, held: dict[int, int], request: LineToSell, index: int) -
     try:
         return allocate(request.quantity, candidates)
     except OutOfStock as short:
-        message = _("Only %(n)d left of %(name)s.", n=short.available, name=request.product_name)
+        left = staff_quantity_text(short.available, request.unit)
+        message = _("Only %(qty)s left of %(name)s.", qty=left, name=request.product_name)
         raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
 
 
@@ -417,7 +419,7 @@ def _plan_line(session, sale: Sale, request: RefundRequest, index: int):
         reversals = reverse_draws(states, request.quantity)
     except RefundTooLarge:
         left = sum(s.quantity - s.reversed_qty for s in states)
-        message = _("Only %(n)d of this line is left to refund.", n=left)
+        message = _("Only %(qty)s of this line is left to refund.", qty=staff_quantity_text(left, line.unit))
         raise RefundTooLarge(message, f"lines.{index}.quantity") from None
     return line, request.quantity, reversals, {d.id: d for d in line.draws}
 

@@ -44,7 +44,9 @@ from .models import (
     WriteOffReason,
 )
 from .money import MAX_FEN
+from .templating import staff_quantity_text
 from .transaction import atomic
+from .units import Unit
 
 #: The most one lot may hold: ten tonnes in grams, or ten million pieces.
 MAX_LOT_QTY = 10_000_000
@@ -110,8 +112,7 @@ def receive_lot(
         counter = find_counter(counter_id) if counter_id is not None else own_counter
         if received_by.role is Role.CLERK and counter.id != own_counter.id:
             raise Forbidden(_("Clerks receive goods only at their own counter."), "counter_id")
-        if not 0 < quantity <= MAX_LOT_QTY:
-            raise Invalid(_("The quantity must be between 1 and %(max)d.", max=MAX_LOT_QTY), "quantity")
+        _positive(quantity, product.unit)
         if best_before < today:
             raise ExpiredOnArrival(_("These goods are past their best-before date."), "best_before")
         if best_before > today + MAX_SHELF_LIFE:
@@ -292,7 +293,8 @@ def _change(session, lot: Lot, delta: int, **movement) -> StockMovement:
             table.update().where(table.c.id == lot.id, guard).values(qty_on_hand=table.c.qty_on_hand + delta)
         )
     if result.rowcount != 1:
-        raise NotEnoughOnHand(_("Lot %(code)s does not hold that much.", code=lot.code), "quantity")
+        held = staff_quantity_text(lot.qty_on_hand, lot.product.unit)
+        raise NotEnoughOnHand(_("Lot %(code)s holds only %(qty)s.", code=lot.code, qty=held), "quantity")
     # The row is locked, so the database now holds exactly this; tell the session without a reload.
     set_committed_value(lot, "qty_on_hand", lot.qty_on_hand + delta)
     row = StockMovement(lot_id=lot.id, qty_delta=delta, **movement)
@@ -324,16 +326,22 @@ def _counter_lot(session, lot_id: int, user: User) -> Lot:
     return lot
 
 
-def _positive(quantity: int) -> None:
+def _positive(quantity: int, unit: Unit) -> None:
+    """Refuse a quantity outside 1..MAX_LOT_QTY, saying the bounds in the product's units."""
     if not 0 < quantity <= MAX_LOT_QTY:
-        raise Invalid(_("The quantity must be between 1 and %(max)d.", max=MAX_LOT_QTY), "quantity")
+        message = _(
+            "The quantity must be between %(min)s and %(max)s.",
+            min=staff_quantity_text(1, unit),
+            max=staff_quantity_text(MAX_LOT_QTY, unit),
+        )
+        raise Invalid(message, "quantity")
 
 
 def write_off(*, lot_id: int, quantity: int, reason: WriteOffReason, note: str, by: User) -> StockMovement:
     """Take spoiled, damaged or sample goods off the shelf (报损)."""
-    _positive(quantity)
     with atomic() as session:
         lot = _counter_lot(session, lot_id, by)
+        _positive(quantity, lot.product.unit)
         movement = _change(
             session, lot, -quantity, kind=MovementKind.WRITE_OFF, reason=WriteOffReason(reason), note=note, by_id=by.id
         )
@@ -342,9 +350,9 @@ def write_off(*, lot_id: int, quantity: int, reason: WriteOffReason, note: str, 
 
 def return_to_household(*, lot_id: int, quantity: int, note: str, by: User) -> StockMovement:
     """Give unsold consignment goods back to the household that supplied them (退回农户)."""
-    _positive(quantity)
     with atomic() as session:
         lot = _counter_lot(session, lot_id, by)
+        _positive(quantity, lot.product.unit)
         if lot.mode is not SettlementMode.CONSIGNMENT:
             raise Invalid(_("A purchased lot belongs to the counter; write it off instead."), "lot_id")
         movement = _change(session, lot, -quantity, kind=MovementKind.RETURN, note=note, by_id=by.id)
@@ -368,22 +376,23 @@ def transfer(*, lot_id: int, to_counter_id: int, quantity: int, by: User, note: 
     receipt time (so allocation still sells it in its original order); it names its source
     lot, and it is never credited: a purchased lot's household was paid at intake, once.
     """
-    _positive(quantity)
     with atomic() as session:
         target = find_counter(to_counter_id)
         # Only the source exists to lock: the new lot is invisible to others until commit.
         lot = _counter_lot(session, lot_id, by)
+        _positive(quantity, lot.product.unit)
         if target.id == lot.counter_id:
             raise SameCounter(_("Lot %(code)s is already at that counter.", code=lot.code), "to_counter_id")
         held = held_for_orders(session, {lot.id}, now_utc()).get(lot.id, 0)
         if quantity > lot.qty_on_hand - held:
             if quantity > lot.qty_on_hand:
-                raise NotEnoughOnHand(_("Lot %(code)s does not hold that much.", code=lot.code), "quantity")
+                held_text = staff_quantity_text(lot.qty_on_hand, lot.product.unit)
+                raise NotEnoughOnHand(_("Lot %(code)s holds only %(qty)s.", code=lot.code, qty=held_text), "quantity")
             message = _(
-                "Online orders hold %(held)d of lot %(code)s; at most %(free)d may move.",
-                held=held,
+                "Online orders hold %(held)s of lot %(code)s; at most %(free)s may move.",
+                held=staff_quantity_text(held, lot.product.unit),
                 code=lot.code,
-                free=max(lot.qty_on_hand - held, 0),
+                free=staff_quantity_text(max(lot.qty_on_hand - held, 0), lot.product.unit),
             )
             raise StockHeldForOrders(message, "quantity")
         _change(session, lot, -quantity, kind=MovementKind.TRANSFER_OUT, note=note, by_id=by.id)
@@ -438,7 +447,11 @@ def stocktake(
         for lot_id, counted in counts.items():
             lot = lots[lot_id]
             if not 0 <= counted <= lot.qty_received:
-                message = _("A count of lot %(code)s is between 0 and %(n)d.", code=lot.code, n=lot.qty_received)
+                message = _(
+                    "A count of lot %(code)s is between 0 and %(qty)s.",
+                    code=lot.code,
+                    qty=staff_quantity_text(lot.qty_received, lot.product.unit),
+                )
                 raise Invalid(message, f"counts.{lot_id}")
             if lot_id in expected and expected[lot_id] != lot.qty_on_hand:
                 message = _("Lot %(code)s changed while it was being counted. Count it again.", code=lot.code)

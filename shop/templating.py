@@ -55,6 +55,14 @@ def quantity_text(qty: int, unit: Unit) -> str:
     return _("%(n)s pcs", n=qty)
 
 
+def staff_quantity_text(quantity: int, unit: Unit) -> str:
+    """A quantity as staff read it at the counter, exact and in the till's units: 250 g (0.5 jin), or 2 pcs."""
+    if unit is Unit.GRAM:
+        jin = grams_to_jin_text(quantity)
+        return _("%(g)s g (%(jin)s jin)", g=quantity, jin=jin) if jin != "0" else _("%(g)s g", g=quantity)
+    return _("%(n)s pcs", n=quantity)
+
+
 def price_text(product: Product) -> str:
     """The shelf price: ¥68.00 / 斤 in Chinese, ¥68.00 / 500 g in English, per piece for packs."""
     price = format_fen(product.price_fen)
@@ -129,6 +137,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         localised=localised,
         quantity_text=quantity_text,
+        staff_quantity_text=staff_quantity_text,
         price_text=price_text,
         label=label,
         share_text=share_text,

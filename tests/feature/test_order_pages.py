@@ -316,7 +316,7 @@ def test_collecting_after_the_hold_lapsed_is_409_and_records_nothing_once_the_st
     assert clerk.post("/api/counter/sales", json=body).status_code == 201  # the lapsed hold no longer stops the till
     response = collect(clerk, late, tendered="200")
     assert response.status_code == 409
-    assert "Only 300 left" in response.get_data(as_text=True)
+    assert "Only 300 g (0.6 jin) left" in response.get_data(as_text=True)
     assert count(app, Sale) == 1
     assert on_hand(app, shelf["shrimp"]) == 300
     assert order_in_db(app, late).sale_id is None

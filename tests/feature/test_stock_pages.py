@@ -300,7 +300,7 @@ def test_a_write_off_in_jin_takes_exact_grams_off_and_records_why(app, goods, cl
 def test_writing_off_more_than_is_on_hand_is_refused_and_changes_nothing(app, goods, clerk, shrimp):
     response = write_off(clerk, shrimp, "3001")
     assert response.status_code == 409
-    assert "没有这么多库存" in response.get_data(as_text=True)
+    assert "只有 3000 克（6 斤）" in response.get_data(as_text=True)
     assert on_hand(app, shrimp) == 3000
     assert len(movements(app, shrimp)) == 1
 
