@@ -41,7 +41,7 @@ from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
 from shop.responses import STATUS_OF
 from shop.templating import label, localised, product_image_url, staff_quantity_text
-from shop.units import GRAMS_PER_JIN, Unit, grams_to_jin_text
+from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
 
@@ -396,7 +396,9 @@ def receipt_for(sale: Sale) -> Receipt:
         sold_at=local_time(sale.created_at),
         clerk=(sale.clerk.display_name or sale.clerk.username) if sale.clerk else "在线订单",
         lines=tuple(
-            ReceiptLine(line.product_name, quantity_zh(line.quantity, line.unit), unit_price_zh(line), line.amount_fen)
+            ReceiptLine(
+                line.product_name, printed_quantity_zh(line.quantity, line.unit), unit_price_zh(line), line.amount_fen
+            )
             for line in sale.lines
         ),
         total_fen=sale.total_fen,
@@ -409,11 +411,6 @@ def receipt_for(sale: Sale) -> Receipt:
             if not h.purchased
         ),
     )
-
-
-def quantity_zh(quantity: int, unit: Unit) -> str:
-    """A sold quantity for the receipt: 250 克 or 2 件."""
-    return f"{quantity} 克" if unit is Unit.GRAM else f"{quantity} 件"
 
 
 def _per_zh(price_per: int, unit: Unit) -> str:

@@ -35,7 +35,7 @@ from shop.pdf import PackageLabel, ReceivingSlip, render_labels, render_receivin
 from shop.pdf.labels import MAX_COPIES
 from shop.responses import STATUS_OF, error_response
 from shop.templating import label, localised, quantity_text, share_text, staff_quantity_text
-from shop.units import GRAMS_PER_JIN, Unit, grams_to_jin_text
+from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
 
@@ -54,9 +54,14 @@ class BadEntry(ValueError):
     """Something typed into a form that cannot be read as what the field asks for."""
 
 
+def unit_words() -> tuple[str, str, str]:
+    """The words for jin, grams and pieces in a unit select."""
+    return _("jin (500 g)"), _("grams"), _("pieces")
+
+
 def unit_choices(product_unit: Unit | None) -> list[tuple[str, str]]:
     """The units a quantity of this product may be typed in; every unit when the product is not known."""
-    jin, grams, pieces = ("jin", _("jin (500 g)")), ("g", _("grams")), ("piece", _("pieces"))
+    jin, grams, pieces = zip(("jin", "g", "piece"), unit_words(), strict=True)
     if product_unit is Unit.GRAM:
         return [jin, grams]
     if product_unit is Unit.PIECE:
@@ -245,6 +250,8 @@ class ReceiveForm(FlaskForm):
     share = StringField(_l("Household's share of the sale price (%)"), validators=[Length(max=10)])
     price = StringField(_l("Price agreed for the whole lot (yuan)"), validators=[Length(max=20)])
     counter = SelectField(_l("Counter"), coerce=_optional_id)
+    #: The households offered with their head's full name, which the page logs when it shows them.
+    named_in_full: frozenset[int] = frozenset()
 
 
 #: Which form field a use case's error names.
@@ -262,19 +269,28 @@ RECEIVE_FIELDS = {
 def receive_form(user: User, on_sale: dict[int, Product]) -> ReceiveForm:
     """The receiving form with this user's choices: active products, the households found, counters."""
     chosen = on_sale.get(request.args.get("product_id", type=int) or 0)
+    submitted = on_sale.get(_typed_id(request.form.get("product")) or 0)
     form = ReceiveForm(
         product=chosen.id if chosen else None,
         unit=unit_choices(chosen.unit)[0][0] if chosen else "jin",
         share=percent_text(stock.default_share_bp()),
         counter=request.args.get("counter", type=int) or counter_for(user).id,
     )
-    form.product.choices = options(
-        [("", _("Choose a product"))] + [(p.id, f"{localised(p)} · {p.sku}") for p in on_sale.values()]
-    )
+    # Each product names its unit, so the page can offer only the units it is counted in.
+    form.product.choices = [SelectChoice("", _("Choose a product"))] + [
+        SelectChoice(p.id, f"{localised(p)} · {p.sku}", render_kw={"data-unit": p.unit.value}) for p in on_sale.values()
+    ]
+    found = found_households(user, form)
+    full = households.named_in_full(user, found, receiving=True)
     form.household.choices = options(
-        [("", _("Choose a household"))] + [(h.id, household_choice(h)) for h in found_households(user, form)]
+        [("", _("Choose a household"))] + [(h.id, household_choice(h, h.id in full)) for h in found]
     )
-    form.unit.choices = options(unit_choices(None))
+    form.named_in_full = frozenset(full)
+    # The unit follows the product: 斤 or grams for goods by weight, pieces for jars and packs.
+    form.unit.choices = options(unit_choices((submitted or chosen).unit if (submitted or chosen) else None))
+    # Every unit's words, for static/js/receive-units.js when another product is chosen.
+    names = ("data-label-jin", "data-label-gram", "data-label-piece")
+    form.unit.render_kw = dict(zip(names, unit_words(), strict=True))
     form.mode.choices = options([(m.value, label(m)) for m in SettlementMode])
     counters = stock.open_counters()
     # A clerk always receives at their own counter, and one counter is no choice at all.
@@ -285,9 +301,16 @@ def receive_form(user: User, on_sale: dict[int, Product]) -> ReceiveForm:
     return form
 
 
-def household_choice(household: Household) -> str:
-    """A household as the picker offers it: who is standing there, without their full name."""
-    return f"{household.code} · {household.head_name_masked} · {localised(household.village)}"
+def _typed_id(text: str | None) -> int | None:
+    """A submitted select's value as a row id, or None when it is not one."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def household_choice(household: Household, in_full: bool) -> str:
+    """A household as the picker offers it: its code and head, in full for staff receiving goods, and its village."""
+    head = household.head_name if in_full else household.head_name_masked
+    return f"{household.code} · {head} · {localised(household.village)}"
 
 
 def found_households(user: User, form: ReceiveForm) -> list[Household]:
@@ -328,8 +351,9 @@ def receive_page(form: ReceiveForm, status: int = 200, *, finding: bool = False,
             form.household.data = matches[0]
     if finding and isinstance(form.household.data, int):
         picked = chosen_household(signed_in_user(), str(form.household.data))
-    if picked:
-        audit.personal_data_shown(Household.__tablename__, picked.id, "head_name")
+    # PIPL: record who saw which households' names in full (never the names) before showing them.
+    shown = form.named_in_full | ({picked.id} if picked else set())
+    audit.personal_data_listed(Household.__tablename__, shown, "head_name")
     found = len(form.household.choices) - 1
     body = render_template(
         "admin/stock/receive.html",
@@ -629,13 +653,6 @@ def transfer(lot_id: int):
 # Printed documents.
 
 
-def chinese_quantity(qty: int, unit: Unit) -> str:
-    """A quantity as documents print it: 3000 克（6 斤）, or 12 件."""
-    if unit is Unit.GRAM:
-        return f"{qty} 克（{grams_to_jin_text(qty)} 斤）"
-    return f"{qty} 件"
-
-
 def chinese_terms(lot: Lot) -> str:
     """A lot's settlement terms as the household reads them on the slip."""
     if lot.mode is SettlementMode.CONSIGNMENT:
@@ -678,7 +695,7 @@ def slip(lot_id: int):
             village=f"{village.town.name_zh}{village.name_zh}",
             product_name=lot.product.name_zh,
             product_sku=lot.product.sku,
-            quantity_text=chinese_quantity(lot.qty_received, lot.product.unit),
+            quantity_text=printed_quantity_zh(lot.qty_received, lot.product.unit),
             best_before=lot.best_before,
             terms_text=chinese_terms(lot),
             trace_url=trace_url(lot),

@@ -384,9 +384,17 @@ def list_households():
 @bp.get("/households/search")
 @roles_required(*Role)
 def search_households():
-    """At most 20 households the caller may see whose code, head's name or village contains ?q=, names masked."""
-    found = households.search_visible(signed_in_user(), request.args.get("q"), request.args.get("limit", 20, int))
-    return jsonify([household_json(h) for h in found])
+    """At most 20 households the caller may see whose code, head's name or village contains ?q=.
+
+    It is the receiving form's picker: staff who receive goods (and an officer, their own
+    households) get each head's full name as well, so that 周* and 周* can be told apart; the
+    audit trail records who saw which households. Other callers get masks only.
+    """
+    user = signed_in_user()
+    found = households.search_visible(user, request.args.get("q"), request.args.get("limit", 20, int))
+    full = households.named_in_full(user, found, receiving=True)
+    audit.personal_data_listed(Household.__tablename__, full, "head_name")
+    return jsonify([{**household_json(h), **({"head_name": h.head_name} if h.id in full else {})} for h in found])
 
 
 @bp.get("/households/<id:household_id>")

@@ -271,6 +271,16 @@ def personal_data_shown(entity: str, entity_id: int, field_name: str) -> None:
         record(VIEW_PERSONAL_DATA, entity, entity_id, after={"field": field_name})
 
 
+def personal_data_listed(entity: str, entity_ids, field_name: str) -> None:
+    """Use case: the signed-in user was shown full values of several rows at once (a list); one event a row."""
+    ids = sorted(set(entity_ids))
+    if not ids:
+        return
+    with atomic():
+        for entity_id in ids:
+            record(VIEW_PERSONAL_DATA, entity, entity_id, after={"field": field_name})
+
+
 def signed_in(user: User) -> None:
     """Use case: a staff member signed in."""
     with atomic():

@@ -77,6 +77,24 @@ def list_visible(user: User) -> list[Household]:
     return list(db.session.scalars(query.order_by(Household.code)).unique())
 
 
+#: Who receives goods at the counter, with the household standing there to be told apart by name.
+RECEIVERS = (Role.ADMIN, Role.CLERK)
+
+
+def named_in_full(user: User, found: list[Household], *, receiving: bool = False) -> set[int]:
+    """The ids of the households among `found` whose head's name and phone this user's work needs in full.
+
+    Least privilege: staff receiving goods tell apart the households whose names mask alike (周*),
+    and an officer works with their own households; everyone else sees masks. Each full view is
+    for the caller to log (shop.audit.personal_data_listed).
+    """
+    if receiving and user.role in RECEIVERS:
+        return {h.id for h in found}
+    if user.role is Role.OFFICER:
+        return {h.id for h in found if h.officer_id == user.id}
+    return set()
+
+
 #: A search for a household offers at most this many: a list a clerk can read on a tablet.
 SEARCH_LIMIT = 20
 #: Longest search text: a code is 32 characters, a name or a village far fewer.

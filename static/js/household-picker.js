@@ -2,9 +2,9 @@
  *
  * Without this script the clerk types a code, name or village and presses Find: the server
  * sends the form back with at most 20 matching households to choose from. With it, the
- * matches come as the clerk types (GET /api/households/search, names masked), and choosing
- * one shows the head's full name (GET /api/households/<id>/head, which the server logs) so
- * the clerk can check it is the person at the counter.
+ * matches come as the clerk types (GET /api/households/search: code and full head name, each
+ * shown household logged by the server), and choosing one shows the head's name large
+ * (GET /api/households/<id>/head) so the clerk can check it is the person at the counter.
  */
 (function () {
   "use strict";
@@ -32,7 +32,8 @@
   }
 
   function label(h) {
-    return h.code + " · " + h.head_name_masked + " · " + h.village;
+    // Staff receiving goods get the full name: two heads masked alike (周*) are told apart.
+    return h.code + " · " + (h.head_name || h.head_name_masked) + " · " + h.village;
   }
 
   // The placeholder and the household already chosen stay; the rest are the new matches.

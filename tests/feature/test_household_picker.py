@@ -53,7 +53,7 @@ def many(app, goods):
     return goods
 
 
-def test_finding_by_code_name_or_village_offers_the_matches_masked_and_keeps_what_was_typed(app, goods, clerk):
+def test_finding_by_code_name_or_village_offers_the_matches_and_keeps_what_was_typed(app, goods, clerk):
     for text, codes in (("db00", ["DB001"]), ("符海", ["CT001"]), ("丛潭", ["CT001"]), ("Dabo", ["DB001"])):
         response = find(clerk, goods, text, quantity="2.5")
         assert response.status_code == 200
@@ -66,19 +66,35 @@ def test_finding_by_code_name_or_village_offers_the_matches_masked_and_keeps_wha
 def test_one_match_is_chosen_and_its_heads_full_name_is_shown_and_logged(app, goods, clerk):
     html = find(clerk, goods, "DB001").get_data(as_text=True)
     assert "王亦明" in html and "data-picked-name>王亦明<" in html
-    assert "DB001 · 王** · 大波村" in html
+    assert "DB001 · 王亦明 · 大波村" in html
     logged = views(app)
     assert [(e.entity, e.entity_id) for e in logged] == [("household", str(goods["wang"]))]
     assert "王亦明" not in (logged[0].after or "")
 
 
-def test_several_matches_show_no_full_name_until_one_is_chosen(app, goods, clerk):
-    html = find(clerk, goods, "0").get_data(as_text=True)  # both codes contain a 0
-    assert len(offered(html)) == 2
-    assert "王亦明" not in html and "符海成" not in html
-    assert views(app) == []
-    chosen = find(clerk, goods, "0", household=str(goods["fu"])).get_data(as_text=True)
-    assert "符海成" in chosen and "王亦明" not in chosen
+def test_households_whose_names_mask_alike_are_offered_with_code_and_full_name_and_each_is_logged(app, goods, clerk):
+    with app.app_context():
+        wang = db.session.get(Household, goods["wang"])
+        twin = Household(code="DB002", head_name="王亦态", members=2, village_id=wang.village_id, category="yiban")
+        db.session.add(twin)
+        db.session.commit()
+        twin_id = twin.id
+    html = find(clerk, goods, "大波").get_data(as_text=True)
+    assert offered(html) == ["DB001 · 王亦明 · 大波村", "DB002 · 王亦态 · 大波村"]
+    assert sorted(e.entity_id for e in views(app)) == sorted([str(goods["wang"]), str(twin_id)])
+    assert all(e.after and "王" not in e.after for e in views(app))  # who saw which households, never the names
+
+
+def test_the_pickers_search_api_gives_receivers_full_names_logged_and_others_masks(app, goods, as_role):
+    clerk = as_role("clerk")
+    (found,) = clerk.get("/api/households/search?q=DB001").get_json()
+    assert (found["code"], found["head_name"], found["head_name_masked"]) == ("DB001", "王亦明", "王**")
+    assert [(e.entity, e.entity_id, e.actor_id is not None) for e in views(app)] == [
+        ("household", str(goods["wang"]), True)
+    ]
+    # A supervisor sees the households of their town masked, and nothing is logged for them.
+    (masked,) = as_role("heshe").get("/api/households/search?q=CT001").get_json()
+    assert "head_name" not in masked and masked["head_name_masked"] == "符**"
     assert len(views(app)) == 1
 
 

@@ -119,3 +119,55 @@ def test_a_label_pack_too_large_says_the_units(app, goods, shelf):
     page = shelf["clerk"].client.get(f"/admin/stock/lots/{shelf['shrimp']}/labels.pdf?pack=99999&copies=1")
     assert page.status_code == 422
     assert "4125 克（8.25 斤）" in page.get_data(as_text=True)
+
+
+def unit_options(page: str) -> list[str]:
+    select = re.search(r'<select[^>]*id="unit"[^>]*>(.*?)</select>', page, re.S)[1]
+    return re.findall(r'<option[^>]*value="(\w+)"', select)
+
+
+def test_the_receive_forms_unit_follows_the_product(app, goods, shelf):
+    client = shelf["clerk"].client
+    assert unit_options(client.get(f"/admin/stock/receive?product_id={goods['paste']}").get_data(as_text=True)) == [
+        "piece"
+    ]
+    page = client.get(f"/admin/stock/receive?product_id={goods['shrimp']}").get_data(as_text=True)
+    assert unit_options(page) == ["jin", "g"]
+    # Each product says its unit, for the script that follows a new choice.
+    assert re.search(
+        rf'<option[^>]*data-unit="piece"[^>]*value="{goods["paste"]}"|<option[^>]*value="{goods["paste"]}"[^>]*data-unit="piece"',
+        page,
+    )
+    assert "/static/js/receive-units.js" in page
+    # A form sent back (Find) offers the units of the product it names.
+    form = {"csrf_token": shelf["clerk"].refresh_token(), "product": goods["paste"], "action": "find"}
+    assert unit_options(client.post("/admin/stock/receive", data=form).get_data(as_text=True)) == ["piece"]
+
+
+def test_the_refund_form_weighs_in_jin_first_as_the_till_does(app, goods, shelf):
+    clerk = shelf["clerk"]
+    sold = clerk.post("/api/counter/sales", json=sale(goods, lines=[{"product_id": goods["shrimp"], "quantity": 750}]))
+    sold = sold.get_json()
+    line_id = sold["lines"][0]["id"]
+    page = clerk.client.get(f"/admin/counter/sales/{sold['id']}").get_data(as_text=True)
+    select = re.search(rf'<select name="unit-{line_id}"[^>]*>(.*?)</select>', page, re.S)[1]
+    assert re.search(r'<option value="jin" selected>', select)
+    # 1 斤 typed into the form as it comes refunds 500 g.
+    form = {"csrf_token": clerk.refresh_token(), "restock": "yes", f"qty-{line_id}": "1", f"unit-{line_id}": "jin"}
+    assert clerk.client.post(f"/admin/counter/sales/{sold['id']}/refund", data=form).status_code == 302
+    page = clerk.client.get(f"/admin/counter/sales/{sold['id']}").get_data(as_text=True)
+    assert "250 克（0.5 斤）" in page  # what is left to refund
+
+
+def test_the_printed_receipt_gives_the_jin_beside_the_grams(app, goods, shelf):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    clerk = shelf["clerk"]
+    sold = clerk.post("/api/counter/sales", json=sale(goods, lines=[{"product_id": goods["shrimp"], "quantity": 750}]))
+    receipt = clerk.client.get(f"/admin/counter/sales/{sold.get_json()['id']}/receipt.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(BytesIO(receipt.data)).pages)
+    assert "750 克（1.5 斤）" in text.replace("\n", "")
+    page = clerk.client.get(f"/admin/counter/sales/{sold.get_json()['id']}").get_data(as_text=True)
+    assert "750 克（1.5 斤）" in page
