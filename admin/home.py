@@ -2,11 +2,11 @@
 
 from flask import Blueprint, render_template
 
-from shop import households, stock
+from shop import audit, households, stock
 from shop.access import signed_in_user, staff_required
 from shop.clock import business_today
 from shop.counters import counter_for
-from shop.models import Role
+from shop.models import Household, Role
 
 bp = Blueprint("admin_home", __name__, url_prefix="/admin")
 
@@ -20,9 +20,14 @@ def index():
     show_households = user.role is not Role.CLERK
     show_shelf = user.role in (Role.ADMIN, Role.CLERK)
     counter = counter_for(user) if show_shelf else None
+    listed = households.list_visible(user) if show_households else []
+    # An officer's own households by their heads' full names; who saw them goes to the audit trail.
+    in_full = households.named_in_full(user, listed)
+    audit.personal_data_listed(Household.__tablename__, in_full, "head_name")
     return render_template(
         "admin/home.html",
-        households=households.list_visible(user) if show_households else [],
+        households=listed,
+        in_full=in_full,
         shelf=stock.shelf(counter.id) if counter else [],
         counter=counter,
         show_households=show_households,

@@ -141,6 +141,20 @@ def page_helpers() -> dict:
     }
 
 
+# ---------------------------------------------------------------- names in full
+
+
+def shown_in_full(found: list[Household]) -> frozenset[int]:
+    """The households among `found` the signed-in user sees in full (an officer's own), each view logged.
+
+    Everyone else sees the masks (王**, 138****5678); the manager asks for a phone number one at a time.
+    """
+    full = households.named_in_full(signed_in_user(), found)
+    # PIPL: record who saw which households' names and phones (never the values) before showing them.
+    audit.personal_data_listed(Household.__tablename__, full, "head_name, phone")
+    return frozenset(full)
+
+
 # ---------------------------------------------------------------- the list
 
 
@@ -204,6 +218,7 @@ def index():
         more=len(found) > ROWS_SHOWN,
         limit=ROWS_SHOWN,
         money=money_of([h.id for h in shown], month_start(today)),
+        in_full=shown_in_full(shown),
         q=text,
         month=month_start(today),
         pending_count=len(adjustments.pending()) if manager else None,
@@ -306,6 +321,9 @@ def household_page(
     period = read_period(today)
     picture = income.income_picture(household, today)
     can_propose = user.role in PROPOSERS
+    in_full = shown_in_full([household])
+    if in_full:
+        full_phone = household.phone
     body = render_template(
         "admin/households/household.html",
         household=household,
@@ -328,6 +346,7 @@ def household_page(
         just_paid=just_paid(household),
         manager=user.role is Role.ADMIN,
         full_phone=full_phone,
+        in_full=in_full,
         **page_helpers(),
     )
     status = 422 if period.errors and status == 200 else status
@@ -736,6 +755,7 @@ def record_page(household: Household, status: int = 200, **refused):
         changes=changes,
         manager=manager,
         today=business_today(),
+        in_full=shown_in_full([household]),
         **forms,
         **page_helpers(),
     )
