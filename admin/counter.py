@@ -274,11 +274,17 @@ def refund(sale_id: int):
     requests, errors = refund_requests(sale, request.form)
     if errors:
         return _render_sale(sale, form, line_errors=errors), 422
+    restock = form.restock.data == "yes"
     try:
+        if request.form.get("confirmed") != "yes":
+            # One tap gives money away: ask first, with the amount, and record nothing yet.
+            amount = sales.refund_preview(sale.id, requests)
+            question = sales.refund_question(sale, requests, amount, restock)
+            return _render_sale(sale, form, question=question), 200
         done, created = sales.refund_sale(
             sale_id=sale.id,
             lines=requests,
-            restock=form.restock.data == "yes",
+            restock=restock,
             note=form.note.data or "",
             by=user,
             idempotency_key=form.key.data or None,
@@ -306,8 +312,14 @@ def _line_at_fault(error: DomainError, requests: list[sales.RefundRequest]) -> i
     return requests[index].line_id if 0 <= index < len(requests) else None
 
 
-def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_errors: Mapping | None = None):
-    """The sale page, with the refund form as it was filled in (an online order's sale links to its order)."""
+def _render_sale(
+    sale: Sale,
+    form: RefundForm,
+    error: str | None = None,
+    line_errors: Mapping | None = None,
+    question: str | None = None,
+):
+    """The sale page, with the refund form as it was filled in and, before a refund, the question that confirms it."""
     given = refunded_quantities(sale)
     return render_template(
         "admin/counter/sale.html",
@@ -323,6 +335,7 @@ def _render_sale(sale: Sale, form: RefundForm, error: str | None = None, line_er
         line_text=staff_quantity_text,
         unit_price_text=unit_price_text,
         refund_lines=_refund_line_names(sale),
+        question=question,
     )
 
 

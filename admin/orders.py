@@ -230,8 +230,9 @@ def render_order(
     error: str | None = None,
     line_errors: Mapping[int, str] | None = None,
     full_phone: str | None = None,
+    question: str | None = None,
 ):
-    """The order page, with the refund form as it was filled in."""
+    """The order page, with the refund form as it was filled in and, before a refund, the question that confirms it."""
     status = orders.effective_status(order)
     sale = sales.sale_for(order.sale_id, user) if order.sale_id else None
     refunds = orders.order_refunds(order.id)
@@ -253,6 +254,8 @@ def render_order(
         error=error,
         line_errors=line_errors or {},
         full_phone=full_phone,
+        question=question,
+        cancel_question=cancel_question(order),
     )
 
 
@@ -348,6 +351,13 @@ def refund(order_id: int):
     if not requests:
         return render_order(order, user, form, error=_("Choose at least one line to refund.")), 422
     try:
+        if request.form.get("confirmed") != "yes":
+            # One tap gives money away: ask first, with the amount, and record nothing yet.
+            sale = sales.sale_for(order.sale_id, user)
+            amount = sales.refund_preview(sale.id, requests)
+            online = order.payment is OrderPayment.STRIPE
+            question = sales.refund_question(sale, requests, amount, form.restock.data == "yes", online=online)
+            return render_order(order, user, form, question=question), 200
         done = payments.refund_order(
             order_id=order.id,
             lines=[(r.line_id, r.quantity) for r in requests],
@@ -405,6 +415,31 @@ def collect_counter(user: User) -> Counter:
     return working_counter(user, chosen)
 
 
+def goods_text(order: Order) -> str:
+    """An order's goods in a sentence: 虾干 500 克（1 斤）, 虾酱 2 件."""
+    return _(", ").join(f"{line.product_name} {staff_quantity_text(line.quantity, line.unit)}" for line in order.lines)
+
+
+def collect_question(order: Order) -> str:
+    """What staff are asked before taking a pickup order's money (static/js/confirm.js asks it)."""
+    return _(
+        "Take %(amount)s for order %(number)s and hand over %(goods)s?",
+        amount=format_fen(order.total_fen),
+        number=order.number,
+        goods=goods_text(order),
+    )
+
+
+def cancel_question(order: Order) -> str:
+    """What the cancel step of an order says will happen."""
+    return _(
+        "Cancel order %(number)s? The buyer has not paid its %(amount)s; %(goods)s go back on sale.",
+        number=order.number,
+        amount=format_fen(order.total_fen),
+        goods=goods_text(order),
+    )
+
+
 def render_collect(
     counter: Counter, q: str, *, error: str | None = None, failed: int | None = None, user: User | None = None
 ):
@@ -421,6 +456,7 @@ def render_collect(
         methods=[(m.value, label(m)) for m in COUNTER_METHODS],
         error=error,
         failed=failed,
+        collect_question=collect_question,
     )
 
 

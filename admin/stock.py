@@ -519,8 +519,9 @@ def lot_page(
     give_back: ReturnForm | None = None,
     move: TransferForm | None = None,
     status: int = 200,
+    question: str | None = None,
 ):
-    """A lot's page, with a failed form kept as it was typed."""
+    """A lot's page, with a failed form kept as it was typed, or a write-off waiting for its confirmation."""
     write_off = write_off or write_off_form(lot)
     give_back = give_back or return_form(lot)
     move = move or transfer_form(lot)
@@ -548,6 +549,7 @@ def lot_page(
         default_copies=max(1, min(MAX_COPIES, lot.qty_on_hand // default_pack)),
         max_copies=MAX_COPIES,
         just_received=request.args.get("received") == "1",
+        question=question,
         here=counter_args(signed_in_user(), lot.counter),
     )
     return body, status
@@ -569,6 +571,20 @@ def write_off(lot_id: int):
     form = write_off_form(lot)
     status = 422
     if form.validate() and (quantity := read_quantity(form, lot.product)):
+        if quantity > lot.qty_on_hand:
+            # Asking about goods the lot does not hold helps no one: say what it holds instead.
+            status = show_domain_error(form, stock.not_enough_on_hand(lot), {"quantity": "quantity"})
+            return lot_page(lot, write_off=form, status=status)
+        if request.form.get("confirmed") != "yes":
+            # Goods leave the shelf for good on one tap: ask first, saying how much and why.
+            question = _(
+                "Write off %(qty)s of %(product)s from lot %(code)s (%(reason)s)? The goods leave the shelf for good.",
+                qty=staff_quantity_text(quantity, lot.product.unit),
+                product=localised(lot.product),
+                code=lot.code,
+                reason=label(WriteOffReason(form.reason.data)),
+            )
+            return lot_page(lot, write_off=form, question=question)
         try:
             stock.write_off(
                 lot_id=lot.id,

@@ -36,7 +36,7 @@ from .models import (
     SaleLine,
     User,
 )
-from .money import MAX_FEN
+from .money import MAX_FEN, format_fen
 from .stock import UnknownProduct
 from .templating import staff_quantity_text
 from .transaction import atomic
@@ -354,6 +354,40 @@ def refund_amount(session, sale_id: int, lines: Sequence[RefundRequest]) -> int:
     _check_refund_lines(lines)
     sale = locked_sale(session, sale_id)
     return sum(rv.amount_fen for _l, _q, reversals, _d in _plans(session, sale, lines) for rv in reversals)
+
+
+def refund_preview(sale_id: int, lines: Sequence[RefundRequest]) -> int:
+    """Use case: what a refund of these lines would give back, recording nothing, so staff confirm the amount first."""
+    with atomic() as session:
+        return refund_amount(session, sale_id, lines)
+
+
+def refund_question(
+    sale: Sale, lines: Sequence[RefundRequest], amount_fen: int, restock: bool, *, online: bool = False
+) -> str:
+    """What staff are asked before a refund: the money, to whom, and what becomes of the goods."""
+    by_id = {line.id: line for line in sale.lines}
+    goods = _(", ").join(
+        f"{by_id[r.line_id].product_name} {staff_quantity_text(r.quantity, by_id[r.line_id].unit)}"
+        for r in lines
+        if r.line_id in by_id
+    )
+    amount = format_fen(amount_fen)
+    if online:
+        if restock:
+            return _(
+                "Refund %(amount)s to the buyer's online payment, and put %(goods)s back on the shelf?",
+                amount=amount,
+                goods=goods,
+            )
+        return _(
+            "Refund %(amount)s to the buyer's online payment, and write off %(goods)s as damaged?",
+            amount=amount,
+            goods=goods,
+        )
+    if restock:
+        return _("Refund %(amount)s to the buyer, and put %(goods)s back on the shelf?", amount=amount, goods=goods)
+    return _("Refund %(amount)s to the buyer, and write off %(goods)s as damaged?", amount=amount, goods=goods)
 
 
 def refund_in(

@@ -282,6 +282,12 @@ def lot_stock(lot: Lot, held: int = 0) -> LotStock:
     return LotStock(lot.id, lot.household_id, free, lot.best_before, lot.received_at, share)
 
 
+def not_enough_on_hand(lot: Lot) -> NotEnoughOnHand:
+    """The refusal to take more off a lot than it holds, saying what it holds in its product's units."""
+    held = staff_quantity_text(lot.qty_on_hand, lot.product.unit)
+    return NotEnoughOnHand(_("Lot %(code)s holds only %(qty)s.", code=lot.code, qty=held), "quantity")
+
+
 def _change(session, lot: Lot, delta: int, **movement) -> StockMovement:
     """Add `delta` to a lot's stock on hand, if it stays within 0..received, and record why."""
     table = Lot.__table__
@@ -293,8 +299,7 @@ def _change(session, lot: Lot, delta: int, **movement) -> StockMovement:
             table.update().where(table.c.id == lot.id, guard).values(qty_on_hand=table.c.qty_on_hand + delta)
         )
     if result.rowcount != 1:
-        held = staff_quantity_text(lot.qty_on_hand, lot.product.unit)
-        raise NotEnoughOnHand(_("Lot %(code)s holds only %(qty)s.", code=lot.code, qty=held), "quantity")
+        raise not_enough_on_hand(lot)
     # The row is locked, so the database now holds exactly this; tell the session without a reload.
     set_committed_value(lot, "qty_on_hand", lot.qty_on_hand + delta)
     row = StockMovement(lot_id=lot.id, qty_delta=delta, **movement)
@@ -386,8 +391,7 @@ def transfer(*, lot_id: int, to_counter_id: int, quantity: int, by: User, note: 
         held = held_for_orders(session, {lot.id}, now_utc()).get(lot.id, 0)
         if quantity > lot.qty_on_hand - held:
             if quantity > lot.qty_on_hand:
-                held_text = staff_quantity_text(lot.qty_on_hand, lot.product.unit)
-                raise NotEnoughOnHand(_("Lot %(code)s holds only %(qty)s.", code=lot.code, qty=held_text), "quantity")
+                raise not_enough_on_hand(lot)
             message = _(
                 "Online orders hold %(held)s of lot %(code)s; at most %(free)s may move.",
                 held=staff_quantity_text(held, lot.product.unit),

@@ -218,7 +218,7 @@ def test_a_clerk_of_another_counter_gets_403_on_an_order_of_lc_jn(app, pickup, a
     assert collect(clerk2, pickup).status_code == 403
     assert post(clerk2, f"/admin/orders/{pickup}/advance", to="packed").status_code == 403
     assert post(clerk2, f"/admin/orders/{pickup}/cancel").status_code == 403
-    assert post(clerk2, f"/admin/orders/{pickup}/refund", restock="yes").status_code == 403
+    assert post(clerk2, f"/admin/orders/{pickup}/refund", confirmed="yes", restock="yes").status_code == 403
     assert count(app, Sale) == 0
     assert order_in_db(app, pickup).status is OrderStatus.AWAITING_PAYMENT
     # The manager sees every counter's orders.
@@ -425,7 +425,7 @@ def test_refunding_part_of_an_order_paid_at_the_counter_reverses_its_credit_and_
     page = text(clerk, f"/admin/orders/{pickup}")
     assert f'name="qty-{shrimp_line}"' in page and f'name="qty-{paste_line}"' in page
     data = {f"qty-{shrimp_line}": "0.5", f"unit-{shrimp_line}": "jin", f"qty-{paste_line}": "", "restock": "no"}
-    response = post(clerk, f"/admin/orders/{pickup}/refund", **data)
+    response = post(clerk, f"/admin/orders/{pickup}/refund", confirmed="yes", **data)
     assert response.status_code == 302
     order = order_in_db(app, pickup)
     assert order.refunded_fen == 3400 and order.status is OrderStatus.PARTIALLY_REFUNDED
@@ -445,7 +445,7 @@ def test_refunding_everything_leaves_the_order_refunded_and_the_goods_back_on_th
     collect(clerk, pickup)
     shrimp_line, paste_line = sale_line_ids(app, pickup)
     data = {f"qty-{shrimp_line}": "500", f"qty-{paste_line}": "2", "restock": "yes"}
-    assert post(clerk, f"/admin/orders/{pickup}/refund", **data).status_code == 302
+    assert post(clerk, f"/admin/orders/{pickup}/refund", confirmed="yes", **data).status_code == 302
     order = order_in_db(app, pickup)
     assert order.refunded_fen == 10400 and order.status is OrderStatus.REFUNDED
     assert on_hand(app, shelf["shrimp"]) == 1000 and on_hand(app, shelf["paste"]) == 10
@@ -455,7 +455,9 @@ def test_refunding_everything_leaves_the_order_refunded_and_the_goods_back_on_th
 def test_refunding_more_than_is_left_shows_why_beside_the_line_and_records_nothing(app, pickup, shelf, clerk):
     collect(clerk, pickup)
     shrimp_line, _paste = sale_line_ids(app, pickup)
-    response = post(clerk, f"/admin/orders/{pickup}/refund", restock="yes", **{f"qty-{shrimp_line}": "600"})
+    response = post(
+        clerk, f"/admin/orders/{pickup}/refund", confirmed="yes", restock="yes", **{f"qty-{shrimp_line}": "600"}
+    )
     assert response.status_code == 409
     assert "Only 500" in response.get_data(as_text=True)
     assert count(app, OrderRefund) == 0 and order_in_db(app, pickup).refunded_fen == 0
@@ -466,15 +468,17 @@ def test_a_refund_typed_wrong_or_empty_is_422_and_records_nothing(app, pickup, c
     collect(clerk, pickup)
     shrimp_line, _paste = sale_line_ids(app, pickup)
     for typed in ("abc", "1.5"):
-        response = post(clerk, f"/admin/orders/{pickup}/refund", restock="yes", **{f"qty-{shrimp_line}": typed})
+        response = post(
+            clerk, f"/admin/orders/{pickup}/refund", confirmed="yes", restock="yes", **{f"qty-{shrimp_line}": typed}
+        )
         assert response.status_code == 422, typed
-    assert post(clerk, f"/admin/orders/{pickup}/refund", restock="yes").status_code == 422
+    assert post(clerk, f"/admin/orders/{pickup}/refund", confirmed="yes", restock="yes").status_code == 422
     assert count(app, OrderRefund) == 0
 
 
 def test_an_unpaid_order_has_no_refund_form_and_refuses_one(app, pickup, clerk):
     assert f'action="/admin/orders/{pickup}/refund"' not in text(clerk, f"/admin/orders/{pickup}")
-    assert post(clerk, f"/admin/orders/{pickup}/refund", restock="yes").status_code == 409
+    assert post(clerk, f"/admin/orders/{pickup}/refund", confirmed="yes", restock="yes").status_code == 409
 
 
 def test_an_online_sale_is_refunded_from_its_order_not_from_the_till(app, goods, as_role):

@@ -264,6 +264,7 @@ def write_off(staff, lot_id, quantity, unit="g", reason="damaged", note=""):
             "write_off-unit": unit,
             "write_off-reason": reason,
             "write_off-note": note,
+            "confirmed": "yes",  # the question asked first is tested in test_confirmations.py
         },
     )
 
