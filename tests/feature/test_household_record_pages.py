@@ -51,7 +51,8 @@ def test_the_manager_changes_members_village_phone_and_name_and_the_history_show
         assert updates and not any("王亦强" in (e.after or "") or "13912345678" in (e.after or "") for e in updates)
     html = page(officer, goods["wang"])  # the officer reads the history
     assert "长子成家分户" in html and "临城镇 大波村" in html and "临城镇 新村" in html
-    assert "139****5678" in html and "13912345678" not in html and "王亦强" not in html
+    # Their own household: the head and phone in full (logged); the history keeps its masks.
+    assert "13912345678" in html and "王亦强" in html
     assert "edit_record" not in html and 'id="edit"' not in html  # no forms for the officer
 
 
