@@ -23,7 +23,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, Regexp
 
 from admin.households import month_text, person, signed_text, words
 from admin.stock import pdf_response, show_domain_error
-from shop import households, reviews, statement_pdf
+from shop import audit, households, reviews, statement_pdf
 from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
@@ -157,6 +157,9 @@ def month_page(household: Household, month: date, form: ReviewForm, status: int 
     # The form always carries the digest of the statement shown with it, also when the page comes back.
     form.digest.data = statement.digest
     history = [r for r in reviews.reviews_of(household.id) if r.month == month]
+    # The household's own officer reviews it by its head's full name; who saw it goes to the audit trail.
+    in_full = households.named_in_full(user, [household])
+    audit.personal_data_listed(Household.__tablename__, in_full, "head_name")
     body = render_template(
         "admin/review/month.html",
         statement=statement,
@@ -165,6 +168,7 @@ def month_page(household: Household, month: date, form: ReviewForm, status: int 
         nav=month_nav(month),
         history=history,
         can_review=user.role is Role.OFFICER and household.officer_id == user.id,
+        in_full=in_full,
         form=form,
         error=error,
     )

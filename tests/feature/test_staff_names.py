@@ -2,6 +2,8 @@
 
 import pytest
 
+from shop.clock import business_today
+
 from .test_audit import HOUSEHOLD_PHONE, events
 
 
@@ -71,3 +73,14 @@ def test_a_supervisor_and_the_manager_see_masks_and_nothing_is_logged(app, goods
         assert "陈美玲" not in html and HOUSEHOLD_PHONE not in html and "王亦明" not in html, url
         assert "陈**" in html, url
     assert viewed(app, who) == set()
+
+
+def test_the_review_month_page_names_the_officers_own_household_in_full_and_masks_it_for_a_supervisor(
+    app, goods, phoned, officer, as_role
+):
+    month = business_today().strftime("%Y-%m")
+    status, html = page(officer, f"/admin/review/households/{phoned}/{month}")
+    assert status == 200 and "陈美玲" in html
+    assert viewed(app, "officer") == {str(phoned)}
+    status, html = page(as_role("county"), f"/admin/review/households/{phoned}/{month}")
+    assert status == 200 and "陈美玲" not in html and "陈**" in html
