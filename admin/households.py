@@ -144,12 +144,13 @@ def page_helpers() -> dict:
 # ---------------------------------------------------------------- names in full
 
 
-def shown_in_full(found: list[Household]) -> frozenset[int]:
+def shown_in_full(found: list[Household], status: int = 200) -> frozenset[int]:
     """The households among `found` the signed-in user sees in full (an officer's own), each view logged.
 
     Everyone else sees the masks (王**, 138****5678); the manager asks for a phone number one at a time.
+    A refusal (4xx) shows the masks and records nothing.
     """
-    full = households.named_in_full(signed_in_user(), found)
+    full = households.named_in_full(signed_in_user(), found) if status < 400 else set()
     # PIPL: record who saw which households' names and phones (never the values) before showing them.
     audit.personal_data_listed(Household.__tablename__, full, "head_name, phone")
     return frozenset(full)
@@ -321,7 +322,8 @@ def household_page(
     period = read_period(today)
     picture = income.income_picture(household, today)
     can_propose = user.role in PROPOSERS
-    in_full = shown_in_full([household])
+    # A bad period is a 422 too: the figures wait for a good one, and so do the name and phone.
+    in_full = shown_in_full([household], 422 if period.errors and status == 200 else status)
     if in_full:
         full_phone = household.phone
     body = render_template(
@@ -755,7 +757,7 @@ def record_page(household: Household, status: int = 200, **refused):
         changes=changes,
         manager=manager,
         today=business_today(),
-        in_full=shown_in_full([household]),
+        in_full=shown_in_full([household], status),
         **forms,
         **page_helpers(),
     )

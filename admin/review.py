@@ -158,7 +158,8 @@ def month_page(household: Household, month: date, form: ReviewForm, status: int 
     form.digest.data = statement.digest
     history = [r for r in reviews.reviews_of(household.id) if r.month == month]
     # The household's own officer reviews it by its head's full name; who saw it goes to the audit trail.
-    in_full = households.named_in_full(user, [household])
+    # A refusal (4xx) shows the mask and records nothing.
+    in_full = households.named_in_full(user, [household]) if status < 400 else set()
     audit.personal_data_listed(Household.__tablename__, in_full, "head_name")
     body = render_template(
         "admin/review/month.html",

@@ -250,8 +250,8 @@ class ReceiveForm(FlaskForm):
     share = StringField(_l("Household's share of the sale price (%)"), validators=[Length(max=10)])
     price = StringField(_l("Price agreed for the whole lot (yuan)"), validators=[Length(max=20)])
     counter = SelectField(_l("Counter"), coerce=_optional_id)
-    #: The households offered with their head's full name, which the page logs when it shows them.
-    named_in_full: frozenset[int] = frozenset()
+    #: The households the search found, offered by receive_page (with full names when it answers 200).
+    found: tuple[Household, ...] = ()
 
 
 #: Which form field a use case's error names.
@@ -280,12 +280,8 @@ def receive_form(user: User, on_sale: dict[int, Product]) -> ReceiveForm:
     form.product.choices = [SelectChoice("", _("Choose a product"))] + [
         SelectChoice(p.id, f"{localised(p)} · {p.sku}", render_kw={"data-unit": p.unit.value}) for p in on_sale.values()
     ]
-    found = found_households(user, form)
-    full = households.named_in_full(user, found, receiving=True)
-    form.household.choices = options(
-        [("", _("Choose a household"))] + [(h.id, household_choice(h, h.id in full)) for h in found]
-    )
-    form.named_in_full = frozenset(full)
+    form.found = found_households(user, form)
+    form.household.choices = household_choices(form.found, set())
     # The unit follows the product: 斤 or grams for goods by weight, pieces for jars and packs.
     form.unit.choices = options(unit_choices((submitted or chosen).unit if (submitted or chosen) else None))
     # Every unit's words, for static/js/receive-units.js when another product is chosen.
@@ -305,6 +301,11 @@ def _typed_id(text: str | None) -> int | None:
     """A submitted select's value as a row id, or None when it is not one."""
     text = (text or "").strip()
     return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**31 else None
+
+
+def household_choices(found, in_full: set[int]) -> list:
+    """The picker's options: a placeholder, then each household found."""
+    return options([("", _("Choose a household"))] + [(h.id, household_choice(h, h.id in in_full)) for h in found])
 
 
 def household_choice(household: Household, in_full: bool) -> str:
@@ -351,9 +352,13 @@ def receive_page(form: ReceiveForm, status: int = 200, *, finding: bool = False,
             form.household.data = matches[0]
     if finding and isinstance(form.household.data, int):
         picked = chosen_household(signed_in_user(), str(form.household.data))
+    # Staff receiving goods tell the households apart by their heads' full names. A refused delivery
+    # (4xx) shows the masks and records nothing: the clerk checked the name when choosing.
+    user = signed_in_user()
+    full = households.named_in_full(user, list(form.found), receiving=True) if status < 400 else set()
+    form.household.choices = household_choices(form.found, full)
     # PIPL: record who saw which households' names in full (never the names) before showing them.
-    shown = form.named_in_full | ({picked.id} if picked else set())
-    audit.personal_data_listed(Household.__tablename__, shown, "head_name")
+    audit.personal_data_listed(Household.__tablename__, full | ({picked.id} if picked else set()), "head_name")
     found = len(form.household.choices) - 1
     body = render_template(
         "admin/stock/receive.html",

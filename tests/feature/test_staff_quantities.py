@@ -154,6 +154,7 @@ def test_the_refund_form_weighs_in_jin_first_as_the_till_does(app, goods, shelf)
     assert re.search(r'<option value="jin" selected>', select)
     # 1 斤 typed into the form as it comes refunds 500 g.
     form = {"csrf_token": clerk.refresh_token(), "restock": "yes", f"qty-{line_id}": "1", f"unit-{line_id}": "jin"}
+    form["confirmed"] = "yes"
     assert clerk.client.post(f"/admin/counter/sales/{sold['id']}/refund", data=form).status_code == 302
     page = clerk.client.get(f"/admin/counter/sales/{sold['id']}").get_data(as_text=True)
     assert "250 克（0.5 斤）" in page  # what is left to refund
