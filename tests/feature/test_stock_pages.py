@@ -244,7 +244,7 @@ def test_finished_lots_are_hidden_until_asked_for(app, goods, clerk, shrimp):
     send(
         clerk,
         f"/admin/stock/lots/{shrimp}/write-off",
-        **{"write_off-quantity": "6", "write_off-unit": "jin", "write_off-reason": "spoiled"},
+        **{"write_off-quantity": "6", "write_off-unit": "jin", "write_off-reason": "spoiled", "confirmed": "yes"},
     )
     assert on_hand(app, shrimp) == 0
     link = f'href="/admin/stock/lots/{shrimp}"'
