@@ -5,16 +5,18 @@ coerced), calls one use case, and turns domain errors into the agreed
 `{"error": {"code", "message", "fields"}}` body.
 """
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Annotated, TypeVar
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 
-from . import accounts, audit, credits, households, orders, payments, products, sales, statement_pdf, stock
+from . import accounts, audit, credits, households, orders, payments, pricing, products, sales, statement_pdf, stock
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .checkout import ORDER_TOKEN
@@ -59,6 +61,23 @@ def Text(max_length: int, min_length: int = 0, pattern: str = ONE_LINE):
 
 Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
 
+#: RFC 3339 with its offset, as the till writes it: 2026-12-03T23:59:00.000+08:00 (or Z for UTC).
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def _instant(text: str) -> datetime:
+    """An RFC 3339 instant with its offset; anything else (no offset, a 13th month) is a field error."""
+    try:
+        if RFC3339.fullmatch(text):
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    raise PydanticCustomError("instant_format", "not an RFC 3339 instant with its offset")
+
+
+#: An instant with its UTC offset.
+Instant = Annotated[str, StringConstraints(max_length=40), AfterValidator(_instant)]
+
 
 class Body(BaseModel):
     """A JSON body: exact types, no unknown fields."""
@@ -84,6 +103,15 @@ class NewProduct(Body):
     cert_no: Text(60) | None = None
     cert_issuer: Text(100) | None = None
     cert_expires_on: date | None = None
+
+
+class ProductEdit(Body):
+    """The parts of a product to change; a part left out (or null) stays as it is."""
+
+    name: Text(100, 1) | None = None
+    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    price_per: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
+    active: bool | None = None
 
 
 class NewHousehold(Body):
@@ -152,6 +180,8 @@ class NewSale(Body):
     tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
     #: The counter sold at: the manager's choice; a clerk may name only their own.
     counter_id: Id | None = None
+    #: When the till rang the sale up: it is priced and dated by this moment, however late it syncs.
+    sold_at: Instant | None = None
 
 
 class RefundLineIn(Body):
@@ -253,6 +283,8 @@ def _field_message(problem: dict) -> str:
         return _("Out of the allowed range.")
     if kind in ("enum", "literal_error"):
         return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind == "instant_format":
+        return _("Must be a moment with its UTC offset, such as 2026-12-03T23:59:00+08:00.")
     if kind.startswith("date"):
         return _("Must be a date written YYYY-MM-DD.")
     return problem["msg"]
@@ -322,8 +354,45 @@ def create_product():
     """Add a product (counter manager)."""
     body = parse(NewProduct)
     fields = body.model_dump(exclude={"name"})
-    product = products.create_product(name_zh=body.name, **fields)
+    product = products.create_product(name_zh=body.name, by=signed_in_user(), **fields)
     return jsonify(id=product.id), 201
+
+
+@bp.patch("/products/<id:product_id>")
+@roles_required(Role.ADMIN)
+def edit_product(product_id):
+    """Change a product's name, price or whether it is on sale (counter manager); a new price applies from now."""
+    body = parse(ProductEdit)
+    asked = body.model_dump(exclude_none=True)
+    if not asked:
+        message = _("Name at least one part of the product to change.")
+        return json_error(422, "invalid", message, {"body": message})
+    if "name" in asked:
+        asked["name_zh"] = asked.pop("name")
+    product = products.update_product(product_id, by=signed_in_user(), **asked)
+    return jsonify(product_json(product))
+
+
+def product_json(product) -> dict:
+    """A product as the manager sees it through the API, with its price history newest first."""
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name_zh,
+        "unit": product.unit.value,
+        "price_fen": product.price_fen,
+        "price_per": product.price_per,
+        "active": product.active,
+        "prices": [
+            {
+                "price_fen": row.price_fen,
+                "price_per": row.price_per,
+                "valid_from": iso_utc(row.valid_from),
+                "set_by": row.set_by.username if row.set_by else None,
+            }
+            for row in pricing.history_of(product.id)
+        ],
+    }
 
 
 def household_json(h: Household) -> dict:
@@ -563,6 +632,7 @@ def record_sale():
         clerk=signed_in_user(),
         today=business_today(),
         counter_id=body.counter_id,
+        sold_at=body.sold_at,
     )
     return jsonify(sale_json(sales.sale_for(sale.id, signed_in_user()))), 201 if created else 200
 
@@ -600,6 +670,7 @@ def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
         "tendered_fen": sale.tendered_fen,
         "change_fen": None if sale.tendered_fen is None else sale.tendered_fen - sale.total_fen,
         "sold_on": sale.sold_on.isoformat(),
+        "sold_at": iso_utc(sale.sold_at),
         "lines": [
             {
                 "id": line.id,

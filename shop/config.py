@@ -95,6 +95,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "SESSION_IDLE_MINUTES",
         "PRODUCT_IMAGE_MAX_BYTES",
         "ROSTER_UPLOAD_MAX_BYTES",
+        "SOLD_AT_MAX_AGE_HOURS",
     ):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
@@ -182,6 +183,10 @@ class Config:
     #: province. The default is a placeholder of ¥7,500; set the year's published figure with its year.
     MONITORING_LINE_FEN = 750_000
     MONITORING_LINE_YEAR = 2026
+
+    #: The oldest a sale the till queued offline may be when it syncs (its sold_at); an older one is
+    #: refused (422) for the manager to settle, so a tablet left in a drawer cannot rewrite last week.
+    SOLD_AT_MAX_AGE_HOURS = 72
 
     #: A consignment lot's household share when the clerk names none: 90 %.
     CONSIGNMENT_SHARE_BP = 9000

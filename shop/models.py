@@ -359,6 +359,35 @@ class Product(db.Model):
     lots: Mapped[list["Lot"]] = relationship(back_populates="product")
 
 
+class ProductPrice(db.Model):
+    """A price a product was given, in force from an instant until the next one.
+
+    Written whenever a price is set (the product's creation, every change), so a sale rung up
+    offline is priced at what the shelf said when it was rung up, not when it synced. Rows are
+    only ever added: database triggers refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "product_price"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        sa.CheckConstraint("price_per > 0", name="price_per_positive"),
+        sa.Index("ix_product_price_product_valid_from", "product_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    #: Fen for price_per units, as on Product.
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: How many units (grams or pieces) price_fen buys.
+    price_per: Mapped[int]
+    #: The naive-UTC instant from which this price applies.
+    valid_from: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Who set it; empty for the command line, the demo seed and prices carried over by migration 0015.
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+
+    set_by: Mapped["User | None"] = relationship()
+
+
 class Lot(db.Model):
     """A delivery (批次) of one product from one household to one counter."""
 
@@ -477,8 +506,11 @@ class Sale(db.Model):
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: Cash sales: fen the buyer handed over, so the receipt shows the change.
     tendered_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
-    #: The business day (Asia/Shanghai) the sale belongs to.
+    #: The business day (Asia/Shanghai) the sale belongs to: the day of sold_at.
     sold_on: Mapped[date] = mapped_column(index=True)
+    #: The instant the till rang the sale up (naive UTC); before created_at when it was queued offline.
+    sold_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: The instant the server recorded it.
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     counter: Mapped[Counter] = relationship()
