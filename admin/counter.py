@@ -393,7 +393,7 @@ def receipt_for(sale: Sale) -> Receipt:
         counter_name=sale.counter.name,
         counter_address=sale.counter.address,
         sale_no=sale.number,
-        sold_at=local_time(sale.created_at),
+        sold_at=local_time(sale.sold_at),
         clerk=(sale.clerk.display_name or sale.clerk.username) if sale.clerk else "在线订单",
         lines=tuple(
             ReceiptLine(line.product_name, quantity_zh(line.quantity, line.unit), unit_price_zh(line), line.amount_fen)

@@ -7,7 +7,9 @@
  * the first attempt, and leaves the queue only when the server answers 200/201 (recorded) or a 4xx
  * that can never succeed (then it moves to "needs attention"). Any other outcome (no network, a
  * timeout, a 5xx, signed out) leaves it queued, to be sent again with the same key; the server
- * replays a key it has seen instead of selling twice.
+ * replays a key it has seen instead of selling twice. Each sale carries the moment it was rung up
+ * (sold_at, with the tablet's UTC offset): the server prices and dates it by that moment, so a sale
+ * that syncs after a price change or after midnight keeps the price asked and the day it was made.
  */
 (function () {
   'use strict';
@@ -468,6 +470,16 @@
     return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
   }
 
+  /** An instant as RFC 3339 in the tablet's own zone, with its offset: 2026-12-03T23:59:00.000+08:00. */
+  function rfc3339(ms) {
+    const d = new Date(ms);
+    const pad = (n, w) => String(n).padStart(w || 2, '0');
+    const offset = -d.getTimezoneOffset();
+    const zone = (offset < 0 ? '-' : '+') + pad(Math.floor(Math.abs(offset) / 60)) + ':' + pad(Math.abs(offset) % 60);
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':'
+      + pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + '.' + pad(d.getMilliseconds(), 3) + zone;
+  }
+
   /** The basket as a queued sale: its key, the exact body to send, and what to show while it waits. */
   function saleFromBasket() {
     const body = {
@@ -481,10 +493,15 @@
     if (CFG.counterId) body.counter_id = CFG.counterId;
     // The same basket confirmed again after an unsaved, unanswered try keeps its key: the first try may have landed.
     const fingerprint = JSON.stringify(body);
-    const key = unsaved && unsaved.fingerprint === fingerprint ? unsaved.key : newKey();
+    const again = unsaved && unsaved.fingerprint === fingerprint;
+    const key = again ? unsaved.key : newKey();
+    // The moment it was rung up prices and dates the sale, however late it syncs; a retry keeps the
+    // first try's moment, so that its body, and so its replay, is the same.
+    const created = again ? unsaved.created : Date.now();
     body.idempotency_key = key;
+    body.sold_at = rfc3339(created);
     return {
-      key: key, body: body, created: Date.now(), clerk: CFG.username, total_fen: basketTotal(), fingerprint: fingerprint,
+      key: key, body: body, created: created, clerk: CFG.username, total_fen: basketTotal(), fingerprint: fingerprint,
       lines: basket.map((line) => ({ product_id: line.product_id, quantity: line.quantity, mode: line.mode, snap: lineProduct(line) })),
     };
   }
