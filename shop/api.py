@@ -106,12 +106,13 @@ class NewProduct(Body):
 
 
 class ProductEdit(Body):
-    """The parts of a product to change; a part left out (or null) stays as it is."""
+    """The parts of a product to change; a part left out stays as it is (null is no value for any of them)."""
 
-    name: Text(100, 1) | None = None
-    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
-    price_per: Annotated[int, Field(gt=0, le=1_000_000)] | None = None
-    active: bool | None = None
+    # The None defaults are never validated: a part sent as null is refused, one left out is unset.
+    name: Text(100, 1) = None
+    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] = None
+    price_per: Annotated[int, Field(gt=0, le=1_000_000)] = None
+    active: bool = None
 
 
 class NewHousehold(Body):
@@ -363,7 +364,7 @@ def create_product():
 def edit_product(product_id):
     """Change a product's name, price or whether it is on sale (counter manager); a new price applies from now."""
     body = parse(ProductEdit)
-    asked = body.model_dump(exclude_none=True)
+    asked = body.model_dump(exclude_unset=True)
     if not asked:
         message = _("Name at least one part of the product to change.")
         return json_error(422, "invalid", message, {"body": message})

@@ -252,6 +252,19 @@ COVERAGE: dict[str, Route] = {
             ("cert_expires_on",): ("date", False),
         },
     ),
+    "api.edit_product": Route(
+        "admin",
+        "/api/products/{shrimp}",
+        {"name": "虾干", "price_fen": 7000, "price_per": 500, "active": True},
+        {
+            ("name",): ("text", False),
+            ("price_fen",): ("int", False),
+            ("price_per",): ("int", False),
+            ("active",): ("bool", False),
+        },
+        method="PATCH",
+        ids=("shrimp",),
+    ),
     "api.create_household": Route(
         "admin",
         "/api/households",
@@ -363,6 +376,7 @@ COVERAGE: dict[str, Route] = {
             ("lines", 0, "quantity"): ("int", True),
             ("tendered_fen",): ("int", False),
             ("counter_id",): ("id", False),
+            ("sold_at",): ("date", False),
         },
     ),
     "api.refund_sale": Route(

@@ -304,7 +304,16 @@ def test_the_price_history_is_append_only(app, goods):
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"price_fen": -1}, {"price_fen": "7200"}, {"price_per": 0}, {"name": "  "}, {"active": "no"}, {"sku": "X"}],
+    [
+        {},
+        {"price_fen": -1},
+        {"price_fen": "7200"},
+        {"price_fen": None},
+        {"price_per": 0},
+        {"name": "  "},
+        {"active": "no"},
+        {"sku": "X"},
+    ],
 )
 def test_a_bad_product_change_is_refused_and_adds_no_price(app, goods, admin, body):
     response = patch(admin, f"/api/products/{goods['shrimp']}", body)
