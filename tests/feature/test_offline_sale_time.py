@@ -352,3 +352,36 @@ def test_a_pickup_order_collected_after_a_price_change_is_sold_at_its_frozen_pri
         sale = db.session.scalars(sa.select(Sale).where(Sale.idempotency_key == f"order-{order_id}")).one()
         assert (sale.total_fen, sale.sold_on) == (6800, business_today())
         assert abs(sale.sold_at - datetime.now(UTC).replace(tzinfo=None)) < timedelta(minutes=1)
+
+
+# ---------------------------------------------------------------- the migration
+
+
+def test_the_migration_gives_each_product_its_current_price_from_its_creation_and_each_sale_its_moment(tmp_path):
+    import flask_migrate
+
+    from shop import create_app
+    from shop.models import Product
+    from tests.conftest import base_config
+
+    app = create_app(base_config(f"sqlite:///{tmp_path / 'before.sqlite3'}"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0014_refund_key")
+        db.session.execute(
+            sa.text(
+                "INSERT INTO product (sku, name_zh, name_en, category, unit, price_fen, price_per, description_zh,"
+                " description_en, active, created_at) VALUES ('OLD-1', '虾干', '', 'seafood', 'g', 7000, 500, '', '',"
+                " 1, '2026-01-02 03:04:05')"
+            )
+        )
+        db.session.commit()
+        flask_migrate.upgrade()
+        product = db.session.scalars(sa.select(Product)).one()
+        (row,) = db.session.scalars(sa.select(ProductPrice)).all()
+        assert (row.product_id, row.price_fen, row.price_per, row.set_by_id) == (product.id, 7000, 500, None)
+        assert row.valid_from == product.created_at == datetime(2026, 1, 2, 3, 4, 5)
+        flask_migrate.downgrade(revision="0014_refund_key")
+        flask_migrate.upgrade()
+        assert db.session.scalar(sa.select(sa.func.count(ProductPrice.id))) == 1
+        db.session.remove()
+        db.engine.dispose()
