@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shop.clock import business_day
@@ -45,10 +45,12 @@ def test_a_product_without_any_price_has_none_in_force():
         price_in_force([], T0)
 
 
-instants = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1))
+#: Minutes from T0: a narrow range, so that prices often start at the same instant or the one asked about.
+instants = st.integers(-60, 600).map(lambda minutes: T0 + timedelta(minutes=minutes))
 
 
-@given(st.lists(st.tuples(instants, st.integers(0, 10**9)), min_size=1, max_size=20), instants)
+@settings(deadline=None)  # a shared, busy machine must not fail a pure test on time
+@given(st.lists(st.tuples(instants, st.integers(0, 10**9)), min_size=1, max_size=12), instants)
 def test_the_price_in_force_is_one_of_the_history_and_none_later_has_started(history, at):
     price = price_in_force(history, at)
     started = [(valid_from, n) for n, (valid_from, _p) in enumerate(history) if valid_from <= at]
