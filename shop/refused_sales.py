@@ -211,6 +211,12 @@ def _line(product: Product | None, line: dict) -> RefusedLine:
     return RefusedLine(product_id=line["product_id"], product=product, quantity=line["quantity"])
 
 
+def count_on(counter_id: int, on: date) -> int:
+    """How many refused sales rung up on a business day at a counter were settled."""
+    query = sa.select(sa.func.count()).where(RefusedSale.counter_id == counter_id, RefusedSale.rung_up_on == on)
+    return db.session.scalar(query.select_from(RefusedSale)) or 0
+
+
 def settled_days(counter_id: int, limit: int = 30) -> list[tuple[date, int]]:
     """The latest business days with refused sales at a counter, newest first, with how many."""
     return [
