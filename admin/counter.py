@@ -170,7 +170,18 @@ def pos_messages() -> dict[str, str]:
         "network_error": _("no network"),
         "to_basket": _("Sell again"),
         "dismiss": _("Dismiss"),
-        "dismiss_confirm": _("Remove this sale from the list? It was never recorded."),
+        "settle_again_title": _("Sell again"),
+        "settle_again_hint": _(
+            "The goods go back in the basket. When you record the new sale, this refused one is recorded as sold again."
+        ),
+        "settle_dismiss_title": _("Settle a refused sale"),
+        "settle_dismiss_hint": _(
+            "Nothing was recorded for this sale. Say what happened to the money: the manager sees it."
+        ),
+        "settle_send": _("Record and remove"),
+        "settle_pending": _("Settled: the record waits to be sent."),
+        "settle_in_basket": _("In the basket, to be sold again."),
+        "settle_refused": _("The record was refused: %(error)s"),
         "storage_full": _("This tablet cannot save pending sales. Keep the network on."),
         "basket_busy": _("Finish or clear the current basket first."),
         "clear_confirm": _("Empty the basket?"),
