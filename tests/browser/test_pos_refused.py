@@ -1,4 +1,4 @@
-"""A queued sale the server refused, settled on the tablet: the record reaches the server, once, before the entry goes."""
+"""A queued sale the server refused, settled on the tablet: the record reaches the server once, then the entry goes."""
 
 import sqlalchemy as sa
 
