@@ -175,7 +175,7 @@ class RefusedSaleIn(Body):
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
     payment_method: PaymentMethod
     #: What the till computed and the buyer paid; the server never priced this sale.
-    total_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
+    taken_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
     tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
     #: The server's words when it refused the sale.
     refused_error: Text(300, 1)
@@ -636,7 +636,7 @@ def settle_refused_sale():
             idempotency_key=body.idempotency_key,
             lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
             payment_method=body.payment_method,
-            total_fen=body.total_fen,
+            taken_fen=body.taken_fen,
             tendered_fen=body.tendered_fen,
             refused_error=body.refused_error,
             rung_up_at=body.rung_up_at,

@@ -643,7 +643,7 @@ class RefusedSale(db.Model):
 
     __tablename__ = "refused_sale"
     __table_args__ = (
-        sa.CheckConstraint("total_fen >= 0", name="total_not_negative"),
+        sa.CheckConstraint("taken_fen >= 0", name="taken_not_negative"),
         sa.CheckConstraint("tendered_fen IS NULL OR tendered_fen >= 0", name="tendered_not_negative"),
         sa.CheckConstraint("(outcome = 'resold') = (resold_key IS NOT NULL)", name="resold_names_new_sale"),
     )
@@ -658,7 +658,7 @@ class RefusedSale(db.Model):
     lines: Mapped[str] = mapped_column(sa.Text)
     payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
     #: Fen the buyer paid, as the till computed it (the server never priced this sale).
-    total_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    taken_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: Cash sales: fen the buyer handed over, if the clerk typed it.
     tendered_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
     #: Why the server refused the sale, in its own words.

@@ -53,7 +53,7 @@ class Settlement:
     idempotency_key: str
     lines: Sequence[LineRequest]
     payment_method: PaymentMethod
-    total_fen: int
+    taken_fen: int
     tendered_fen: int | None
     refused_error: str
     rung_up_at: datetime  # aware
@@ -67,7 +67,7 @@ class Settlement:
         body = [
             [[line.product_id, line.quantity] for line in self.lines],
             self.payment_method.value,
-            self.total_fen,
+            self.taken_fen,
             self.tendered_fen,
             self.refused_error,
             rung_up_utc(self.rung_up_at).isoformat(),
@@ -113,7 +113,7 @@ def settle_refused_sale(settlement: Settlement, by: User) -> tuple[RefusedSale, 
                 counter_id=counter.id,
                 lines=json.dumps([{"product_id": li.product_id, "quantity": li.quantity} for li in settlement.lines]),
                 payment_method=settlement.payment_method,
-                total_fen=settlement.total_fen,
+                taken_fen=settlement.taken_fen,
                 tendered_fen=settlement.tendered_fen,
                 refused_error=settlement.refused_error,
                 rung_up_at=rung_up,

@@ -814,7 +814,7 @@
       idempotency_key: sale.key,
       lines: sale.body.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })),
       payment_method: sale.body.payment_method,
-      total_fen: sale.total_fen,
+      taken_fen: sale.total_fen,
       refused_error: oneLine(sale.error, 300) || '?',
       rung_up_at: new Date(sale.created).toISOString(),
       outcome: outcome,

@@ -55,7 +55,7 @@ def test_a_refused_sale_dismissed_offline_reaches_the_server_once_before_it_leav
     till.wait_for_function("() => document.getElementById('attention-button').hidden")
     (record,) = records(live_app)
     assert record.outcome.value == "returned" and record.note == "退回 ¥144"
-    assert record.total_fen == 14400 and record.tendered_fen == 20000 and '"quantity": 8' in record.lines
+    assert record.taken_fen == 14400 and record.tendered_fen == 20000 and '"quantity": 8' in record.lines
     assert "5" in record.refused_error and record.settled_by_id is not None
     assert till.evaluate("localStorage.getItem('bangfu.pos.settlements')") == "[]"
     assert shop.sales() == 1

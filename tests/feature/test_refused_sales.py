@@ -26,7 +26,7 @@ def settlement(goods, **changes) -> dict:
         "idempotency_key": "refused-0001",
         "lines": [{"product_id": goods["shrimp"], "quantity": 500}],
         "payment_method": "cash",
-        "total_fen": 6800,
+        "taken_fen": 6800,
         "tendered_fen": 10000,
         "refused_error": "Only 0 g of 虾干 on sale here.",
         "rung_up_at": rung_up(),
@@ -52,7 +52,7 @@ def test_a_dismissed_sale_is_recorded_with_what_was_sold_the_money_and_who_settl
     assert answer["outcome"] == "returned" and answer["rung_up_on"] == business_today().isoformat()
     (record,) = records(app)
     assert record.idempotency_key == "refused-0001"
-    assert record.total_fen == 6800 and record.tendered_fen == 10000 and record.payment_method.value == "cash"
+    assert record.taken_fen == 6800 and record.tendered_fen == 10000 and record.payment_method.value == "cash"
     assert '"quantity": 500' in record.lines and record.refused_error == "Only 0 g of 虾干 on sale here."
     assert record.note == "退回现金 100 元" and record.resold_key is None
     with app.app_context():
@@ -107,9 +107,9 @@ def test_the_same_settlement_sent_twice_records_once_and_another_body_under_its_
         {"note": "line\nbreak"},
         {"refused_error": "\x1b[31mred"},
         {"refused_error": "x" * 301},
-        {"total_fen": -1},
+        {"taken_fen": -1},
         {"tendered_fen": -100},
-        {"total_fen": "6800"},
+        {"taken_fen": "6800"},
         {"payment_method": "bitcoin"},
         {"payment_method": "CASH"},
         {"outcome": "lost"},
@@ -196,4 +196,4 @@ def test_the_records_are_append_only(app, goods, clerk):
     assert clerk.post(URL, json=settlement(goods)).status_code == 201
     with app.app_context(), pytest.raises(sa.exc.DatabaseError):
         with db.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE refused_sale SET total_fen = 0"))
+            conn.execute(sa.text("UPDATE refused_sale SET taken_fen = 0"))
