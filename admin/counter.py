@@ -245,7 +245,7 @@ def refunded_fen(sale: Sale) -> int:
 OUTCOME_TEXT = {
     RefusedOutcome.RESOLD: _l("Sold again"),
     RefusedOutcome.RETURNED: _l("Money returned to the buyer"),
-    RefusedOutcome.WRITTEN_OFF: _l("Written off"),
+    RefusedOutcome.WRITTEN_OFF: _l("Written off, money kept"),
 }
 
 
