@@ -13,10 +13,23 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic_core import PydanticCustomError
 
-from . import accounts, audit, credits, households, orders, payments, pricing, products, sales, statement_pdf, stock
+from . import (
+    accounts,
+    audit,
+    credits,
+    households,
+    orders,
+    payments,
+    pricing,
+    products,
+    refused_sales,
+    sales,
+    statement_pdf,
+    stock,
+)
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .checkout import ORDER_TOKEN
@@ -31,6 +44,7 @@ from .models import (
     OrderPayment,
     PaymentMethod,
     ProductCategory,
+    RefusedOutcome,
     Role,
     Sale,
     SettlementMode,
@@ -183,6 +197,29 @@ class NewSale(Body):
     counter_id: Id | None = None
     #: When the till rang the sale up: it is priced and dated by this moment, however late it syncs.
     sold_at: Instant | None = None
+
+
+class RefusedSaleIn(Body):
+    """How a clerk settled a queued sale the server refused: the sale as the till sent it, and the outcome."""
+
+    #: The refused sale's own key: a settlement sent again is recorded once.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    payment_method: PaymentMethod
+    #: What the till computed and the buyer paid; the server never priced this sale.
+    taken_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
+    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    #: The server's words when it refused the sale.
+    refused_error: Text(300, 1)
+    #: When the till rang the sale up, with its offset (the till sends UTC, "…Z").
+    rung_up_at: AwareDatetime
+    outcome: RefusedOutcome
+    #: Sold again: the new sale's idempotency key.
+    resold_key: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = (
+        None
+    )
+    note: Text(200) = ""
+    counter_id: Id | None = None
 
 
 class RefundLineIn(Body):
@@ -659,6 +696,38 @@ def refund_sale(sale_id):
         idempotency_key=body.idempotency_key,
     )
     return jsonify(refund_json(refund)), 201 if created else 200
+
+
+@bp.post("/counter/refused-sales")
+@roles_required(Role.ADMIN, Role.CLERK)
+def settle_refused_sale():
+    """Record how a queued sale the server refused was settled; the same key sent again records once."""
+    body = parse(RefusedSaleIn)
+    record, created = refused_sales.settle_refused_sale(
+        refused_sales.Settlement(
+            idempotency_key=body.idempotency_key,
+            lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+            payment_method=body.payment_method,
+            taken_fen=body.taken_fen,
+            tendered_fen=body.tendered_fen,
+            refused_error=body.refused_error,
+            rung_up_at=body.rung_up_at,
+            outcome=body.outcome,
+            resold_key=body.resold_key,
+            note=body.note,
+            counter_id=body.counter_id,
+        ),
+        by=signed_in_user(),
+    )
+    answer = {
+        "id": record.id,
+        "idempotency_key": record.idempotency_key,
+        "outcome": record.outcome.value,
+        "counter_id": record.counter_id,
+        "rung_up_on": record.rung_up_on.isoformat(),
+        "settled_at": iso_utc(record.settled_at),
+    }
+    return jsonify(answer), 201 if created else 200
 
 
 def sale_json(sale: Sale, with_refunds: bool = False) -> dict:

@@ -662,6 +662,53 @@ class DrawReversal(db.Model):
     draw: Mapped[Draw] = relationship()
 
 
+class RefusedOutcome(StrEnum):
+    """How a clerk settled a queued sale the server refused."""
+
+    RESOLD = "resold"  # the goods were sold again, as a new sale
+    RETURNED = "returned"  # the money went back to the buyer
+    WRITTEN_OFF = "written_off"  # the money was kept and the sale written off
+
+
+class RefusedSale(db.Model):
+    """A sale the till queued, the server refused for good, and a clerk settled: kept, never edited."""
+
+    __tablename__ = "refused_sale"
+    __table_args__ = (
+        sa.CheckConstraint("taken_fen >= 0", name="taken_not_negative"),
+        sa.CheckConstraint("tendered_fen IS NULL OR tendered_fen >= 0", name="tendered_not_negative"),
+        sa.CheckConstraint("(outcome = 'resold') = (resold_key IS NOT NULL)", name="resold_names_new_sale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The refused sale's key, made by the till: a settlement sent twice is recorded once.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: A digest of the settlement as sent, to tell a replay from a reused key.
+    request_digest: Mapped[str] = mapped_column(sa.String(64))
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"), index=True)
+    #: The lines as the till sent them: a JSON list of {product_id, quantity} (grams or pieces).
+    lines: Mapped[str] = mapped_column(sa.Text)
+    payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    #: Fen the buyer paid, as the till computed it (the server never priced this sale).
+    taken_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Cash sales: fen the buyer handed over, if the clerk typed it.
+    tendered_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: Why the server refused the sale, in its own words.
+    refused_error: Mapped[str] = mapped_column(sa.String(300))
+    #: When the till rang the sale up (the tablet's clock), and that business day at the counter.
+    rung_up_at: Mapped[datetime]
+    rung_up_on: Mapped[date] = mapped_column(index=True)
+    outcome: Mapped[RefusedOutcome] = mapped_column(_enum(RefusedOutcome, "refused_outcome"))
+    #: Sold again: the new sale's idempotency key (it may reach the server after this record).
+    resold_key: Mapped[str | None] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    settled_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    settled_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    counter: Mapped[Counter] = relationship()
+    settled_by: Mapped[User] = relationship()
+
+
 def new_order_token() -> str:
     """The unguessable key of an order's status page, given to the buyer instead of an account."""
     return secrets.token_urlsafe(24)

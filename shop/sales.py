@@ -532,3 +532,26 @@ def day_totals(counter_id: int, on: date) -> dict[PaymentMethod, tuple[int, int,
         for method in PaymentMethod
         if method in sold or method in refunded
     }
+
+
+def refunds_of_earlier_sales(counter_id: int, on: date) -> list[Refund]:
+    """Refunds made on a day of sales made on another day at a counter, oldest first.
+
+    The day's sales list shows them as rows of their own, so that its refunds add up to the
+    cash-up's (day_totals), which counts a refund on the day the money went back.
+    """
+    start, end = day_bounds(on)
+    return list(
+        db.session.scalars(
+            sa.select(Refund)
+            .join(Sale, Refund.sale_id == Sale.id)
+            .where(
+                Sale.counter_id == counter_id, Sale.sold_on != on, Refund.created_at >= start, Refund.created_at < end
+            )
+            .options(
+                joinedload(Refund.sale),
+                selectinload(Refund.lines).joinedload(RefundLine.sale_line),
+            )
+            .order_by(Refund.created_at, Refund.id)
+        )
+    )
