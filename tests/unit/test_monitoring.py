@@ -10,7 +10,6 @@ from jinja2 import Environment, FileSystemLoader
 
 from shop.money import format_fen
 from shop.monitoring import (
-    CHART_BOTTOM,
     CHART_TOP,
     InvalidMonth,
     MonitoringLine,
@@ -168,14 +167,14 @@ def test_every_bar_stays_inside_the_plot():
     drawn = chart(per_capita_year([10_000, 95_000, 60_000, 0, 30_000, 120_000] * 2), LINE.monthly_fen)
     for bar in drawn.bars:
         assert 0 <= bar.x and bar.x + bar.width <= drawn.width
-        assert CHART_TOP <= bar.y and bar.y + bar.height == drawn.height - CHART_BOTTOM
+        assert CHART_TOP <= bar.y and bar.y + bar.height == drawn.baseline
         assert bar.width > 0 and bar.height >= 0
     assert [b.x for b in drawn.bars] == sorted(b.x for b in drawn.bars)
 
 
 def test_the_tallest_bar_reaches_the_top_of_the_scale_in_proportion():
     drawn = chart(per_capita_year([40_000, 150_000]), 60_000)
-    plot_height = drawn.height - CHART_TOP - CHART_BOTTOM
+    plot_height = drawn.baseline - CHART_TOP
     assert drawn.max_fen == 200_000  # the round top above ¥1,500
     assert drawn.bars[1].height == plot_height * 150_000 // 200_000
     assert drawn.bars[0].height == plot_height * 40_000 // 200_000
