@@ -26,7 +26,7 @@ CHART_RIGHT, CHART_TOP = 8, 12
 #: and below, a row of months and a row of years.
 CHART_LEFT_EM, CHART_BOTTOM_EM = 5.6, 3.2
 #: Label size in SVG units when none is asked for; a chart for a narrow screen asks for more.
-CHART_FONT = 13
+CHART_FONT = 12
 
 #: The smallest top of a chart's scale. Ten fen keeps every tick a whole fen (0, 5, 10).
 MIN_SCALE_FEN = 10
@@ -236,6 +236,7 @@ class Chart:
     font: int = CHART_FONT  # the labels' size in SVG units
     years: tuple[YearMark, ...] = ()
     compact: bool = False  # months too narrow for "11月" or "Nov": label them 1-12
+    labelled: tuple[bool, ...] = ()  # which bars have their month written under them
 
     @property
     def plot_left(self) -> int:
@@ -301,31 +302,44 @@ def chart(
         for i, (month, value) in enumerate(values)
     )
     ticks = tuple((fen, y_of(fen)) for fen in range(0, top + 1, step))
-    # "11月" and "Nov" are about two and a half labels' size wide.
-    compact = slot < font * 5 // 2
+    compact, labelled = month_labels(len(bars), slot, font)
     years = year_marks(bars, slot, font, width - CHART_RIGHT)
-    return Chart(width, height, bars, y_of(line_fen), line_fen, top, ticks, font, years, compact)
+    return Chart(width, height, bars, y_of(line_fen), line_fen, top, ticks, font, years, compact, labelled)
 
 
 def year_marks(bars: tuple["ChartBar", ...], slot: int, font: int, right: int) -> tuple[YearMark, ...]:
-    """Where the years go: under each January, and under the first month unless a January follows too closely.
+    """Where the years go: under each January, and for the months before the first January, under the first.
 
-    A year label ("2026年") is about three and a half labels' size wide; it starts at its month's
-    slot and is set back to end at the chart's right edge when it would run past it.
+    A year label ("2026年") is under four labels' size wide. It starts at its month's bar, and is
+    set back to end at the chart's right edge when it would run past it. When a January follows
+    the first month too closely, the first year ends just before that January's bar, in the room
+    left under the y-axis labels.
     """
-    wide = font * 7 // 2
-    starts = [i for i, bar in enumerate(bars) if bar.month.month == 1]
-    if bars and (not starts or starts[0] * slot >= wide):
-        starts.insert(0, 0)
+    wide = font * 4
     marks = []
-    for i in starts:
-        x = bars[i].x + bars[i].width // 2 - slot // 2
-        marks.append(
-            YearMark(bars[i].month.year, right, "end")
-            if x + wide > right
-            else YearMark(bars[i].month.year, max(x, 0), "start")
-        )
+    for i, bar in enumerate(bars):
+        if bar.month.month != 1 and i > 0:
+            continue
+        x = bar.x
+        januaries = [j for j, later in enumerate(bars) if later.month.month == 1 and j > i]
+        if i == 0 and bar.month.month != 1 and januaries and januaries[0] * slot < wide:
+            marks.append(YearMark(bar.month.year, x + januaries[0] * slot - font // 2, "end"))
+        elif x + wide > right:
+            marks.append(YearMark(bar.month.year, right, "end"))
+        else:
+            marks.append(YearMark(bar.month.year, x, "start"))
     return tuple(marks)
+
+
+def month_labels(count: int, slot: int, font: int) -> tuple[bool, tuple[bool, ...]]:
+    """Whether months are labelled 1-12 rather than "11月" or "Nov", and which bars are labelled.
+
+    "11月" needs about two and a half labels' size, "11" about one and a half; narrower still,
+    every other month is labelled, counting back from the last (this month always has one).
+    """
+    compact = slot < font * 5 // 2
+    every_other = slot * 10 < font * 14
+    return compact, tuple(not every_other or (count - 1 - i) % 2 == 0 for i in range(count))
 
 
 def nice_scale(fen: int) -> tuple[int, int]:
