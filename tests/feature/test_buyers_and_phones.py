@@ -71,6 +71,7 @@ def test_with_online_payment_delivery_is_offered_and_said_to_be_paid_online(app,
 
 
 def test_the_api_refuses_delivery_paid_at_pickup_with_a_clear_reason(app, api, goods, shelf, monkeypatch):
+    api.client.set_cookie("lang", "en")
     order = body(goods, fulfilment="delivery", address="海口市", payment="pay_at_pickup")
     refused = api.post("/api/orders", json=order)
     assert refused.status_code == 422
