@@ -806,7 +806,10 @@ def place_order():
         message = _("Online payment is not available; choose to pay at pickup.")
         return json_error(422, "invalid", message, {"payment": message})
     if body.payment == OrderPayment.PAY_AT_PICKUP and body.fulfilment != Fulfilment.PICKUP:
-        message = _("Only orders collected at the counter can be paid there.")
+        if not payments.configured():
+            message = _("Delivery is paid online, and online payment is not available; choose pickup.")
+            return json_error(422, "invalid", message, {"fulfilment": message})
+        message = _('A delivery is paid online: choose payment "stripe", or pickup to pay at the counter.')
         return json_error(422, "invalid", message, {"payment": message})
     order = orders.place_order(
         lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],

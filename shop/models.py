@@ -153,6 +153,10 @@ class Counter(db.Model):
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     address: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: When buyers may come, as the manager writes it (such as 每天 8:00-18:00); empty when not given.
+    opening_hours: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    #: The counter's phone for buyers; empty when not given.
+    phone: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
