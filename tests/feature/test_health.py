@@ -1,13 +1,14 @@
 """Running unattended: /healthz for a monitor, one clear log line when the database cannot be written."""
 
 import logging
+import re
 import sqlite3
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from shop import create_app
+from shop import create_app, transaction
 from shop.clock import business_today
 from shop.extensions import db
 from shop.health import database_fault
@@ -193,3 +194,55 @@ def test_a_locked_sqlite_file_makes_healthz_answer_503(app):
 )
 def test_the_cause_is_read_from_what_the_database_said(error, cause):
     assert database_fault(error) == cause
+
+
+class TestWalCheckpoints:
+    @pytest.fixture
+    def every_commit(self, app, monkeypatch):
+        """Checkpoint after every commit, on SQLite only."""
+        sqlite_only(app)
+        monkeypatch.setattr(transaction, "WAL_CHECKPOINT_EVERY_S", 0)
+        monkeypatch.setattr(transaction, "_next_checkpoint", [0.0])
+        return app
+
+    def test_a_commit_checkpoints_the_wal_quietly_while_it_stays_small(self, every_commit, client, caplog):
+        checkpoints = []
+        real = transaction.wal_checkpoint
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(transaction, "wal_checkpoint", lambda engine: checkpoints.append(real(engine)))
+            with caplog.at_level(logging.INFO):
+                assert client.get("/healthz").status_code == 200
+        (busy, pages, copied, size), *_ = checkpoints
+        assert busy == 0 and copied == pages and 0 < size < transaction.WAL_WARN_BYTES
+        assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+    def test_a_wal_past_the_threshold_is_a_warning(self, every_commit, client, monkeypatch, caplog):
+        monkeypatch.setattr(transaction, "WAL_WARN_BYTES", 1)
+        with caplog.at_level(logging.INFO):
+            assert client.get("/healthz").status_code == 200
+        warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert len(warnings) == 1 and warnings[0].startswith("SQLite WAL not checkpointed: 0 MiB")
+
+    def test_a_reader_holding_the_wal_shows_in_the_warning(self, every_commit, client, monkeypatch, caplog):
+        reader = sqlite3.connect(sqlite_only(every_commit), isolation_level=None)
+        try:
+            assert client.get("/healthz").status_code == 200
+            monkeypatch.setattr(transaction, "WAL_WARN_BYTES", 1)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM heartbeat").fetchone()  # a snapshot the WAL must keep
+            with caplog.at_level(logging.INFO):
+                assert client.get("/healthz").status_code == 200
+        finally:
+            reader.close()
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        copied, pages = re.search(r"(\d+) of (\d+) pages copied back", warning).groups()
+        assert int(copied) < int(pages)
+
+    def test_checkpoints_wait_their_interval(self, app, monkeypatch, client):
+        sqlite_only(app)
+        monkeypatch.setattr(transaction, "_next_checkpoint", [0.0])
+        calls = []
+        monkeypatch.setattr(transaction, "wal_checkpoint", calls.append)
+        for _ in range(5):
+            assert client.get("/healthz").status_code == 200
+        assert len(calls) == 1
