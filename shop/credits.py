@@ -203,6 +203,7 @@ class _Cause:
 
 
 def _causes() -> tuple[_Cause, ...]:
+    """The causes an entry may name, in the order their faults are reported."""
     return (
         _Cause("draw_id", "draw", Draw, "credit_fen"),
         _Cause("draw_reversal_id", "refund reversal", DrawReversal, "credit_fen"),
