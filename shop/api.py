@@ -52,7 +52,7 @@ from .models import (
 )
 from .money import MAX_FEN
 from .monitoring import InvalidMonth, month_start, parse_month
-from .responses import json_error
+from .responses import json_error, takes_idempotency_key
 from .statements import month_statement
 from .units import Unit
 from .verify import statement_url
@@ -658,6 +658,7 @@ def till_catalog(counter_id: int) -> list[tuple]:
 
 
 @bp.post("/counter/sales")
+@takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def record_sale():
     """Sell at the counter; the same idempotency key replays the sale instead of selling twice."""
@@ -683,6 +684,7 @@ def get_sale(sale_id):
 
 
 @bp.post("/counter/sales/<id:sale_id>/refunds")
+@takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def refund_sale(sale_id):
     """Give money back for part or all of a sale, reversing the households' credits; the same key replays it."""

@@ -169,7 +169,9 @@ class Config:
     #: How many reverse proxies (nginx…) stand in front of the app and may be believed.
     TRUSTED_PROXIES = 0
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    #: Where rate-limit counters are kept. Empty: a SQLite file in the instance folder that every worker of
+    #: this machine shares (shop.rate_limits); several machines share redis://… instead.
+    RATELIMIT_STORAGE_URI = ""
     RATELIMIT_HEADERS_ENABLED = True
     #: Sign-in attempts allowed per client address.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
@@ -205,6 +207,8 @@ class TestConfig(Config):
 
     TESTING = True
     RATELIMIT_ENABLED = False
+    # Each test app counts on its own, so a test's budget never leaks into the next.
+    RATELIMIT_STORAGE_URI = "memory://"
     # Fast hashing keeps the suite quick; the code path is the same.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     WTF_CSRF_ENABLED = True

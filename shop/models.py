@@ -1052,3 +1052,13 @@ class AuditEvent(db.Model):
     after: Mapped[str] = mapped_column(sa.Text, default="")
 
     actor: Mapped[User | None] = relationship()
+
+
+class Heartbeat(db.Model):
+    """One row /healthz writes in place: proof that the database takes writes, with no history kept."""
+
+    __tablename__ = "heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: When a health check last wrote it.
+    beat_at: Mapped[datetime] = mapped_column(default=now_utc)
