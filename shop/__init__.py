@@ -10,7 +10,21 @@ from werkzeug.routing import IntegerConverter
 
 import admin
 
-from . import api, audit, auth, catalog, checkout, cli, responses, sealing, security, templating, verify, webhooks
+from . import (
+    api,
+    audit,
+    auth,
+    catalog,
+    checkout,
+    cli,
+    compression,
+    responses,
+    sealing,
+    security,
+    templating,
+    verify,
+    webhooks,
+)
 from .config import CONFIGS, TestConfig, from_environment
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .transaction import configure_engine
@@ -59,6 +73,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     responses.register(app)
     templating.register(app)
     security.register(app)
+    compression.register(app)
     cli.register(app)
     return app
 
