@@ -12,12 +12,6 @@
 (function () {
   'use strict';
 
-  // The sale page loads this file only for its print button.
-  if (!document.getElementById('pos')) {
-    document.querySelectorAll('[data-print]').forEach((b) => b.addEventListener('click', () => window.print()));
-    return;
-  }
-
   const QUEUE_KEY = 'bangfu.pos.queue';
   const ATTENTION_KEY = 'bangfu.pos.attention';
   const BASKET_KEY = 'bangfu.pos.basket';
