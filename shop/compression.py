@@ -35,14 +35,13 @@ SETTINGS = {
 #: Endpoints whose files are sent as streams but are small enough to read whole and compress.
 WHOLE_FILES = {"static", "admin_counter.service_worker"}
 
-compress = Compress()
-
 
 def register(app: Flask) -> None:
     """Compress the app's text answers for clients that accept it."""
     for name, value in SETTINGS.items():
         app.config.setdefault(name, value)
-    compress.init_app(app)
+    # One per app: Flask-Compress keeps the settings it was given, and tests build many apps.
+    compress = Compress(app)
 
     @app.after_request
     def compressed(response: Response) -> Response:
