@@ -17,6 +17,7 @@ from . import (
     catalog,
     checkout,
     cli,
+    compression,
     health,
     rate_limits,
     responses,
@@ -74,6 +75,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     responses.register(app)
     templating.register(app)
     security.register(app)
+    compression.register(app)
     cli.register(app)
     return app
 

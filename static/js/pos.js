@@ -18,12 +18,6 @@
 (function () {
   'use strict';
 
-  // The sale page loads this file only for its print button.
-  if (!document.getElementById('pos')) {
-    document.querySelectorAll('[data-print]').forEach((b) => b.addEventListener('click', () => window.print()));
-    return;
-  }
-
   const QUEUE_KEY = 'bangfu.pos.queue';
   const ATTENTION_KEY = 'bangfu.pos.attention';
   const SETTLE_KEY = 'bangfu.pos.settlements';
