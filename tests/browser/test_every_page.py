@@ -52,6 +52,7 @@ NOT_PAGES = {
     "admin_stock.slip": "PDF",
     "catalog.product_picture": "JPEG",
     "catalog.switch_language": "a redirect back to the page the language was switched on",
+    "health.healthz": "JSON for a monitor",
 }
 #: Blueprints whose every route answers JSON (or a PDF) for programs, never a page.
 NOT_PAGE_BLUEPRINTS = {"api": "JSON API", "webhooks": "Stripe's webhooks"}
