@@ -6,10 +6,11 @@ FLASK := $(BIN)/flask --app shop
 PORT ?= 8000
 HOST ?= 127.0.0.1
 WEB_CONCURRENCY ?= 2
+WEB_THREADS ?= 4
 PYTEST_WORKERS ?= auto
 TRANSLATIONS := shop/translations
 
-.PHONY: install install-test run serve test bench translations lint clean
+.PHONY: install install-test run serve serve-command test bench translations lint clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +34,21 @@ run: install
 	$(FLASK) seed-demo
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-## Production: gunicorn, honouring PORT, HOST, DATABASE_URL and WEB_CONCURRENCY.
+## The production server's command line, for `make serve` and for the test that starts the same server.
+## gthread workers: a slow client holds one thread, not a whole worker (README, "Deploying").
+SERVE_COMMAND = $(BIN)/gunicorn --worker-class gthread --workers $(WEB_CONCURRENCY) --threads $(WEB_THREADS) \
+	--timeout 30 --graceful-timeout 20 --keep-alive 5 \
+	--limit-request-line 4094 --limit-request-fields 50 --limit-request-field_size 8190 \
+	--bind $(HOST):$(PORT) --access-logfile - 'shop:create_app()'
+
+## Production: gunicorn, honouring PORT, HOST, DATABASE_URL, WEB_CONCURRENCY and WEB_THREADS.
 serve: install
 	BANGFU_ENV=production $(FLASK) db upgrade
-	BANGFU_ENV=production $(BIN)/gunicorn --workers $(WEB_CONCURRENCY) --bind $(HOST):$(PORT) \
-		--access-logfile - 'shop:create_app()'
+	BANGFU_ENV=production $(SERVE_COMMAND)
+
+## Print the server's command line (tests/feature/test_serving.py starts it).
+serve-command:
+	@echo "$(SERVE_COMMAND)"
 
 ## The whole suite: on SQLite, and on PostgreSQL too when PG* or TEST_DATABASE_URL say where;
 ## spread over PYTEST_WORKERS processes (pytest-xdist; `auto` is one per core, 0 runs in this process).

@@ -13,6 +13,7 @@ from datetime import date
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     make_response,
@@ -30,15 +31,16 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 
-from shop import orders, sales, stock, units
+from shop import orders, refused_sales, sales, stock, units
 from shop.access import roles_required, signed_in_user
 from shop.api import till_catalog
 from shop.clock import business_today, local_time
 from shop.counters import UnknownCounter, counter_for, working_counter
 from shop.errors import DomainError
-from shop.models import COUNTER_METHODS, Counter, PaymentMethod, Role, Sale, SettlementMode, User
+from shop.models import COUNTER_METHODS, Counter, PaymentMethod, RefusedOutcome, Role, Sale, SettlementMode, User
 from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
+from shop.privacy import mask_numbers_in
 from shop.responses import STATUS_OF
 from shop.templating import label, localised, product_image_url, staff_quantity_text
 from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
@@ -168,7 +170,18 @@ def pos_messages() -> dict[str, str]:
         "network_error": _("no network"),
         "to_basket": _("Sell again"),
         "dismiss": _("Dismiss"),
-        "dismiss_confirm": _("Remove this sale from the list? It was never recorded."),
+        "settle_again_title": _("Sell again"),
+        "settle_again_hint": _(
+            "The goods go back in the basket. When you record the new sale, this refused one is recorded as sold again."
+        ),
+        "settle_dismiss_title": _("Settle a refused sale"),
+        "settle_dismiss_hint": _(
+            "Nothing was recorded for this sale. Say what happened to the money: the manager sees it."
+        ),
+        "settle_send": _("Record and remove"),
+        "settle_pending": _("Settled: the record waits to be sent."),
+        "settle_in_basket": _("In the basket, to be sold again."),
+        "settle_refused": _("The record was refused: %(error)s"),
         "storage_full": _("This tablet cannot save pending sales. Keep the network on."),
         "basket_busy": _("Finish or clear the current basket first."),
         "clear_confirm": _("Empty the basket?"),
@@ -193,6 +206,8 @@ def sales_list():
         counter=counter,
         counters=counter_choices(user),
         totals=_totals_by_method(counter, today),
+        earlier_refunds=sales.refunds_of_earlier_sales(counter.id, today),
+        refused=refused_sales.count_on(counter.id, today) if user.role is Role.ADMIN else 0,
         limit=SALES_SHOWN,
         line_text=staff_quantity_text,
     )
@@ -207,6 +222,11 @@ class MethodTotal:
     total_fen: int
     refunded_fen: int
 
+    @property
+    def net_fen(self) -> int:
+        """What stays in the till for this method: takings less the money handed back."""
+        return self.total_fen - self.refunded_fen
+
 
 def _totals_by_method(counter: Counter, today: date) -> list[MethodTotal]:
     """The day's takings per payment method, in the till's button order, for cashing up."""
@@ -217,6 +237,49 @@ def _totals_by_method(counter: Counter, today: date) -> list[MethodTotal]:
 def refunded_fen(sale: Sale) -> int:
     """Fen handed back for a sale so far."""
     return sum(r.amount_fen for r in sale.refunds)
+
+
+# ---------------------------------------------------------------- refused sales, for the manager
+
+#: How each settlement reads on the manager's page.
+OUTCOME_TEXT = {
+    RefusedOutcome.RESOLD: _l("Sold again"),
+    RefusedOutcome.RETURNED: _l("Money returned to the buyer"),
+    RefusedOutcome.WRITTEN_OFF: _l("Written off, money kept"),
+}
+
+
+@bp.get("/refused")
+@roles_required(Role.ADMIN)
+def refused_list():
+    """Queued sales the server refused, as the clerks settled them, for a counter and a day (?day=YYYY-MM-DD)."""
+    user = signed_in_user()
+    counter = till_counter(user)
+    day = _day_arg() or business_today()
+    return render_template(
+        "admin/counter/refused.html",
+        entries=refused_sales.refused_on(counter.id, day),
+        days=refused_sales.settled_days(counter.id),
+        day=day,
+        counter=counter,
+        counters=counter_choices(user),
+        outcome_text=OUTCOME_TEXT,
+        line_text=line_text,
+        mask_numbers_in=mask_numbers_in,
+    )
+
+
+def _day_arg() -> date | None:
+    """The day asked for; a day that is not one is a page that does not exist."""
+    text = request.args.get("day")
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        abort(404)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        abort(404)
 
 
 # ---------------------------------------------------------------- one sale
@@ -406,7 +469,7 @@ def receipt_for(sale: Sale) -> Receipt:
         counter_name=sale.counter.name,
         counter_address=sale.counter.address,
         sale_no=sale.number,
-        sold_at=local_time(sale.created_at),
+        sold_at=local_time(sale.sold_at),
         clerk=(sale.clerk.display_name or sale.clerk.username) if sale.clerk else "在线订单",
         lines=tuple(
             ReceiptLine(

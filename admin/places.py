@@ -30,10 +30,12 @@ ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control charact
 
 
 class CounterForm(FlaskForm):
-    """A counter's name and address (its code is set once, on the new counter's form)."""
+    """A counter's name, address, opening hours and phone (its code is set once, on the new counter's form)."""
 
     name = StringField(_l("Counter name"), validators=[DataRequired(), Length(max=counters.NAME_MAX), ONE_LINE])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=counters.ADDRESS_MAX), ONE_LINE])
+    opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=counters.HOURS_MAX), ONE_LINE])
+    phone = StringField(_l("Phone for buyers"), validators=[Optional(), Length(max=counters.PHONE_MAX), ONE_LINE])
 
 
 class NewCounterForm(CounterForm):
@@ -87,7 +89,13 @@ def new_counter():
         status = 422
         if form.validate():
             try:
-                counter = counters.add_counter(form.code.data, form.name.data, form.address.data or "")
+                counter = counters.add_counter(
+                    form.code.data,
+                    form.name.data,
+                    form.address.data or "",
+                    form.opening_hours.data or "",
+                    form.phone.data or "",
+                )
             except DomainError as error:
                 status = show_refusal(form, error)
             else:
@@ -100,7 +108,13 @@ def counter_page(counter_id: int, form: CounterForm | None = None, status: int =
     """A counter's page: its name and address, and closing or reopening it."""
     counter = counters.counter_by_id(counter_id)
     if form is None:
-        form = CounterForm(formdata=None, name=counter.name, address=counter.address)
+        form = CounterForm(
+            formdata=None,
+            name=counter.name,
+            address=counter.address,
+            opening_hours=counter.opening_hours,
+            phone=counter.phone,
+        )
     body = render_template(
         "admin/places/counter.html", counter=counter, form=form, open_form=open_form or OpenForm(formdata=None)
     )
@@ -118,7 +132,9 @@ def edit_counter(counter_id: int):
     if not form.validate():
         return counter_page(counter.id, form, 422)
     try:
-        counters.edit_counter(counter.id, form.name.data, form.address.data or "")
+        counters.edit_counter(
+            counter.id, form.name.data, form.address.data or "", form.opening_hours.data or "", form.phone.data or ""
+        )
     except DomainError as error:
         db.session.rollback()
         return counter_page(counter_id, form, show_refusal(form, error))

@@ -1,11 +1,11 @@
 """The catalog's products, for the counter manager: the list, adding one, editing one, its picture.
 
-A price change takes effect for the next sale; sales already made keep the price their lines
-froze. Every change is in the audit trail with the old and new values (shop.audit). A SKU and a
-unit never change after the product exists: lots, labels and sales carry them.
+A price change takes effect from that moment: sales already made keep the price their lines froze,
+and a sale queued offline is priced from the product's price history (shop.pricing) at the moment
+it was rung up. Every change is in the audit trail with the old and new values (shop.audit). A SKU
+and a unit never change after the product exists: lots, labels and sales carry them.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,8 +19,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from admin.stock import show_domain_error, show_error
-from shop import audit, money, products
-from shop.access import roles_required
+from shop import money, pricing, products
+from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.extensions import db
@@ -126,7 +126,7 @@ class EmptyForm(FlaskForm):
 
 @dataclass(frozen=True)
 class PriceChange:
-    """A price the product was given, when and by whom (from the audit trail)."""
+    """A price the product was given, from when and by whom (from its price history)."""
 
     at: datetime
     actor: str
@@ -135,21 +135,11 @@ class PriceChange:
 
 
 def price_history(product: Product) -> list[PriceChange]:
-    """The product's prices, newest first: its first, then every change, as the audit trail recorded them."""
-    changes = []
-    for event in audit.history_of(Product.__tablename__, product.id):
-        after = json.loads(event.after or "{}")
-        if "price_fen" not in after and "price_per" not in after:
-            continue
-        changes.append((event, after))
-    history = []
-    # Oldest first, so that a change of only price_per can carry the price it did not change.
-    price_fen = price_per = None
-    for event, after in reversed(changes):
-        price_fen, price_per = after.get("price_fen", price_fen), after.get("price_per", price_per)
-        actor = event.actor.username if event.actor else _("system")
-        history.append(PriceChange(event.at, actor, price_fen, price_per))
-    return history[::-1]
+    """The product's prices, newest first: every price it was given, as the sales read them."""
+    return [
+        PriceChange(row.valid_from, row.set_by.username if row.set_by else _("system"), row.price_fen, row.price_per)
+        for row in pricing.history_of(product.id)
+    ]
 
 
 def allow_picture_upload() -> None:
@@ -191,7 +181,7 @@ def _create(form: NewProductForm, changes: dict) -> int | None:
         show_error(form, "per", _("Choose a quantity the unit is sold in."))
         return 422
     try:
-        product = products.create_product(sku=form.sku.data, unit=unit, **changes)
+        product = products.create_product(sku=form.sku.data, unit=unit, by=signed_in_user(), **changes)
     except DomainError as error:
         db.session.rollback()
         return show_domain_error(form, error, FIELDS)
@@ -239,7 +229,7 @@ def edit(product_id: int):
     if not form.validate() or (changes := form.changes()) is None:
         return edit_page(product, form, 422)
     try:
-        products.update_product(product_id, **changes)
+        products.update_product(product_id, by=signed_in_user(), **changes)
     except DomainError as error:
         db.session.rollback()
         return edit_page(_product_or_404(product_id), form, show_domain_error(form, error, FIELDS))

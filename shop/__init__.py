@@ -10,7 +10,23 @@ from werkzeug.routing import IntegerConverter
 
 import admin
 
-from . import api, audit, auth, catalog, checkout, cli, responses, sealing, security, templating, verify, webhooks
+from . import (
+    api,
+    audit,
+    auth,
+    catalog,
+    checkout,
+    cli,
+    compression,
+    health,
+    rate_limits,
+    responses,
+    sealing,
+    security,
+    templating,
+    verify,
+    webhooks,
+)
 from .config import CONFIGS, TestConfig, from_environment
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .transaction import configure_engine
@@ -53,12 +69,13 @@ def create_app(config: Mapping | None = None) -> Flask:
     _init_extensions(app)
     _check_keys(app)
     audit.install()
-    for blueprint in (catalog.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, verify.bp):
+    for blueprint in (catalog.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, verify.bp, health.bp):
         app.register_blueprint(blueprint)
     admin.register(app)
     responses.register(app)
     templating.register(app)
     security.register(app)
+    compression.register(app)
     cli.register(app)
     return app
 
@@ -69,6 +86,8 @@ def _init_extensions(app: Flask) -> None:
         configure_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_S"])
     migrate.init_app(app, db)
     csrf.init_app(app)
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = rate_limits.instance_uri(app.instance_path)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

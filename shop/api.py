@@ -5,16 +5,31 @@ coerced), calls one use case, and turns domain errors into the agreed
 `{"error": {"code", "message", "fields"}}` body.
 """
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Annotated, TypeVar
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 
-from . import accounts, audit, credits, households, orders, payments, products, sales, statement_pdf, stock
+from . import (
+    accounts,
+    audit,
+    credits,
+    households,
+    orders,
+    payments,
+    pricing,
+    products,
+    refused_sales,
+    sales,
+    statement_pdf,
+    stock,
+)
 from .access import public, roles_required, signed_in_user
 from .auth import end_session, login_throttle, start_session
 from .checkout import ORDER_TOKEN
@@ -29,6 +44,7 @@ from .models import (
     OrderPayment,
     PaymentMethod,
     ProductCategory,
+    RefusedOutcome,
     Role,
     Sale,
     SettlementMode,
@@ -36,7 +52,7 @@ from .models import (
 )
 from .money import MAX_FEN
 from .monitoring import InvalidMonth, month_start, parse_month
-from .responses import json_error
+from .responses import json_error, takes_idempotency_key
 from .statements import month_statement
 from .units import Unit
 from .verify import statement_url
@@ -58,6 +74,23 @@ def Text(max_length: int, min_length: int = 0, pattern: str = ONE_LINE):
 
 
 Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
+
+#: RFC 3339 with its offset, as the till writes it: 2026-12-03T23:59:00.000+08:00 (or Z for UTC).
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def _instant(text: str) -> datetime:
+    """An RFC 3339 instant with its offset; anything else (no offset, a 13th month) is a field error."""
+    try:
+        if RFC3339.fullmatch(text):
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    raise PydanticCustomError("instant_format", "not an RFC 3339 instant with its offset")
+
+
+#: An instant with its UTC offset.
+Instant = Annotated[str, StringConstraints(max_length=40), AfterValidator(_instant)]
 
 
 class Body(BaseModel):
@@ -84,6 +117,16 @@ class NewProduct(Body):
     cert_no: Text(60) | None = None
     cert_issuer: Text(100) | None = None
     cert_expires_on: date | None = None
+
+
+class ProductEdit(Body):
+    """The parts of a product to change; a part left out stays as it is (null is no value for any of them)."""
+
+    # The None defaults are never validated: a part sent as null is refused, one left out is unset.
+    name: Text(100, 1) = None
+    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] = None
+    price_per: Annotated[int, Field(gt=0, le=1_000_000)] = None
+    active: bool = None
 
 
 class NewHousehold(Body):
@@ -151,6 +194,31 @@ class NewSale(Body):
     #: Cash only: what the buyer handed over, so the receipt shows the change.
     tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
     #: The counter sold at: the manager's choice; a clerk may name only their own.
+    counter_id: Id | None = None
+    #: When the till rang the sale up: it is priced and dated by this moment, however late it syncs.
+    sold_at: Instant | None = None
+
+
+class RefusedSaleIn(Body):
+    """How a clerk settled a queued sale the server refused: the sale as the till sent it, and the outcome."""
+
+    #: The refused sale's own key: a settlement sent again is recorded once.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    payment_method: PaymentMethod
+    #: What the till computed and the buyer paid; the server never priced this sale.
+    taken_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
+    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    #: The server's words when it refused the sale.
+    refused_error: Text(300, 1)
+    #: When the till rang the sale up, with its offset (the till sends UTC, "…Z").
+    rung_up_at: AwareDatetime
+    outcome: RefusedOutcome
+    #: Sold again: the new sale's idempotency key.
+    resold_key: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = (
+        None
+    )
+    note: Text(200) = ""
     counter_id: Id | None = None
 
 
@@ -253,6 +321,8 @@ def _field_message(problem: dict) -> str:
         return _("Out of the allowed range.")
     if kind in ("enum", "literal_error"):
         return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind == "instant_format":
+        return _("Must be a moment with its UTC offset, such as 2026-12-03T23:59:00+08:00.")
     if kind.startswith("date"):
         return _("Must be a date written YYYY-MM-DD.")
     return problem["msg"]
@@ -322,8 +392,45 @@ def create_product():
     """Add a product (counter manager)."""
     body = parse(NewProduct)
     fields = body.model_dump(exclude={"name"})
-    product = products.create_product(name_zh=body.name, **fields)
+    product = products.create_product(name_zh=body.name, by=signed_in_user(), **fields)
     return jsonify(id=product.id), 201
+
+
+@bp.patch("/products/<id:product_id>")
+@roles_required(Role.ADMIN)
+def edit_product(product_id):
+    """Change a product's name, price or whether it is on sale (counter manager); a new price applies from now."""
+    body = parse(ProductEdit)
+    asked = body.model_dump(exclude_unset=True)
+    if not asked:
+        message = _("Name at least one part of the product to change.")
+        return json_error(422, "invalid", message, {"body": message})
+    if "name" in asked:
+        asked["name_zh"] = asked.pop("name")
+    product = products.update_product(product_id, by=signed_in_user(), **asked)
+    return jsonify(product_json(product))
+
+
+def product_json(product) -> dict:
+    """A product as the manager sees it through the API, with its price history newest first."""
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name_zh,
+        "unit": product.unit.value,
+        "price_fen": product.price_fen,
+        "price_per": product.price_per,
+        "active": product.active,
+        "prices": [
+            {
+                "price_fen": row.price_fen,
+                "price_per": row.price_per,
+                "valid_from": iso_utc(row.valid_from),
+                "set_by": row.set_by.username if row.set_by else None,
+            }
+            for row in pricing.history_of(product.id)
+        ],
+    }
 
 
 def household_json(h: Household) -> dict:
@@ -559,6 +666,7 @@ def till_catalog(counter_id: int) -> list[tuple]:
 
 
 @bp.post("/counter/sales")
+@takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def record_sale():
     """Sell at the counter; the same idempotency key replays the sale instead of selling twice."""
@@ -571,6 +679,7 @@ def record_sale():
         clerk=signed_in_user(),
         today=business_today(),
         counter_id=body.counter_id,
+        sold_at=body.sold_at,
     )
     return jsonify(sale_json(sales.sale_for(sale.id, signed_in_user()))), 201 if created else 200
 
@@ -583,6 +692,7 @@ def get_sale(sale_id):
 
 
 @bp.post("/counter/sales/<id:sale_id>/refunds")
+@takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def refund_sale(sale_id):
     """Give money back for part or all of a sale, reversing the households' credits; the same key replays it."""
@@ -598,6 +708,38 @@ def refund_sale(sale_id):
     return jsonify(refund_json(refund)), 201 if created else 200
 
 
+@bp.post("/counter/refused-sales")
+@roles_required(Role.ADMIN, Role.CLERK)
+def settle_refused_sale():
+    """Record how a queued sale the server refused was settled; the same key sent again records once."""
+    body = parse(RefusedSaleIn)
+    record, created = refused_sales.settle_refused_sale(
+        refused_sales.Settlement(
+            idempotency_key=body.idempotency_key,
+            lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+            payment_method=body.payment_method,
+            taken_fen=body.taken_fen,
+            tendered_fen=body.tendered_fen,
+            refused_error=body.refused_error,
+            rung_up_at=body.rung_up_at,
+            outcome=body.outcome,
+            resold_key=body.resold_key,
+            note=body.note,
+            counter_id=body.counter_id,
+        ),
+        by=signed_in_user(),
+    )
+    answer = {
+        "id": record.id,
+        "idempotency_key": record.idempotency_key,
+        "outcome": record.outcome.value,
+        "counter_id": record.counter_id,
+        "rung_up_on": record.rung_up_on.isoformat(),
+        "settled_at": iso_utc(record.settled_at),
+    }
+    return jsonify(answer), 201 if created else 200
+
+
 def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
     """A sale in the shape the API promises, plus its frozen facts; refunds only when asked, as they change."""
     body = {
@@ -608,6 +750,7 @@ def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
         "tendered_fen": sale.tendered_fen,
         "change_fen": None if sale.tendered_fen is None else sale.tendered_fen - sale.total_fen,
         "sold_on": sale.sold_on.isoformat(),
+        "sold_at": iso_utc(sale.sold_at),
         "lines": [
             {
                 "id": line.id,
@@ -673,7 +816,10 @@ def place_order():
         message = _("Online payment is not available; choose to pay at pickup.")
         return json_error(422, "invalid", message, {"payment": message})
     if body.payment == OrderPayment.PAY_AT_PICKUP and body.fulfilment != Fulfilment.PICKUP:
-        message = _("Only orders collected at the counter can be paid there.")
+        if not payments.configured():
+            message = _("Delivery is paid online, and online payment is not available; choose pickup.")
+            return json_error(422, "invalid", message, {"fulfilment": message})
+        message = _('A delivery is paid online: choose payment "stripe", or pickup to pay at the counter.')
         return json_error(422, "invalid", message, {"payment": message})
     order = orders.place_order(
         lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],

@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
@@ -133,6 +134,21 @@ def current_cart() -> list[CartLine]:
     return lines
 
 
+@bp.app_context_processor
+def shop_header() -> dict:
+    """The cart's count and the open counters for every page's header and footer, read only if a page shows them."""
+    return {"cart_count": lambda: len(cart_items()), "shop_counters": shop_counters}
+
+
+def shop_counters() -> list[Counter]:
+    """The open counters, for the footer; none when the database cannot be read (an error page still renders)."""
+    try:
+        return stock.open_counters()
+    except SQLAlchemyError:
+        current_app.logger.warning("the footer could not read the counters")
+        return []
+
+
 # Reading a quantity.
 
 
@@ -207,7 +223,8 @@ def product_page(product: Product, error: str, form: QuantityForm, status: int):
         "catalog/product.html",
         product=product,
         lots=lots,
-        available=sum(lot.qty_on_hand for lot in lots),
+        # What can be bought, as the catalog shows it: on hand less what unpaid orders hold.
+        available=stock.available_by_product(today).get(product.id, 0),
         today=today,
         cart_error=error,
         cart_quantity=form.quantity.data,
@@ -337,11 +354,12 @@ def options(pairs: list[tuple[str, str]]) -> list:
 
 
 def checkout_form(online: bool) -> CheckoutForm:
-    """The checkout form, offering online payment only when Stripe is set up."""
+    """The checkout form, offering online payment and so delivery (paid online) only when Stripe is set up."""
     form = CheckoutForm()
-    form.fulfilment.choices = options(
-        [("pickup", _("Pick up at the counter")), ("delivery", _("Delivery to your address"))]
-    )
+    ways_to_get = [("pickup", _("Pick up at the counter"))]
+    if online:
+        ways_to_get.append(("delivery", _("Delivery to your address")))
+    form.fulfilment.choices = options(ways_to_get)
     ways = [("pay_at_pickup", _("Pay at the counter when you pick up"))]
     if online:
         ways.insert(0, ("stripe", _("Pay online now: card, Alipay or WeChat Pay")))
@@ -365,9 +383,13 @@ def pickup_counter(form: CheckoutForm) -> Counter:
     return default_counter()
 
 
-def check_choices(form: CheckoutForm) -> bool:
-    """The rules between fields: a delivery needs an address, and paying at pickup needs a pickup."""
+def check_choices(form: CheckoutForm, online: bool) -> bool:
+    """The rules between fields: a delivery needs online payment and an address, and paying at pickup needs a pickup."""
     delivery = form.fulfilment.data == Fulfilment.DELIVERY
+    if delivery and not online:
+        # Not offered, so only a stale page or a forged form asks; say why instead of "not a valid choice".
+        form.fulfilment.errors = [_("Delivery is paid online, and online payment is not available now. Choose pickup.")]
+        return False
     if delivery and not form.address.data:
         form.address.errors = [*form.address.errors, _("Give the delivery address.")]
     if delivery and form.payment.data == OrderPayment.PAY_AT_PICKUP:
@@ -464,7 +486,7 @@ def checkout():
         return checkout_page(form, lines, online)
     # Every rule is checked, so that all mistakes show at once.
     valid = form.validate()
-    if not (check_choices(form) and valid):
+    if not (check_choices(form, online) and valid):
         return checkout_page(form, lines, online, 422)
     try:
         order = orders.place_order(

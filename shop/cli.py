@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `places import`, `counters add|list`,
+"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `places import`, `counters add|edit|list`,
 `ledger verify`, `statements`, `backup`, `restore` (`db` comes from Flask-Migrate)."""
 
 import sys
@@ -185,16 +185,43 @@ counters_group = AppGroup("counters", help="The counters (专柜) goods are rece
 @click.argument("code")
 @click.option("--name", required=True, help="The counter's name, as clerks and receipts show it.")
 @click.option("--address", default="", help="Where it is (printed on receipts).")
+@click.option("--hours", default="", help="Opening hours shown to buyers, such as '每天 8:00-18:00'.")
+@click.option("--phone", default="", help="Phone shown to buyers, such as 0898-28281234.")
 @with_appcontext
-def add_counter_command(code, name, address):
+def add_counter_command(code, name, address, hours, phone):
     """Set up a counter with this CODE (letters, digits, '-', '_', '.'; never changes), open."""
     from . import counters
 
     try:
-        counter = counters.add_counter(code, name, address)
+        counter = counters.add_counter(code, name, address, hours, phone)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     click.echo(f"Added counter {counter.code}: {counter.name}.")
+
+
+@counters_group.command("edit", short_help="Change a counter's name, address, hours or phone.")
+@click.argument("code")
+@click.option("--name", help="A new name.")
+@click.option("--address", help="A new address ('' clears it).")
+@click.option("--hours", help="New opening hours ('' clears them).")
+@click.option("--phone", help="A new phone ('' clears it).")
+@with_appcontext
+def edit_counter_command(code, name, address, hours, phone):
+    """Change what is given of the counter with this CODE; what is left out stays as it is."""
+    from . import counters
+
+    try:
+        counter = counters.counter_by_code(code)
+        counters.edit_counter(
+            counter.id,
+            counter.name if name is None else name,
+            counter.address if address is None else address,
+            counter.opening_hours if hours is None else hours,
+            counter.phone if phone is None else phone,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Saved counter {counter.code}: {counter.name}.")
 
 
 @counters_group.command("list", short_help="List the counters.")

@@ -17,6 +17,11 @@ def business_today() -> date:
     return datetime.now(BUSINESS_TZ).date()
 
 
+def business_day(utc_naive: datetime) -> date:
+    """The business day a stored naive-UTC instant falls on: 23:59 in Hainan is still that day."""
+    return local_time(utc_naive).date()
+
+
 def local_time(utc_naive: datetime) -> datetime:
     """A stored naive-UTC instant as the counter's wall-clock time (naive), for printed documents."""
     return utc_naive.replace(tzinfo=UTC).astimezone(BUSINESS_TZ).replace(tzinfo=None)

@@ -95,6 +95,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "SESSION_IDLE_MINUTES",
         "PRODUCT_IMAGE_MAX_BYTES",
         "ROSTER_UPLOAD_MAX_BYTES",
+        "SOLD_AT_MAX_AGE_HOURS",
     ):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
@@ -168,7 +169,9 @@ class Config:
     #: How many reverse proxies (nginx…) stand in front of the app and may be believed.
     TRUSTED_PROXIES = 0
 
-    RATELIMIT_STORAGE_URI = "memory://"
+    #: Where rate-limit counters are kept. Empty: a SQLite file in the instance folder that every worker of
+    #: this machine shares (shop.rate_limits); several machines share redis://… instead.
+    RATELIMIT_STORAGE_URI = ""
     RATELIMIT_HEADERS_ENABLED = True
     #: Sign-in attempts allowed per client address.
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
@@ -182,6 +185,10 @@ class Config:
     #: province. The default is a placeholder of ¥7,500; set the year's published figure with its year.
     MONITORING_LINE_FEN = 750_000
     MONITORING_LINE_YEAR = 2026
+
+    #: The oldest a sale the till queued offline may be when it syncs (its sold_at); an older one is
+    #: refused (422) for the manager to settle, so a tablet left in a drawer cannot rewrite last week.
+    SOLD_AT_MAX_AGE_HOURS = 72
 
     #: A consignment lot's household share when the clerk names none: 90 %.
     CONSIGNMENT_SHARE_BP = 9000
@@ -200,6 +207,8 @@ class TestConfig(Config):
 
     TESTING = True
     RATELIMIT_ENABLED = False
+    # Each test app counts on its own, so a test's budget never leaks into the next.
+    RATELIMIT_STORAGE_URI = "memory://"
     # Fast hashing keeps the suite quick; the code path is the same.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     WTF_CSRF_ENABLED = True

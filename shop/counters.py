@@ -19,9 +19,11 @@ from .places import name_problem
 from .transaction import atomic
 
 #: Column lengths of the schema (shop.models).
-CODE_MAX, NAME_MAX, ADDRESS_MAX = 32, 100, 200
+CODE_MAX, NAME_MAX, ADDRESS_MAX, HOURS_MAX, PHONE_MAX = 32, 100, 200, 100, 20
 #: A code is typed on the command line and printed on lists: letters, digits, '-', '_' and '.'.
 CODE = re.compile(r"[A-Z0-9][A-Z0-9_.-]{0,31}")
+#: A phone buyers can dial: a mobile or a landline with its area code, such as 0898-28281234 (ASCII digits).
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,18}[0-9]")
 
 
 class UnknownCounter(Invalid):
@@ -38,6 +40,10 @@ class CounterNameTaken(Conflict):
 
 class BadCounter(Invalid):
     """A counter's code, name or address is empty, too long or not one plain line."""
+
+
+class BadCounterPhone(Invalid):
+    """A counter's phone is not a number a buyer could dial."""
 
 
 class LastOpenCounter(Conflict):
@@ -146,6 +152,20 @@ def _code(value: str | None) -> str:
     return code
 
 
+def _phone(value: str | None) -> str:
+    """A trimmed phone number, or empty; BadCounterPhone when it is not one."""
+    phone = (value or "").strip()
+    if phone and not PHONE.fullmatch(phone):
+        raise BadCounterPhone(
+            _(
+                "Give a phone number of digits, such as 0898-28281234 or 13812345678 (at most %(n)d characters).",
+                n=PHONE_MAX,
+            ),
+            "phone",
+        )
+    return phone
+
+
 def _name_free(name: str, but: int | None = None) -> None:
     taken = sa.select(Counter.id).where(Counter.name == name, Counter.id != (but or -1)).limit(1)
     if db.session.scalar(taken) is not None:
@@ -155,16 +175,18 @@ def _name_free(name: str, but: int | None = None) -> None:
 # ---------------------------------------------------------------- use cases
 
 
-def add_counter(code: str, name: str, address: str = "") -> Counter:
+def add_counter(code: str, name: str, address: str = "", opening_hours: str = "", phone: str = "") -> Counter:
     """Use case: set up a counter, open. Its code never changes afterwards."""
     with atomic() as session:
         code = _code(code)
         name = _text(name, NAME_MAX, required=True, field="name")
         address = _text(address, ADDRESS_MAX, required=False, field="address")
+        opening_hours = _text(opening_hours, HOURS_MAX, required=False, field="opening_hours")
+        phone = _phone(phone)
         if session.scalar(sa.select(Counter.id).where(Counter.code == code)) is not None:
             raise CounterCodeTaken(_("A counter with the code %(code)s already exists.", code=code), "code")
         _name_free(name)
-        counter = Counter(code=code, name=name, address=address, active=True)
+        counter = Counter(code=code, name=name, address=address, opening_hours=opening_hours, phone=phone, active=True)
         session.add(counter)
         try:
             session.flush()
@@ -173,15 +195,19 @@ def add_counter(code: str, name: str, address: str = "") -> Counter:
     return counter
 
 
-def edit_counter(counter_id: int, name: str, address: str = "") -> Counter:
-    """Use case: rename a counter or change its address."""
+def edit_counter(counter_id: int, name: str, address: str = "", opening_hours: str = "", phone: str = "") -> Counter:
+    """Use case: rename a counter or change its address, opening hours or phone (empty ones are shown to nobody)."""
     with atomic() as session:
         counter = _locked(session, counter_id)
         name = _text(name, NAME_MAX, required=True, field="name")
         address = _text(address, ADDRESS_MAX, required=False, field="address")
+        opening_hours = _text(opening_hours, HOURS_MAX, required=False, field="opening_hours")
+        phone = _phone(phone)
         _name_free(name, but=counter.id)
         counter.name = name
         counter.address = address
+        counter.opening_hours = opening_hours
+        counter.phone = phone
     return counter
 
 

@@ -7,6 +7,7 @@ a transaction-scoped advisory lock; SQLite: the IMMEDIATE write lock every
 transaction already holds), so two sales never fork it.
 """
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -181,70 +182,129 @@ def household_ledger(household_id: int, start: date | None, end: date | None) ->
     )
 
 
+#: Entries read at a time by `verify`: its memory is bounded by this, not by the ledger's length.
+VERIFY_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class _Cause:
+    """What an entry may name as its cause: the column, the rows it names and the figures they must agree on."""
+
+    column: str
+    name: str
+    model: type
+    amount: str
+    only: tuple = ()
+
+    def figures(self, ids) -> sa.Select:
+        """(id, household, amount) of the causes named, among those that may have an entry."""
+        query = sa.select(self.model.id, self.model.household_id, getattr(self.model, self.amount))
+        return query.where(self.model.id.in_(ids), *self.only)
+
+
+def _causes() -> tuple[_Cause, ...]:
+    """The causes an entry may name, in the order their faults are reported."""
+    return (
+        _Cause("draw_id", "draw", Draw, "credit_fen"),
+        _Cause("draw_reversal_id", "refund reversal", DrawReversal, "credit_fen"),
+        # A lot moved from another counter was credited there, as its source: it has no entry of its own.
+        _Cause("lot_id", "purchased lot", Lot, "purchase_price_fen", (Lot.source_lot_id.is_(None),)),
+        _Cause("payout_id", "payout", Payout, "amount_fen"),
+        _Cause(
+            "adjustment_id",
+            "approved adjustment",
+            Adjustment,
+            "amount_fen",
+            (Adjustment.status == AdjustmentStatus.APPROVED,),
+        ),
+    )
+
+
 def verify(session=None) -> tuple[int, ChainFault | None]:
     """Walk the whole chain and cross-check each entry with its cause; return the count and the first fault.
 
-    `session` reads another database (a backup being checked); the app's by default.
+    The chain is read VERIFY_CHUNK entries at a time, and each chunk's causes are fetched by id, so
+    memory stays flat however long the ledger grows. A broken chain is reported before any fault
+    the cross-check finds, as when the whole chain was checked first. `session` reads another
+    database (a backup being checked); the app's by default.
     """
     session = session or db.session
-    rows = session.execute(sa.select(LedgerEntry.__table__).order_by(LedgerEntry.seq)).mappings().all()
-    fault = verify_chain(rows)
+    walk = _Walk(session)
+    fault = verify_chain(walk.entries())
     if fault is None:
-        fault = _cross_check(session, rows)
-    return len(rows), fault
+        fault = walk.cross_fault or _missing_entry(session)
+        return walk.count, fault
+    return session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)), fault
 
 
-def _cross_check(session, rows) -> ChainFault | None:
-    """Every credit matches its draw (household and amount), every reversal its draw reversal."""
-    draws = {
-        d.id: (d.household_id, d.credit_fen)
-        for d in session.execute(sa.select(Draw.id, Draw.household_id, Draw.credit_fen))
-    }
-    reversals = {
-        r.id: (r.household_id, r.credit_fen)
-        for r in session.execute(sa.select(DrawReversal.id, DrawReversal.household_id, DrawReversal.credit_fen))
-    }
-    lots = {
-        lot.id: (lot.household_id, lot.purchase_price_fen)
-        # A lot moved from another counter was credited there, as its source: it has no entry of its own.
-        for lot in session.execute(
-            sa.select(Lot.id, Lot.household_id, Lot.purchase_price_fen).where(Lot.source_lot_id.is_(None))
-        )
-    }
-    payouts = {
-        p.id: (p.household_id, p.amount_fen)
-        for p in session.execute(sa.select(Payout.id, Payout.household_id, Payout.amount_fen))
-    }
-    adjustments = {
-        a.id: (a.household_id, a.amount_fen)
-        for a in session.execute(
-            sa.select(Adjustment.id, Adjustment.household_id, Adjustment.amount_fen).where(
-                Adjustment.status == AdjustmentStatus.APPROVED
-            )
-        )
-    }
-    causes = (
-        ("draw_id", draws, "draw"),
-        ("draw_reversal_id", reversals, "refund reversal"),
-        ("lot_id", lots, "purchased lot"),
-        ("payout_id", payouts, "payout"),
-        ("adjustment_id", adjustments, "approved adjustment"),
+class _Walk:
+    """One pass over the chain: its entries for the chain check, each chunk cross-checked on the way."""
+
+    def __init__(self, session):
+        self.session, self.count, self.cross_fault = session, 0, None
+
+    def entries(self) -> Iterator[Mapping]:
+        causes = _causes()
+        repeats = {cause.column: _first_repeat(self.session, cause.column) for cause in causes}
+        for chunk in _chunks(self.session):
+            if self.cross_fault is None:
+                self.cross_fault = _cross_check(self.session, causes, chunk, repeats)
+            self.count += len(chunk)
+            yield from chunk
+
+
+def _chunks(session) -> Iterator[list[Mapping]]:
+    """The chain in seq order, a chunk at a time (keyset pagination, the same on every database)."""
+    table, after = LedgerEntry.__table__, 0
+    while chunk := (
+        session.execute(sa.select(table).where(table.c.seq > after).order_by(table.c.seq).limit(VERIFY_CHUNK))
+        .mappings()
+        .all()
+    ):
+        yield chunk
+        after = chunk[-1]["seq"]
+
+
+def _first_repeat(session, column: str) -> int | None:
+    """The first entry (by seq) naming a cause an earlier entry already named: income counted twice."""
+    named = getattr(LedgerEntry, column)
+    numbered = (
+        sa.select(LedgerEntry.seq, sa.func.row_number().over(partition_by=named, order_by=LedgerEntry.seq).label("n"))
+        .where(named.is_not(None))
+        .subquery()
     )
-    seen = set()
-    for row in rows:
-        named = [(column, known) for column, known, _name in causes if row[column] is not None]
+    return session.scalar(sa.select(sa.func.min(numbered.c.seq)).where(numbered.c.n > 1))
+
+
+def _cross_check(session, causes, chunk, repeats) -> ChainFault | None:
+    """Each entry of a chunk names exactly one cause, once in the whole ledger, and agrees with it."""
+    known = {}
+    for cause in causes:
+        ids = {row[cause.column] for row in chunk if row[cause.column] is not None}
+        known[cause.column] = {r[0]: (r[1], r[2]) for r in session.execute(cause.figures(ids))} if ids else {}
+    for row in chunk:
+        named = [cause.column for cause in causes if row[cause.column] is not None]
         if len(named) != 1:
             return ChainFault(row["seq"], "it must name exactly one sale, refund, lot, payout or adjustment")
-        column, known = named[0]
-        if (column, row[column]) in seen:
+        column = named[0]
+        if repeats[column] == row["seq"]:
             return ChainFault(row["seq"], "its cause was already entered: income counted twice")
-        seen.add((column, row[column]))
-        if known.get(row[column]) != (row["household_id"], row["amount_fen"]):
+        if known[column].get(row[column]) != (row["household_id"], row["amount_fen"]):
             return ChainFault(row["seq"], "it does not match the sale, refund, lot, payout or adjustment behind it")
-    # A removed last entry leaves a valid but shorter chain: every cause must still have its entry.
-    for column, known, name in causes:
-        entered = {row[column] for row in rows if row[column] is not None}
-        missing = [key for key, (_h, amount) in known.items() if amount and key not in entered]
-        if missing:
-            return ChainFault(0, f"{name} {min(missing)} has no entry in the ledger")
+    return None
+
+
+def _missing_entry(session) -> ChainFault | None:
+    """A removed last entry leaves a valid but shorter chain: every cause must still have its entry."""
+    entries = LedgerEntry.__table__
+    for cause in _causes():
+        model, amount = cause.model, getattr(cause.model, cause.amount)
+        entered = entries.c[cause.column] == model.id
+        missing = session.scalar(
+            sa.select(sa.func.min(model.id))
+            .select_from(model.__table__.outerjoin(entries, entered))
+            .where(amount != 0, entries.c.id.is_(None), *cause.only)
+        )
+        if missing is not None:
+            return ChainFault(0, f"{cause.name} {missing} has no entry in the ledger")
     return None

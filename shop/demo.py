@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from . import credits, reviews, statements
+from . import credits, pricing, reviews, statements
 from .accounts import hash_password
 from .clock import business_today, local_time, now_utc
 from .extensions import db
@@ -478,7 +478,7 @@ def _product(spec: DemoProduct, n: int, today: date, added) -> Product:
             cert_expires_on=date(today.year + 1, 12, 31) if spec.certified else None,
         )
         db.session.add(product)
-        db.session.flush()
+        pricing.record_price(db.session, product, None)
         added["products"] += 1
     return product
 

@@ -1,10 +1,10 @@
 """The database triggers that make a table append-only, on SQLite and PostgreSQL.
 
-The household ledger (migration 0004), the audit trail (migration 0007), the ended sessions (0010) and a
-household's history (its changes and statuses, 0011) are guarded. Tests that tamper with them behind
-the app's back (and the test fixtures that empty the database) drop the triggers first, as an
-attacker with database access would. Change a guard only by adding a migration: the SQL here
-is what those migrations ran.
+The household ledger (migration 0004), the audit trail (migration 0007), the ended sessions (0010), a
+household's history (its changes and statuses, 0011), the products' prices (0015) and the settled
+refused sales (0016) are guarded. Tests that tamper with them behind the app's back (and the test
+fixtures that empty the database) drop the triggers first, as an attacker with database access would.
+Change a guard only by adding a migration: the SQL here is what those migrations ran.
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,15 @@ import sqlalchemy as sa
 #: The household income ledger, the first table guarded.
 TABLE = "household_ledger"
 #: Every append-only table, in the order their migrations guarded them.
-GUARDED = (TABLE, "audit_event", "ended_session", "household_change", "household_status")
+GUARDED = (
+    TABLE,
+    "audit_event",
+    "ended_session",
+    "household_change",
+    "household_status",
+    "product_price",
+    "refused_sale",
+)
 
 
 def _sqlite(table: str) -> list[str]:

@@ -153,6 +153,10 @@ class Counter(db.Model):
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     address: Mapped[str] = mapped_column(sa.String(200), default="")
+    #: When buyers may come, as the manager writes it (such as 每天 8:00-18:00); empty when not given.
+    opening_hours: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    #: The counter's phone for buyers; empty when not given.
+    phone: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
@@ -359,6 +363,35 @@ class Product(db.Model):
     lots: Mapped[list["Lot"]] = relationship(back_populates="product")
 
 
+class ProductPrice(db.Model):
+    """A price a product was given, in force from an instant until the next one.
+
+    Written whenever a price is set (the product's creation, every change), so a sale rung up
+    offline is priced at what the shelf said when it was rung up, not when it synced. Rows are
+    only ever added: database triggers refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "product_price"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen >= 0", name="price_not_negative"),
+        sa.CheckConstraint("price_per > 0", name="price_per_positive"),
+        sa.Index("ix_product_price_product_valid_from", "product_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    #: Fen for price_per units, as on Product.
+    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: How many units (grams or pieces) price_fen buys.
+    price_per: Mapped[int]
+    #: The naive-UTC instant from which this price applies.
+    valid_from: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Who set it; empty for the command line, the demo seed and prices carried over by migration 0015.
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+
+    set_by: Mapped["User | None"] = relationship()
+
+
 class Lot(db.Model):
     """A delivery (批次) of one product from one household to one counter."""
 
@@ -477,8 +510,11 @@ class Sale(db.Model):
     total_fen: Mapped[int] = mapped_column(sa.BigInteger)
     #: Cash sales: fen the buyer handed over, so the receipt shows the change.
     tendered_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
-    #: The business day (Asia/Shanghai) the sale belongs to.
+    #: The business day (Asia/Shanghai) the sale belongs to: the day of sold_at.
     sold_on: Mapped[date] = mapped_column(index=True)
+    #: The instant the till rang the sale up (naive UTC); before created_at when it was queued offline.
+    sold_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: The instant the server recorded it.
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     counter: Mapped[Counter] = relationship()
@@ -628,6 +664,53 @@ class DrawReversal(db.Model):
 
     refund_line: Mapped[RefundLine] = relationship(back_populates="reversals")
     draw: Mapped[Draw] = relationship()
+
+
+class RefusedOutcome(StrEnum):
+    """How a clerk settled a queued sale the server refused."""
+
+    RESOLD = "resold"  # the goods were sold again, as a new sale
+    RETURNED = "returned"  # the money went back to the buyer
+    WRITTEN_OFF = "written_off"  # the money was kept and the sale written off
+
+
+class RefusedSale(db.Model):
+    """A sale the till queued, the server refused for good, and a clerk settled: kept, never edited."""
+
+    __tablename__ = "refused_sale"
+    __table_args__ = (
+        sa.CheckConstraint("taken_fen >= 0", name="taken_not_negative"),
+        sa.CheckConstraint("tendered_fen IS NULL OR tendered_fen >= 0", name="tendered_not_negative"),
+        sa.CheckConstraint("(outcome = 'resold') = (resold_key IS NOT NULL)", name="resold_names_new_sale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The refused sale's key, made by the till: a settlement sent twice is recorded once.
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: A digest of the settlement as sent, to tell a replay from a reused key.
+    request_digest: Mapped[str] = mapped_column(sa.String(64))
+    counter_id: Mapped[int] = mapped_column(sa.ForeignKey("counter.id"), index=True)
+    #: The lines as the till sent them: a JSON list of {product_id, quantity} (grams or pieces).
+    lines: Mapped[str] = mapped_column(sa.Text)
+    payment_method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod, "payment_method"))
+    #: Fen the buyer paid, as the till computed it (the server never priced this sale).
+    taken_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Cash sales: fen the buyer handed over, if the clerk typed it.
+    tendered_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: Why the server refused the sale, in its own words.
+    refused_error: Mapped[str] = mapped_column(sa.String(300))
+    #: When the till rang the sale up (the tablet's clock), and that business day at the counter.
+    rung_up_at: Mapped[datetime]
+    rung_up_on: Mapped[date] = mapped_column(index=True)
+    outcome: Mapped[RefusedOutcome] = mapped_column(_enum(RefusedOutcome, "refused_outcome"))
+    #: Sold again: the new sale's idempotency key (it may reach the server after this record).
+    resold_key: Mapped[str | None] = mapped_column(sa.String(64))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    settled_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    settled_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    counter: Mapped[Counter] = relationship()
+    settled_by: Mapped[User] = relationship()
 
 
 def new_order_token() -> str:
@@ -969,3 +1052,13 @@ class AuditEvent(db.Model):
     after: Mapped[str] = mapped_column(sa.Text, default="")
 
     actor: Mapped[User | None] = relationship()
+
+
+class Heartbeat(db.Model):
+    """One row /healthz writes in place: proof that the database takes writes, with no history kept."""
+
+    __tablename__ = "heartbeat"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: When a health check last wrote it.
+    beat_at: Mapped[datetime] = mapped_column(default=now_utc)

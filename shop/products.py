@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from . import product_images, stock
+from . import pricing, product_images, stock
 from .errors import Conflict, Invalid, NotFound
 from .extensions import db
-from .models import Product, ProductCategory, Village
+from .models import Product, ProductCategory, User, Village
 from .money import MAX_FEN
 from .transaction import atomic
 from .units import Unit
@@ -70,8 +70,9 @@ def create_product(
     cert_issuer: str | None = None,
     cert_expires_on: date | None = None,
     active: bool = True,
+    by: User | None = None,
 ) -> Product:
-    """Add a product to the catalog."""
+    """Add a product to the catalog, its price the first of its price history (`by` sets it)."""
     with atomic() as session:
         sku = sku.strip()
         if not SKU.fullmatch(sku):
@@ -96,6 +97,7 @@ def create_product(
             active=active,
         )
         session.add(product)
+        pricing.record_price(session, product, by)
     return product
 
 
@@ -149,11 +151,12 @@ def all_products() -> list[Product]:
     return list(db.session.scalars(sa.select(Product).order_by(Product.active.desc(), Product.id)))
 
 
-def update_product(product_id: int, **changes) -> Product:
+def update_product(product_id: int, by: User | None = None, **changes) -> Product:
     """Change a product's names, section, price, descriptions, certificate or whether it is on sale.
 
-    Sales already made keep the price they were made at (their lines froze it), and the audit
-    trail keeps the old and the new values with who changed them.
+    A new price applies from now: it is added to the price history, which prices every later sale
+    (a sale queued offline before now keeps the old one). Sales already made keep theirs (their
+    lines froze it), and the audit trail keeps the old and the new values with who changed them.
     """
     unknown = set(changes) - EDITABLE
     if unknown:
@@ -161,8 +164,11 @@ def update_product(product_id: int, **changes) -> Product:
     with atomic() as session:
         found = _locked(session, product_id)
         _check_changes(changes)
+        before = (found.price_fen, found.price_per)
         for name, value in changes.items():
             setattr(found, name, _normalised(name, value))
+        if (found.price_fen, found.price_per) != before:
+            pricing.record_price(session, found, by)
     return found
 
 

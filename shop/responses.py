@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from . import health
 from .errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooMany
 from .extensions import db
 
@@ -70,11 +71,23 @@ def _messages() -> dict[int, str]:
     }
 
 
+def takes_idempotency_key(view):
+    """Mark an API view whose body carries an idempotency key: its 500 may tell the client to resend with it."""
+    view.takes_idempotency_key = True
+    return view
+
+
 def _api_crash_message() -> str:
-    """A JSON 500's message: a client that sent an idempotency key may resend with it and cannot double-record."""
+    """A JSON 500's message: only what is known, and a safe resend only where a key makes it safe."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "takes_idempotency_key", False):
+        return _(
+            "The server could not answer; the request may or may not have been recorded. "
+            "It is safe to send it again with the same idempotency key."
+        )
     return _(
         "The server could not answer; the request may or may not have been recorded. "
-        "It is safe to send it again with the same idempotency key."
+        "Check whether it was before sending it again."
     )
 
 
@@ -94,7 +107,9 @@ def _csrf_error(error: CSRFError):
 def _unexpected_error(error: Exception):
     # The transaction is rolled back so that nothing half-done is recorded.
     db.session.rollback()
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    # A full disk or a dead database fails every request alike: one clear line each, not a traceback each.
+    if not health.log_database_fault(error, f"{request.method} {request.path}"):
+        current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())
 
 

@@ -2,22 +2,25 @@
 
 A sale is recorded whole or not at all. Its idempotency key, made by the till,
 means a sale sent again (the network dropped, the tablet reloaded) returns
-the sale already recorded instead of selling twice.
+the sale already recorded instead of selling twice. A sale carries the moment
+the till rang it up (sold_at): it is priced at the prices in force then and
+belongs to that moment's business day, however late it synced.
 """
 
 import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
-from . import credits, stock
-from .clock import business_today, day_bounds, now_utc
+from . import credits, pricing, stock
+from .clock import business_day, business_today, day_bounds, now_utc
 from .counters import counter_for, working_counter
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .extensions import db
@@ -44,6 +47,8 @@ from .units import Unit
 
 #: A basket longer than this is a mistake at the till, not a purchase.
 MAX_LINES = 50
+#: How far ahead of the server's clock a till's clock may run before its sold_at is refused.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class KeyReused(Conflict):
@@ -56,6 +61,10 @@ class NotEnoughTendered(Invalid):
     """The cash handed over does not cover the total."""
 
 
+class SoldAtOutOfBounds(Invalid):
+    """A sale's sold_at lies in the future or further back than a queued sale may wait."""
+
+
 @dataclass(frozen=True)
 class LineRequest:
     """One product and quantity (grams or pieces) the buyer takes."""
@@ -64,10 +73,37 @@ class LineRequest:
     quantity: int
 
 
-def request_digest(payment_method: str, lines: Sequence[LineRequest], tendered_fen: int | None) -> str:
-    """A fingerprint of what a sale asked for, to tell a true replay from a reused key."""
+def request_digest(
+    payment_method: str, lines: Sequence[LineRequest], tendered_fen: int | None, sold_at: datetime | None = None
+) -> str:
+    """A fingerprint of what a sale asked for, to tell a true replay from a reused key.
+
+    sold_at (naive UTC) counts only when given, so the digests of sales sent without it stay as they were.
+    """
     body = [payment_method, [[line.product_id, line.quantity] for line in lines], tendered_fen]
+    if sold_at is not None:
+        body.append(sold_at.isoformat())
     return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An instant as naive UTC, the form stored: an aware one converted, a naive one taken as UTC already."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def check_sold_at(sold_at: datetime, now: datetime, max_age: timedelta) -> None:
+    """Refuse a sale rung up in the future (beyond clock skew) or longer ago than a queued sale may wait."""
+    if sold_at > now + CLOCK_SKEW:
+        message = _("The sale's time is in the future: check the date and time on the tablet.")
+        raise SoldAtOutOfBounds(message, "sold_at")
+    if sold_at < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        message = _(
+            "This sale was rung up more than %(hours)d hours ago, too long ago to record it now: "
+            "the manager settles it by hand.",
+            hours=hours,
+        )
+        raise SoldAtOutOfBounds(message, "sold_at")
 
 
 def sale_by_key(idempotency_key: str) -> Sale | None:
@@ -91,18 +127,28 @@ def record_sale(
     today: date,
     tendered_fen: int | None = None,
     counter_id: int | None = None,
+    sold_at: datetime | None = None,
 ) -> tuple[Sale, bool]:
-    """Sell the lines at the clerk's counter (or the manager's chosen one); return the sale and whether it is new."""
-    digest = request_digest(payment_method, lines, tendered_fen)
+    """Sell the lines at the clerk's counter (or the manager's chosen one); return the sale and whether it is new.
+
+    With `sold_at` (when the till rang it up) the sale is priced at the prices in force then and
+    dated by its business day; without it, it is priced now and dated `today`.
+    """
+    sold_at = as_utc(sold_at) if sold_at is not None else None
+    digest = request_digest(payment_method, lines, tendered_fen, sold_at)
     if clerk.role is Role.CLERK:
         working_counter(clerk, counter_id)  # a clerk naming another counter is refused, even on a replay
     if (existing := sale_by_key(idempotency_key)) is not None:
+        # A true replay is answered whatever its age: the sale is recorded, only its answer was lost.
         return _replay(existing, digest, counter_id), False
     _check_basket(lines, payment_method, tendered_fen)
+    if sold_at is not None:
+        check_sold_at(sold_at, now_utc(), timedelta(hours=current_app.config["SOLD_AT_MAX_AGE_HOURS"]))
+    moment = Moment(sold_at or now_utc(), business_day(sold_at) if sold_at else today, priced=sold_at is not None)
     try:
         counter = working_counter(clerk, counter_id)
         sale = _sell(
-            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, today, tendered_fen, counter.id
+            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, moment, tendered_fen, counter.id
         )
     except IntegrityError:
         # The same key won a race on another connection: that sale is the answer.
@@ -124,7 +170,17 @@ def _check_basket(lines: Sequence[LineRequest], method: PaymentMethod, tendered_
         raise Invalid(_("Only cash is handed over."), "tendered_fen")
 
 
-def _sell(key, digest, method, lines, clerk, today, tendered_fen, counter_id) -> Sale:
+@dataclass(frozen=True)
+class Moment:
+    """When a sale happened: its instant (naive UTC), its business day, and whether to price it from the history."""
+
+    at: datetime
+    day: date
+    #: False: the shelf's price now (a sale without sold_at); True: the price history's at `at`.
+    priced: bool
+
+
+def _sell(key, digest, method, lines, clerk, moment: Moment, tendered_fen, counter_id) -> Sale:
     with atomic() as session:
         sale = Sale(
             idempotency_key=key,
@@ -134,13 +190,16 @@ def _sell(key, digest, method, lines, clerk, today, tendered_fen, counter_id) ->
             payment_method=method,
             total_fen=0,
             tendered_fen=tendered_fen,
-            sold_on=today,
+            sold_on=moment.day,
+            sold_at=moment.at,
         )
         session.add(sale)
         # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
         session.flush()
         products = products_for(session, lines)
-        draw_lines(session, sale, [line_to_sell(products[r.product_id], r.quantity) for r in lines], today, clerk)
+        prices = pricing.prices_at(session, products, moment.at) if moment.priced else {}
+        to_sell = [line_to_sell(products[r.product_id], r.quantity, prices.get(r.product_id)) for r in lines]
+        draw_lines(session, sale, to_sell, moment.day, clerk)
     return sale
 
 
@@ -168,9 +227,10 @@ class LineToSell:
         }
 
 
-def line_to_sell(product: Product, quantity: int) -> LineToSell:
-    """A line at the product's current shelf price."""
-    return LineToSell(product.id, product.name_zh, product.unit, product.price_fen, product.price_per, quantity)
+def line_to_sell(product: Product, quantity: int, price: tuple[int, int] | None = None) -> LineToSell:
+    """A line at `price` (price_fen, price_per) from the price history, or else the product's current shelf price."""
+    price_fen, price_per = price or (product.price_fen, product.price_per)
+    return LineToSell(product.id, product.name_zh, product.unit, price_fen, price_per, quantity)
 
 
 def allocate_line(lots, held: dict[int, int], request: LineToSell, index: int) -> list:
@@ -508,3 +568,26 @@ def day_totals(counter_id: int, on: date) -> dict[PaymentMethod, tuple[int, int,
         for method in PaymentMethod
         if method in sold or method in refunded
     }
+
+
+def refunds_of_earlier_sales(counter_id: int, on: date) -> list[Refund]:
+    """Refunds made on a day of sales made on another day at a counter, oldest first.
+
+    The day's sales list shows them as rows of their own, so that its refunds add up to the
+    cash-up's (day_totals), which counts a refund on the day the money went back.
+    """
+    start, end = day_bounds(on)
+    return list(
+        db.session.scalars(
+            sa.select(Refund)
+            .join(Sale, Refund.sale_id == Sale.id)
+            .where(
+                Sale.counter_id == counter_id, Sale.sold_on != on, Refund.created_at >= start, Refund.created_at < end
+            )
+            .options(
+                joinedload(Refund.sale),
+                selectinload(Refund.lines).joinedload(RefundLine.sale_line),
+            )
+            .order_by(Refund.created_at, Refund.id)
+        )
+    )

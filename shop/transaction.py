@@ -6,6 +6,10 @@ IMMEDIATE, so two writers queue for the lock up front instead of failing half
 way; on PostgreSQL row locks (taken by the stock module) do that job.
 """
 
+import logging
+import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,6 +20,15 @@ from sqlalchemy.orm import Session
 from .extensions import db
 
 _IMMEDIATE = "sqlite_begin_immediate"
+
+#: How often (seconds) a worker asks SQLite, after a commit, to copy the WAL back into the database.
+WAL_CHECKPOINT_EVERY_S = 30
+#: A WAL larger than this means checkpoints are not keeping up (a long read holds them back): say so.
+WAL_WARN_BYTES = 64 * 1024 * 1024
+
+log = logging.getLogger(__name__)
+_next_checkpoint = [0.0]
+_checkpoint_lock = threading.Lock()
 
 
 def configure_engine(engine: Engine, busy_timeout_s: int) -> None:
@@ -58,3 +71,47 @@ def atomic() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    checkpoint_now_and_then(session.get_bind())
+
+
+def checkpoint_now_and_then(engine: Engine) -> None:
+    """On SQLite, at most every WAL_CHECKPOINT_EVERY_S: a passive checkpoint, and a warning if the WAL grows."""
+    if engine.dialect.name != "sqlite":
+        return
+    now = time.monotonic()
+    with _checkpoint_lock:
+        if now < _next_checkpoint[0]:
+            return
+        _next_checkpoint[0] = now + WAL_CHECKPOINT_EVERY_S
+    try:
+        wal_checkpoint(engine)
+    except sa.exc.DBAPIError as error:
+        # The commit is done; a checkpoint that fails must not turn it into an error.
+        log.warning("SQLite WAL checkpoint failed: %s", str(error.orig).splitlines()[0])
+
+
+def wal_checkpoint(engine: Engine) -> tuple[int, int, int, int]:
+    """PRAGMA wal_checkpoint(PASSIVE): (busy, WAL pages, pages copied back, WAL bytes); warns when it lags.
+
+    PASSIVE never waits for readers: it copies what no open read still needs. A WAL that grows past
+    WAL_WARN_BYTES means readers (a long report, a stuck connection) keep it from being reused.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        busy, pages, copied = cursor.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        files = cursor.execute("PRAGMA database_list").fetchall()
+        cursor.close()
+    finally:
+        raw.close()
+    main = next((file for _seq, name, file in files if name == "main"), "")
+    size = os.path.getsize(main + "-wal") if main and os.path.exists(main + "-wal") else 0
+    if busy or size >= WAL_WARN_BYTES:
+        log.warning(
+            "SQLite WAL not checkpointed: %d MiB, %d of %d pages copied back%s; a long read may be holding it",
+            size // (1024 * 1024),
+            max(copied, 0),
+            max(pages, 0),
+            " (busy)" if busy else "",
+        )
+    return busy, pages, copied, size

@@ -7,19 +7,21 @@
  * the first attempt, and leaves the queue only when the server answers 200/201 (recorded) or a 4xx
  * that can never succeed (then it moves to "needs attention"). Any other outcome (no network, a
  * timeout, a 5xx, signed out) leaves it queued, to be sent again with the same key; the server
- * replays a key it has seen instead of selling twice.
+ * replays a key it has seen instead of selling twice. Each sale carries the moment it was rung up
+ * (sold_at, with the tablet's UTC offset): the server prices and dates it by that moment, so a sale
+ * that syncs after a price change or after midnight keeps the price asked and the day it was made.
+ *
+ * A refused sale leaves "needs attention" only on the server's word too: settling it (sold again,
+ * money returned, written off) queues a record under the refused sale's key, written down before
+ * it is sent and sent like a sale, and the entry goes when the server has kept that record.
  */
 (function () {
   'use strict';
 
-  // The sale page loads this file only for its print button.
-  if (!document.getElementById('pos')) {
-    document.querySelectorAll('[data-print]').forEach((b) => b.addEventListener('click', () => window.print()));
-    return;
-  }
-
   const QUEUE_KEY = 'bangfu.pos.queue';
   const ATTENTION_KEY = 'bangfu.pos.attention';
+  const SETTLE_KEY = 'bangfu.pos.settlements';
+  const RESALE_KEY = 'bangfu.pos.resale';
   const BASKET_KEY = 'bangfu.pos.basket';
   const FAVOURITES_KEY = 'bangfu.pos.favourites';
   const WEIGHT_MODE_KEY = 'bangfu.pos.weightMode';
@@ -135,6 +137,7 @@
   // The queue is always read afresh before a change, so two tabs never overwrite each other's sales.
   const loadQueue = () => load(QUEUE_KEY, []);
   const loadAttention = () => load(ATTENTION_KEY, []);
+  const loadSettlements = () => load(SETTLE_KEY, []);
 
   function removeFromQueue(key) {
     save(QUEUE_KEY, loadQueue().filter((item) => item.key !== key));
@@ -173,6 +176,11 @@
 
   function saveBasket() {
     save(BASKET_KEY, basket);
+    // A basket emptied no longer sells a refused sale again: its entry waits in the list once more.
+    if (!basket.length && load(RESALE_KEY, null)) {
+      save(RESALE_KEY, null);
+      renderQueue();
+    }
     renderBasket();
   }
 
@@ -468,6 +476,16 @@
     return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
   }
 
+  /** An instant as RFC 3339 in the tablet's own zone, with its offset: 2026-12-03T23:59:00.000+08:00. */
+  function rfc3339(ms) {
+    const d = new Date(ms);
+    const pad = (n, w) => String(n).padStart(w || 2, '0');
+    const offset = -d.getTimezoneOffset();
+    const zone = (offset < 0 ? '-' : '+') + pad(Math.floor(Math.abs(offset) / 60)) + ':' + pad(Math.abs(offset) % 60);
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':'
+      + pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + '.' + pad(d.getMilliseconds(), 3) + zone;
+  }
+
   /** The basket as a queued sale: its key, the exact body to send, and what to show while it waits. */
   function saleFromBasket() {
     const body = {
@@ -481,10 +499,15 @@
     if (CFG.counterId) body.counter_id = CFG.counterId;
     // The same basket confirmed again after an unsaved, unanswered try keeps its key: the first try may have landed.
     const fingerprint = JSON.stringify(body);
-    const key = unsaved && unsaved.fingerprint === fingerprint ? unsaved.key : newKey();
+    const again = unsaved && unsaved.fingerprint === fingerprint;
+    const key = again ? unsaved.key : newKey();
+    // The moment it was rung up prices and dates the sale, however late it syncs; a retry keeps the
+    // first try's moment, so that its body, and so its replay, is the same.
+    const created = again ? unsaved.created : Date.now();
     body.idempotency_key = key;
+    body.sold_at = rfc3339(created);
     return {
-      key: key, body: body, created: Date.now(), clerk: CFG.username, total_fen: basketTotal(), fingerprint: fingerprint,
+      key: key, body: body, created: created, clerk: CFG.username, total_fen: basketTotal(), fingerprint: fingerprint,
       lines: basket.map((line) => ({ product_id: line.product_id, quantity: line.quantity, mode: line.mode, snap: lineProduct(line) })),
     };
   }
@@ -521,6 +544,7 @@
     } else {
       noteQueueError(sale.key, outcome.error);
     }
+    settleResale(sale);
     $('pay-dialog').close();
     showDone(sale, outcome);
     clearBasket();
@@ -621,12 +645,16 @@
    * recorded, refused (never retry: a 4xx that cannot succeed), signed_out, or retry.
    */
   async function sendSale(sale) {
-    let answer = await request('POST', CFG.salesUrl, sale.body);
+    return send(CFG.salesUrl, sale.body);
+  }
+
+  async function send(url, body) {
+    let answer = await request('POST', url, body);
     if (answer.status === 400 && errorCode(answer) === 'csrf_failed') {
       const token = await refreshToken();
       if (token === 'signed_out') return setSignedOut({ kind: 'signed_out', error: t('signed_out') });
       if (token !== 'ok') return setOnline({ kind: 'retry', error: t('network_error') }, false);
-      answer = await request('POST', CFG.salesUrl, sale.body);
+      answer = await request('POST', url, body);
     }
     return classify(answer);
   }
@@ -640,7 +668,7 @@
     if (status === 401 || status === 403) return setSignedOut({ kind: 'signed_out', error: errorMessage(answer) });
     if (status === 0) return setOnline({ kind: 'retry', error: t('network_error') }, false);
     const never = [400, 409, 413, 415, 422].includes(status) && errorCode(answer) !== 'csrf_failed';
-    if (never) return setOnline({ kind: 'refused', error: errorMessage(answer) }, true);
+    if (never) return setOnline({ kind: 'refused', error: errorMessage(answer), code: errorCode(answer) }, true);
     // 5xx, 404 from a proxy, 408, 429, a 2xx we could not read: the sale may yet go through.
     return setOnline({ kind: 'retry', error: errorMessage(answer) }, status < 500);
   }
@@ -663,6 +691,7 @@
     if (syncing) return;
     syncing = true;
     let changed = 0;
+    let blocked = false;
     const tried = new Set(); // each sale at most once a round, even if the tablet cannot write its outcome
     renderQueue();
     try {
@@ -681,11 +710,14 @@
         else if (outcome.kind === 'refused') moveToAttention(sale, outcome.error);
         else {
           noteQueueError(sale.key, outcome.error);
+          blocked = true;
           break;
         }
         changed += 1;
         renderQueue();
       }
+      // Settlements after the sales, so that a sale sold again reaches the server before its record.
+      if (!blocked) await syncSettlements();
     } finally {
       syncing = false;
       renderQueue();
@@ -730,16 +762,27 @@
     if (!queue.length) list.append(el('li', { class: 'empty', text: t('pending_none') }));
     const refused = $('attention-list');
     refused.textContent = '';
+    const settled = new Set(loadSettlements().map((s) => s.key));
+    const resale = load(RESALE_KEY, null);
     attention.forEach((sale) => refused.append(queueEntry(sale, el('div', { class: 'queue-refused' }, [
       el('p', { class: 'queue-error', text: sale.error }),
-      el('button', { type: 'button', class: 'ghost', 'data-again': sale.key, text: t('to_basket') }),
-      el('button', { type: 'button', class: 'ghost', 'data-dismiss': sale.key, text: t('dismiss') }),
+      sale.settleError ? el('p', { class: 'queue-error', text: t('settle_refused', { error: sale.settleError }) }) : null,
+      settled.has(sale.key) ? el('p', { class: 'hint', text: t('settle_pending') }) : null,
+      !settled.has(sale.key) && resale && resale.of === sale.key ? el('p', { class: 'hint', text: t('settle_in_basket') }) : null,
+      ...(settled.has(sale.key) || (resale && resale.of === sale.key) ? [] : [
+        el('button', { type: 'button', class: 'ghost', 'data-again': sale.key, text: t('to_basket') }),
+        el('button', { type: 'button', class: 'ghost', 'data-dismiss': sale.key, text: t('dismiss') }),
+      ]),
     ]))));
     $('attention-section').hidden = !attention.length;
-    $('sync-now').disabled = syncing || !queue.length;
+    $('sync-now').disabled = syncing || !(queue.length || settled.size);
   }
 
-  /** Put a refused sale back in the basket, to sell again under a new key after fixing it. */
+  /* ------------------------------------------------------------ settling a refused sale */
+
+  let settling = null; // {sale, again}
+
+  /** Sell again or dismiss: either way the clerk first says how the sale was settled. */
   function onAttentionClick(event) {
     const again = event.target.closest('[data-again]');
     const dismiss = event.target.closest('[data-dismiss]');
@@ -751,15 +794,115 @@
       window.alert(t('basket_busy'));
       return;
     }
-    if (dismiss && !window.confirm(t('dismiss_confirm'))) return;
-    if (again) {
+    settling = { sale: sale, again: Boolean(again) };
+    $('settle-title').textContent = again ? t('settle_again_title') : t('settle_dismiss_title');
+    $('settle-sale').textContent = timeText(sale.created) + ' · ' + saleSummary(sale) + ' · ' + fen(sale.total_fen);
+    $('settle-hint').textContent = again ? t('settle_again_hint') : t('settle_dismiss_hint');
+    $('settle-ways').hidden = Boolean(again);
+    document.querySelectorAll('#settle-ways input').forEach((r) => { r.checked = false; });
+    $('settle-note').value = '';
+    $('settle-error').hidden = true;
+    $('settle-ok').textContent = again ? t('to_basket') : t('settle_send');
+    updateSettle();
+    openDialog($('settle-dialog'));
+  }
+
+  const chosenOutcome = () => {
+    const chosen = document.querySelector('#settle-ways input:checked');
+    return chosen ? chosen.value : null;
+  };
+
+  function updateSettle() {
+    $('settle-ok').disabled = !settling || (!settling.again && !chosenOutcome());
+  }
+
+  /** Text the server takes: one line, no control characters, within its length. */
+  const oneLine = (text, max) => String(text || '').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, max);
+
+  /** The record of a settled refused sale: the sale as it was sent, the money, the refusal and the outcome. */
+  function settlementBody(sale, outcome, note, resoldKey) {
+    const body = {
+      idempotency_key: sale.key,
+      lines: sale.body.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity })),
+      payment_method: sale.body.payment_method,
+      taken_fen: sale.total_fen,
+      refused_error: oneLine(sale.error, 300) || '?',
+      rung_up_at: new Date(sale.created).toISOString(),
+      outcome: outcome,
+      note: oneLine(note, 200),
+    };
+    if (typeof sale.body.tendered_fen === 'number') body.tendered_fen = sale.body.tendered_fen;
+    if (sale.body.counter_id) body.counter_id = sale.body.counter_id;
+    if (resoldKey) body.resold_key = resoldKey;
+    return body;
+  }
+
+  /** Written down before it is sent, like a sale: false when the tablet cannot keep it. */
+  function queueSettlement(sale, body) {
+    const list = loadSettlements().filter((s) => s.key !== sale.key);
+    list.push({ key: sale.key, body: body, created: Date.now() });
+    return save(SETTLE_KEY, list);
+  }
+
+  function onSettleSubmit(event) {
+    event.preventDefault();
+    if (!settling || $('settle-ok').disabled) return;
+    const sale = settling.sale;
+    const note = $('settle-note').value;
+    if (settling.again) {
+      // The record goes with the new sale, naming it, once that sale is recorded or queued.
+      if (!save(RESALE_KEY, { of: sale.key, note: note })) return showSettleError(t('storage_full'));
       basket = sale.lines.map((l) => ({ product_id: l.product_id, quantity: l.quantity, mode: l.mode, snap: l.snap }));
       saveBasket();
       renderGrid();
       $('queue-dialog').close();
+    } else {
+      const stale = loadAttention().map((a) => (a.key === sale.key ? Object.assign(a, { settleError: null }) : a));
+      if (!queueSettlement(sale, settlementBody(sale, chosenOutcome(), note))) return showSettleError(t('storage_full'));
+      save(ATTENTION_KEY, stale);
     }
-    save(ATTENTION_KEY, loadAttention().filter((a) => a.key !== key));
+    settling = null;
+    $('settle-dialog').close();
     renderQueue();
+    if (!$('settle-ways').hidden) syncQueue();
+  }
+
+  function showSettleError(message) {
+    $('settle-error').textContent = message;
+    $('settle-error').hidden = false;
+  }
+
+  /** A sale made from a refused one's basket settles it: the record names the new sale's key. */
+  function settleResale(sale) {
+    const resale = load(RESALE_KEY, null);
+    const refused = resale && loadAttention().find((a) => a.key === resale.of);
+    if (refused && queueSettlement(refused, settlementBody(refused, 'resold', resale.note, sale.key))) save(RESALE_KEY, null);
+  }
+
+  /** Send the queued records, oldest first; an entry leaves "needs attention" once its record is kept. */
+  async function syncSettlements() {
+    for (const item of loadSettlements()) {
+      if (inFlight.has('settle:' + item.key)) continue;
+      inFlight.add('settle:' + item.key);
+      let outcome;
+      try {
+        outcome = await send(CFG.refusedUrl, item.body);
+      } finally {
+        inFlight.delete('settle:' + item.key);
+      }
+      // 409: the server already holds a record under this key (sent from another tab), or a sale.
+      const kept = outcome.kind === 'recorded' || (outcome.kind === 'refused' && ['idempotency_key_reused', 'sale_recorded'].includes(outcome.code));
+      if (kept) {
+        // The entry goes first: a record left queued is only sent again and replayed, never lost.
+        save(ATTENTION_KEY, loadAttention().filter((a) => a.key !== item.key));
+      } else if (outcome.kind === 'refused') {
+        save(ATTENTION_KEY, loadAttention().map((a) => (a.key === item.key ? Object.assign(a, { settleError: outcome.error }) : a)));
+      } else {
+        return;
+      }
+      save(SETTLE_KEY, loadSettlements().filter((s) => s.key !== item.key));
+      renderQueue();
+    }
   }
 
   /* ------------------------------------------------------------ wiring */
@@ -796,10 +939,13 @@
     $('queue-close').addEventListener('click', () => $('queue-dialog').close());
     $('sync-now').addEventListener('click', syncQueue);
     $('attention-list').addEventListener('click', onAttentionClick);
+    $('settle-form').addEventListener('submit', onSettleSubmit);
+    $('settle-ways').addEventListener('change', updateSettle);
+    $('settle-cancel').addEventListener('click', () => { settling = null; $('settle-dialog').close(); });
     window.addEventListener('online', () => { setOnline(null, true); syncQueue(); refreshProducts(); });
     window.addEventListener('offline', () => setOnline(null, false));
     // Another tab of the till changed the queue or the basket.
-    window.addEventListener('storage', (e) => { if (e.key === QUEUE_KEY || e.key === ATTENTION_KEY) renderQueue(); });
+    window.addEventListener('storage', (e) => { if ([QUEUE_KEY, ATTENTION_KEY, SETTLE_KEY, RESALE_KEY].includes(e.key)) renderQueue(); });
     document.addEventListener('visibilitychange', () => { if (!document.hidden) syncQueue(); });
     setInterval(syncQueue, SYNC_EVERY_MS);
   }

@@ -231,7 +231,7 @@ def test_checkout_with_an_empty_cart_goes_back_to_the_cart(app, shelf, buyer):
     assert order_count(app) == 0
 
 
-def test_a_delivery_without_an_address_is_refused_and_nothing_is_recorded(app, shelf, buyer, api):
+def test_a_delivery_without_an_address_is_refused_and_nothing_is_recorded(app, shelf, buyer, api, stripe):
     buyer.add(shelf["shrimp"], "1", "jin")
     response = buyer.check_out(fulfilment="delivery", address="  ")
     assert response.status_code == 422

@@ -10,7 +10,6 @@ from jinja2 import Environment, FileSystemLoader
 
 from shop.money import format_fen
 from shop.monitoring import (
-    CHART_BOTTOM,
     CHART_TOP,
     InvalidMonth,
     MonitoringLine,
@@ -168,17 +167,18 @@ def test_every_bar_stays_inside_the_plot():
     drawn = chart(per_capita_year([10_000, 95_000, 60_000, 0, 30_000, 120_000] * 2), LINE.monthly_fen)
     for bar in drawn.bars:
         assert 0 <= bar.x and bar.x + bar.width <= drawn.width
-        assert CHART_TOP <= bar.y and bar.y + bar.height == drawn.height - CHART_BOTTOM
+        assert CHART_TOP <= bar.y and bar.y + bar.height == drawn.baseline
         assert bar.width > 0 and bar.height >= 0
     assert [b.x for b in drawn.bars] == sorted(b.x for b in drawn.bars)
 
 
 def test_the_tallest_bar_reaches_the_top_of_the_scale_in_proportion():
     drawn = chart(per_capita_year([40_000, 150_000]), 60_000)
-    plot_height = drawn.height - CHART_TOP - CHART_BOTTOM
+    plot_height = drawn.baseline - CHART_TOP
     assert drawn.max_fen == 200_000  # the round top above ¥1,500
-    assert drawn.bars[1].height == plot_height * 150_000 // 200_000
-    assert drawn.bars[0].height == plot_height * 40_000 // 200_000
+    # In proportion, rounded half up to whole SVG units.
+    assert drawn.bars[1].height == (2 * plot_height * 150_000 + 200_000) // 400_000
+    assert drawn.bars[0].height == (2 * plot_height * 40_000 + 200_000) // 400_000
 
 
 def test_the_line_lies_between_the_top_and_the_baseline():
@@ -225,3 +225,41 @@ def test_the_chart_macro_draws_a_bar_per_month_and_names_the_line():
     assert "Monitoring line 2024" in svg and 'width="100%"' in svg and 'role="img"' in svg
     assert "1月" in svg and "-¥50.00" in svg and "2024-03" in svg
     assert "<script" not in svg and "http://" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+# The chart's labels on a phone: legible, and with the year.
+
+
+def test_a_chart_drawn_for_a_phone_has_larger_labels_and_margins_that_hold_them():
+    values = months_from(date(2025, 12, 1), [10_000] * 13)
+    wide, phone = chart(values, 60_000), chart(values, 60_000, width=360, height=300, font=16)
+    assert phone.font == 16 and phone.plot_left > wide.plot_left and phone.height - phone.baseline == 16 * 32 // 10
+    assert phone.year_y < phone.height  # the row of years is inside the picture
+    assert all(bar.x + bar.width <= phone.plot_right for bar in phone.bars)
+
+
+def test_every_year_is_named_under_its_january_and_the_first_month():
+    values = months_from(date(2024, 6, 1), [0] * 13)  # June 2024 to June 2025
+    drawn = chart(values, 60_000)
+    assert [(m.year, m.anchor) for m in drawn.years] == [(2024, "start"), (2025, "start")]
+    january = next(bar for bar in drawn.bars if bar.month == date(2025, 1, 1))
+    assert drawn.years[1].x == january.x
+
+
+def test_a_january_right_after_the_first_month_pushes_the_first_year_left_of_it():
+    drawn = chart(months_from(date(2025, 12, 1), [0] * 13), 60_000, width=360, height=300, font=16)
+    first, second = drawn.years
+    assert (first.year, first.anchor, second.year) == (2025, "end", 2026)
+    assert first.x < second.x and first.x - 4 * drawn.font >= 0  # it fits under the y-axis labels
+
+
+def test_a_year_starting_near_the_right_edge_ends_there_instead():
+    drawn = chart(months_from(date(2024, 2, 1), [0] * 12), 60_000)  # January is the last month
+    assert drawn.years[-1].year == 2025 and drawn.years[-1].anchor == "end" and drawn.years[-1].x == drawn.plot_right
+
+
+def test_narrow_months_are_numbered_and_every_other_one_labelled_ending_with_this_month():
+    values = months_from(date(2025, 12, 1), [0] * 13)
+    wide, phone = chart(values, 60_000), chart(values, 60_000, width=360, height=300, font=16)
+    assert not wide.compact and all(wide.labelled)
+    assert phone.compact and phone.labelled[-1] and not phone.labelled[-2] and sum(phone.labelled) == 7
