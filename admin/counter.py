@@ -264,7 +264,7 @@ def refused_list():
         counter=counter,
         counters=counter_choices(user),
         outcome_text=OUTCOME_TEXT,
-        line_text=line_text,
+        line_text=staff_quantity_text,
         mask_numbers_in=mask_numbers_in,
     )
 
