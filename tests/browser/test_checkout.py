@@ -73,8 +73,11 @@ def test_the_order_shows_up_at_the_till_and_the_clerk_takes_the_money(phone, ser
     till.fill("#q", number)
     till.click(".pickup-search button[type=submit]")
     till.fill(".pickup-pay input[name=tendered]", "50")
+    asked = []
+    till.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     till.click(".pickup-pay button[type=submit]")
     till.wait_for_url(re.compile(r".*/admin/counter/sales/\d+$"))
+    assert "¥34.00" in asked[0] and number in asked[0]  # the clerk was asked first, with the amount
     assert number in till.text_content("main") and "¥16.00" in till.text_content("main")  # the change
     assert (shop.sales(), shop.on_hand("shrimp")) == (1, 750)
     phone.reload()
