@@ -67,6 +67,19 @@ def verify_peak(app) -> tuple[int, object, int]:
     return count, fault, peak
 
 
+def all_rows_peak(app) -> int:
+    """The peak memory of reading the whole ledger at once, as verify did before it streamed."""
+    with app.app_context():
+        tracemalloc.start()
+        try:
+            db.session.execute(sa.select(LedgerEntry.__table__)).mappings().all()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        db.session.remove()
+    return peak
+
+
 def test_verify_over_four_times_the_entries_takes_no_more_memory(app, goods, monkeypatch):
     monkeypatch.setattr(credits, "VERIFY_CHUNK", 250)
     append_payouts(app, goods["wang"], 1_000)
@@ -76,8 +89,11 @@ def test_verify_over_four_times_the_entries_takes_no_more_memory(app, goods, mon
     append_payouts(app, goods["wang"], 3_000)
     count, fault, large = verify_peak(app)
     assert (count, fault) == (4_000, None)
-    # Loading every row would take four times the memory; a chunk at a time takes the same.
-    assert large < small * 1.5
+    everything = all_rows_peak(app)
+    # Loading every row takes memory in proportion to the ledger; a chunk at a time takes about the same
+    # whatever its length. The drivers' one-off caches (psycopg prepares a statement run often) may add a
+    # little, so the bound is a small part of what the 3,000 extra rows would take if they were loaded.
+    assert large - small < (everything - small) / 4, (small, large, everything)
 
 
 def test_a_fault_in_a_late_chunk_is_found_with_its_seq(app, goods, monkeypatch):
