@@ -6,7 +6,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Register the staff blueprints on the app."""
     # Imported here: admin views use shop's use cases, and shop imports admin.
-    from . import audit, counter, home, households, orders, places, products, reports, review, roster, stock, users
+    from admin import audit, counter, home, households, orders, places, products, reports, review, roster, stock, users
 
     app.register_blueprint(home.bp)
     app.register_blueprint(counter.bp)

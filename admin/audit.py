@@ -17,9 +17,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp, ValidationError
 
 from shop import audit
-from shop.access import roles_required
 from shop.clock import local_time
 from shop.models import AuditEvent, Role
+from shop.web.access import roles_required
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 

@@ -31,19 +31,21 @@ from wtforms import HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 
-from shop import orders, refused_sales, sales, stock, units
-from shop.access import roles_required, signed_in_user
-from shop.api import till_catalog
+from shop import units
 from shop.clock import business_today, local_time
-from shop.counters import UnknownCounter, counter_for, working_counter
 from shop.errors import DomainError
 from shop.models import COUNTER_METHODS, Counter, PaymentMethod, RefusedOutcome, Role, Sale, SettlementMode, User
 from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
 from shop.privacy import mask_numbers_in
-from shop.responses import STATUS_OF
-from shop.templating import label, localised, product_image_url, staff_quantity_text
+from shop.selling import orders, refused_sales, sales
+from shop.stock import lots
+from shop.stock.counters import UnknownCounter, counter_for, working_counter
 from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
+from shop.web.access import roles_required, signed_in_user
+from shop.web.api import till_catalog
+from shop.web.responses import STATUS_OF
+from shop.web.templating import label, localised, product_image_url, staff_quantity_text
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
 
@@ -94,7 +96,7 @@ def till_counter(user: User) -> Counter:
 
 def counter_choices(user: User) -> list[Counter]:
     """The counters the manager may switch the till to; none for a clerk or a single-counter installation."""
-    counters = stock.open_counters() if user.role is Role.ADMIN else []
+    counters = lots.open_counters() if user.role is Role.ADMIN else []
     return counters if len(counters) > 1 else []
 
 
@@ -535,7 +537,7 @@ def parse_quantity(text: str, unit: Unit, entered_in: str) -> int:
         if entered_in == "jin":
             raise BadQuantity(_("Type jin as a whole number of grams, like 0.5 or 1.25.")) from None
         raise BadQuantity(_("Type a whole number.")) from None
-    if quantity > stock.MAX_LOT_QTY:
+    if quantity > lots.MAX_LOT_QTY:
         raise BadQuantity(_("That is more than was sold."))
     return quantity
 

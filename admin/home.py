@@ -2,11 +2,13 @@
 
 from flask import Blueprint, render_template
 
-from shop import audit, households, stock
-from shop.access import signed_in_user, staff_required
+from shop import audit
 from shop.clock import business_today
-from shop.counters import counter_for
 from shop.models import Household, Role
+from shop.stock import lots
+from shop.stock.counters import counter_for
+from shop.villages import households
+from shop.web.access import signed_in_user, staff_required
 
 bp = Blueprint("admin_home", __name__, url_prefix="/admin")
 
@@ -28,7 +30,7 @@ def index():
         "admin/home.html",
         households=listed,
         in_full=in_full,
-        shelf=stock.shelf(counter.id) if counter else [],
+        shelf=lots.shelf(counter.id) if counter else [],
         counter=counter,
         show_households=show_households,
         show_shelf=show_shelf,

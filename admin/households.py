@@ -1,13 +1,13 @@
 """Households for officers, supervisors and the manager: income, the monitoring evidence, payouts and corrections.
 
-Who sees which household is decided in the queries (shop.households.visible_to), so another
+Who sees which household is decided in the queries (shop.villages.households.visible_to), so another
 officer's household is "not found" rather than forbidden. Officers and supervisors read; the
 household's officer and the manager propose corrections; only the manager pays out and
 approves corrections, and never a correction they proposed themselves.
 
-The figures come from the ledger through shop.credits, shop.income and shop.statements, so this
-page, the statement PDF and the review pages cannot disagree. Only the counter's income is
-here: the monitoring evidence is shown as evidence for the officer, never as a verdict.
+The figures come from the ledger through shop.ledger.entries, shop.oversight.income and
+shop.oversight.statements, so this page, the statement PDF and the review pages cannot disagree.
+Only the counter's income is here: the monitoring evidence is shown as evidence for the officer, never as a verdict.
 """
 
 import unicodedata
@@ -27,13 +27,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from admin.stock import pdf_response, show_domain_error, show_error
-from shop import adjustments, audit, credits, households, income, payouts, reviews
-from shop.access import roles_required, signed_in_user
+from shop import audit
 from shop.clock import business_today
-from shop.counters import counter_for
 from shop.errors import DomainError
 from shop.extensions import db
-from shop.ledger import INCOME_KINDS, EntryKind, signed_amount
+from shop.ledger import entries
+from shop.ledger.chain import INCOME_KINDS, EntryKind, signed_amount
 from shop.models import (
     Adjustment,
     AdjustmentStatus,
@@ -52,11 +51,15 @@ from shop.models import (
     Village,
 )
 from shop.money import InvalidAmount, format_fen, parse_yuan
-from shop.monitoring import chart, month_start, per_capita
+from shop.oversight import adjustments, income, payouts, reviews
+from shop.oversight.monitoring import chart, month_start, per_capita
+from shop.oversight.statements import causes_of
 from shop.pdf.payout import PayoutReceipt, render_payout_receipt
-from shop.responses import STATUS_OF
-from shop.statements import causes_of
-from shop.templating import is_chinese, label
+from shop.stock.counters import counter_for
+from shop.villages import households
+from shop.web.access import roles_required, signed_in_user
+from shop.web.responses import STATUS_OF
+from shop.web.templating import is_chinese, label
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
 
@@ -269,7 +272,7 @@ def read_period(today: date) -> Period:
 class PeriodFigures:
     """A period's totals from the ledger, the income per person and the newest entries with their causes."""
 
-    statement: credits.Statement
+    statement: entries.Statement
     net_income_fen: int
     per_capita_fen: int
     trail: list[LedgerEntry]
@@ -279,7 +282,7 @@ class PeriodFigures:
 
 def period_figures(household: Household, period: Period) -> PeriodFigures:
     """The household's ledger over the period, newest entries first, at most ROWS_SHOWN of them."""
-    statement = credits.household_ledger(household.id, period.start, period.end)
+    statement = entries.household_ledger(household.id, period.start, period.end)
     net = statement.credited_fen - statement.reversed_fen + statement.adjusted_fen
     newest = sorted(statement.entries, key=lambda e: (e.entry_date, e.seq), reverse=True)[:ROWS_SHOWN]
     return PeriodFigures(
@@ -334,7 +337,7 @@ def household_page(
         today=today,
         period=period,
         figures=period_figures(household, period) if not period.errors else None,
-        balance_fen=credits.balance_of(db.session, household.id),
+        balance_fen=entries.balance_of(db.session, household.id),
         picture=picture,
         # The picture's chart is drawn for a wide screen; a phone gets the same bars drawn narrow and tall.
         phone_chart=chart(
@@ -423,7 +426,7 @@ PAYOUT_FIELDS = {"amount_fen": "amount", "reference": "reference", "note": "note
 
 def payout_page(household: Household, form: PayoutForm, status: int = 200):
     """The payout form beside the household's current balance."""
-    balance = credits.balance_of(db.session, household.id)
+    balance = entries.balance_of(db.session, household.id)
     if not form.is_submitted():
         form.seen_balance.data = str(balance)
     body = render_template(
@@ -474,7 +477,7 @@ def new_payout(household_id: int):
         payout = payouts.pay_household(request_, user)
     except DomainError as error:
         status = show_domain_error(form, error, PAYOUT_FIELDS)
-        form.seen_balance.data = str(credits.balance_of(db.session, household.id))
+        form.seen_balance.data = str(entries.balance_of(db.session, household.id))
         return payout_page(household, form, status)
     flash(
         _(

@@ -1,8 +1,8 @@
 """Online orders for staff: the list, one order with its handing-over steps and refunds, and payment at pickup.
 
 Clerks see only their own counter's orders (403 otherwise); the counter manager sees every
-counter's. Handing over goes through shop.orders; cancelling and refunding go through
-shop.payments, imported in the view because Stripe is its business. A refused step shows
+counter's. Handing over goes through shop.selling.orders; cancelling and refunding go through
+shop.selling.payments, imported in the view because Stripe is its business. A refused step shows
 the page again with the reason and the HTTP status of its kind, and records nothing.
 
 Phones are masked everywhere. The full number of a delivery order is shown only to the
@@ -23,10 +23,8 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from admin.counter import refund_requests, refunded_quantities, unit_price_text
-from shop import audit, orders, sales, stock
-from shop.access import roles_required, signed_in_user
+from shop import audit
 from shop.clock import business_today, local_time
-from shop.counters import UnknownCounter, counter_for, working_counter
 from shop.errors import Conflict, DomainError, Forbidden, Invalid
 from shop.models import (
     COUNTER_METHODS,
@@ -41,9 +39,13 @@ from shop.models import (
     User,
 )
 from shop.money import InvalidAmount, format_fen, parse_yuan
-from shop.order_flow import PAID_STATUSES, OrderStatus, staff_moves
-from shop.responses import STATUS_OF
-from shop.templating import label, staff_quantity_text
+from shop.selling import orders, sales
+from shop.selling.order_flow import PAID_STATUSES, OrderStatus, staff_moves
+from shop.stock import lots
+from shop.stock.counters import UnknownCounter, counter_for, working_counter
+from shop.web.access import roles_required, signed_in_user
+from shop.web.responses import STATUS_OF
+from shop.web.templating import label, staff_quantity_text
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin/orders")
 
@@ -320,7 +322,7 @@ def advance(order_id: int):
 @order_staff
 def cancel(order_id: int):
     """Cancel an unpaid order; its stock is free again at once."""
-    from shop import payments
+    from shop.selling import payments
 
     user = signed_in_user()
     order = order_for(user, order_id)
@@ -336,7 +338,7 @@ def cancel(order_id: int):
 @order_staff
 def refund(order_id: int):
     """Refund part of a paid order; Stripe orders are refunded through Stripe, counter payments at once."""
-    from shop import payments
+    from shop.selling import payments
 
     user = signed_in_user()
     order = order_for(user, order_id)
@@ -446,7 +448,7 @@ def render_collect(
     """The pickup page: orders held for the counter, or those a search finds (lapsed ones too)."""
     q = q.strip()[:20]
     found = orders.search_pickups(counter.id, q) if q else orders.orders_to_collect(counter.id)
-    counters = stock.open_counters() if user is not None and user.role is Role.ADMIN else []
+    counters = lots.open_counters() if user is not None and user.role is Role.ADMIN else []
     return render_template(
         "admin/orders/collect.html",
         counter=counter,

@@ -1,6 +1,6 @@
 """Counters, towns and villages, for the counter manager: the lists, adding, renaming a counter, closing and reopening.
 
-Every change goes through one use case in shop.counters or shop.places (one transaction each)
+Every change goes through one use case in shop.stock.counters or shop.villages.places (one transaction each)
 and lands in the audit trail. A closed counter keeps its lots and history but is no longer
 offered for selling or receiving; the last open counter cannot be closed. A whole county's
 towns and villages come from a file with `flask --app shop places import` instead.
@@ -14,12 +14,13 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from shop import counters, places
-from shop.access import roles_required
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.models import Role
-from shop.responses import STATUS_OF
+from shop.stock import counters
+from shop.villages import places
+from shop.web.access import roles_required
+from shop.web.responses import STATUS_OF
 
 bp = Blueprint("admin_places", __name__, url_prefix="/admin/places")
 

@@ -1,7 +1,7 @@
 """The catalog's products, for the counter manager: the list, adding one, editing one, its picture.
 
 A price change takes effect from that moment: sales already made keep the price their lines froze,
-and a sale queued offline is priced from the product's price history (shop.pricing) at the moment
+and a sale queued offline is priced from the product's price history (shop.catalog.pricing) at the moment
 it was rung up. Every change is in the audit trail with the old and new values (shop.audit). A SKU
 and a unit never change after the product exists: lots, labels and sales carry them.
 """
@@ -19,14 +19,15 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from admin.stock import show_domain_error, show_error
-from shop import money, pricing, products
-from shop.access import roles_required, signed_in_user
+from shop import money
+from shop.catalog import pricing, products
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.models import Product, ProductCategory, Role
-from shop.templating import label
 from shop.units import Unit
+from shop.web.access import roles_required, signed_in_user
+from shop.web.templating import label
 
 bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")
 

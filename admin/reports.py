@@ -1,7 +1,7 @@
 """Reports for supervisors and the manager: the counter's month as a page, a PDF and a CSV for the bureau.
 
 The manager and every supervisor read them; a town's supervisor sees only their
-town's households in the household tables (the scoping is in shop.reports'
+town's households in the household tables (the scoping is in shop.oversight.reports'
 queries). Clerks and officers get 403. A month or year that is not one, is
 before 2000 or is still to come is a 404: there is no such report.
 
@@ -18,14 +18,14 @@ from flask import Blueprint, abort, make_response, redirect, render_template, re
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from shop import reports
-from shop.access import roles_required, signed_in_user
 from shop.clock import business_today, local_time, now_utc
-from shop.counters import default_counter
 from shop.extensions import db
 from shop.models import Counter
-from shop.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_start, parse_month
+from shop.oversight import reports
+from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_start, parse_month
 from shop.pdf.report import render_month_report
+from shop.stock.counters import default_counter
+from shop.web.access import roles_required, signed_in_user
 
 bp = Blueprint("admin_reports", __name__, url_prefix="/admin/reports")
 

@@ -1,7 +1,7 @@
 """The monthly review: a household's statement for a month, the officer's confirmation or dispute, and disputes.
 
 The month page shows the one account of the month that the PDF and the public
-verification page also read (shop.statements.month_statement). Only the
+verification page also read (shop.oversight.statements.month_statement). Only the
 household's own officer confirms or disputes it, and the form carries the
 digest of what they saw: if an entry lands in the month meanwhile, the use case
 refuses (409) and the page shows the month again as it now stands. Scoping is
@@ -23,16 +23,18 @@ from wtforms.validators import AnyOf, InputRequired, Length, Regexp
 
 from admin.households import month_text, person, signed_text, words
 from admin.stock import pdf_response, show_domain_error
-from shop import audit, households, reviews, statement_pdf
-from shop.access import roles_required, signed_in_user
+from shop import audit
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.models import Household, LedgerEntry, MonthReview, ReviewOutcome, Role, User
-from shop.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_end, month_start, parse_month
-from shop.statements import Cause, month_statement
-from shop.templating import quantity_text
-from shop.verify import statement_url
+from shop.oversight import reviews, statement_pdf
+from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_end, month_start, parse_month
+from shop.oversight.statements import Cause, month_statement
+from shop.villages import households
+from shop.web.access import roles_required, signed_in_user
+from shop.web.statement_check import statement_url
+from shop.web.templating import quantity_text
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 

@@ -1,6 +1,6 @@
 """The household roster import for the counter manager: upload a file, read the preview row by row, confirm.
 
-The file stays on the server between the preview and the confirmation (shop.roster_uploads);
+The file stays on the server between the preview and the confirmation (shop.villages.roster_uploads);
 the page carries only a random token. Confirming checks the file again and imports it all or
 nothing; confirming the same upload twice does nothing the second time.
 """
@@ -11,11 +11,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 
-from shop import roster, roster_uploads
-from shop.access import roles_required, signed_in_user
 from shop.errors import DomainError
 from shop.models import Role
-from shop.responses import STATUS_OF
+from shop.villages import roster, roster_uploads
+from shop.web.access import roles_required, signed_in_user
+from shop.web.responses import STATUS_OF
 
 bp = Blueprint("admin_roster", __name__, url_prefix="/admin/households/import")
 

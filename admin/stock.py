@@ -1,6 +1,6 @@
 """Stock: the shelf by product and lot, receiving, write-offs, returns, stocktakes, slips and labels.
 
-Views parse a Flask-WTF form, call one use case of shop.stock and show a domain
+Views parse a Flask-WTF form, call one use case of shop.stock.lots and show a domain
 error beside the field at fault, with the HTTP status of its kind (422 for an
 invalid entry). Weighed goods may be typed in 斤 or grams: "1.5" 斤 is exactly
 750 g, and a quantity that is not a whole number of grams is refused rather
@@ -24,18 +24,21 @@ try:  # WTForms 3.3 declares a select's options as SelectChoice; tuples go away 
 except ImportError:  # pragma: no cover - older WTForms takes (value, label) tuples
     SelectChoice = None
 
-from shop import audit, households, products, stock, units
-from shop.access import roles_required, signed_in_user
+from shop import audit, units
+from shop.catalog import products
 from shop.clock import business_today, local_time
-from shop.counters import counter_for, find_counter
 from shop.errors import DomainError
 from shop.models import Counter, Household, Lot, Product, Role, SettlementMode, User, WriteOffReason
 from shop.money import InvalidAmount, format_fen, parse_yuan, price_for
 from shop.pdf import PackageLabel, ReceivingSlip, render_labels, render_receiving_slip
 from shop.pdf.labels import MAX_COPIES
-from shop.responses import STATUS_OF, error_response
-from shop.templating import label, localised, quantity_text, share_text, staff_quantity_text
+from shop.stock import lots as stock
+from shop.stock.counters import counter_for, find_counter
 from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
+from shop.villages import households
+from shop.web.access import roles_required, signed_in_user
+from shop.web.responses import STATUS_OF, error_response
+from shop.web.templating import label, localised, quantity_text, share_text, staff_quantity_text
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
 

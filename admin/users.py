@@ -1,10 +1,10 @@
 """Staff accounts, for the counter manager only: the list, adding, editing, (de)activating, resetting a password.
 
-Every change goes through one use case in shop.accounts (one transaction each), which also checks
+Every change goes through one use case in shop.staff.accounts (one transaction each), which also checks
 the rules that keep the counter runnable: a role's kind of scope (a town for a supervisor,
 households for an officer, a counter for the till), and at least one active manager who is not
 locking themselves out. A new account and a reset password are temporary: the holder must choose
-their own at the next sign-in (shop.auth holds them on the password page until they do).
+their own at the next sign-in (shop.web.auth holds them on the password page until they do).
 """
 
 import re
@@ -19,14 +19,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from admin.stock import show_domain_error
-from shop import accounts
-from shop.access import roles_required, signed_in_user
 from shop.clock import local_time
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.models import Counter, Role, Town
-from shop.responses import error_response
-from shop.templating import label, localised
+from shop.staff import accounts
+from shop.web.access import roles_required, signed_in_user
+from shop.web.responses import error_response
+from shop.web.templating import label, localised
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 

@@ -31,14 +31,18 @@ CARD = re.compile(
 
 def seed(app) -> int:
     """The shelf, made through the use cases; returns how many products are in stock."""
-    from shop import accounts, households, orders, products, stock
+    from shop.catalog import products
     from shop.clock import business_today
-    from shop.demo import PRODUCTS as SPECIALITIES
-    from shop.demo import TOWNS
     from shop.extensions import db
     from shop.models import Counter, Fulfilment, OrderPayment, Role, SettlementMode, Town
-    from shop.sales import LineRequest
+    from shop.ops.demo import PRODUCTS as SPECIALITIES
+    from shop.ops.demo import TOWNS
+    from shop.selling import orders
+    from shop.selling.sales import LineRequest
+    from shop.staff import accounts
+    from shop.stock import lots as stock
     from shop.units import Unit
+    from shop.villages import households
 
     rng = random.Random(500)
     today = business_today()

@@ -42,9 +42,10 @@ ORDER_CONTACT = {"name": "林女士", "phone": "13812345678"}
 
 def seed(app) -> dict:
     """A counter, its clerks, one household to supply the jars, and the bare stock table."""
-    from shop import accounts, households
     from shop.extensions import db
     from shop.models import Counter, Role, Town
+    from shop.staff import accounts
+    from shop.villages import households
 
     with app.app_context():
         db.session.add_all([Counter(code="LC-JN", name="临城江南市场对面专柜"), Town(name_zh="临城镇", name_en="")])
@@ -69,21 +70,22 @@ def seed(app) -> dict:
 
 def last_jars(app, ids: dict, n: int) -> int:
     """A new product with one lot of UNITS jars on the shelf; returns its id."""
-    from shop import products, stock
+    from shop.catalog import products
     from shop.clock import business_today
     from shop.extensions import db
     from shop.models import SettlementMode, User
+    from shop.stock import lots
 
     with app.app_context():
         product = products.create_product(
             sku=f"J-{n}", name_zh=f"临高虾酱（250克/瓶）第{n}批", unit="piece", price_fen=1800, price_per=1
         )
-        stock.receive_lot(
+        lots.receive_lot(
             product_id=product.id,
             household_id=ids["household"],
             quantity=UNITS,
             best_before=business_today() + timedelta(days=90),
-            terms=stock.settlement_terms(SettlementMode.CONSIGNMENT, None, None, 9000),
+            terms=lots.settlement_terms(SettlementMode.CONSIGNMENT, None, None, 9000),
             received_by=db.session.get(User, ids["admin"]),
             today=business_today(),
         )

@@ -79,9 +79,9 @@ def clock_at(day: date):
 
 def give_passwords(app) -> None:
     """The generated manager and first officer get a password (generated accounts have none), to sign in with."""
-    from shop.accounts import hash_password
     from shop.extensions import db
     from shop.models import User
+    from shop.staff.accounts import hash_password
 
     with app.app_context():
         db.session.execute(

@@ -4,7 +4,7 @@ Rows go in by bulk (COPY on PostgreSQL, executemany on SQLite), never through
 the use cases, so a million entries take minutes rather than hours. The data
 is still a valid ledger: every credit names its draw, every reversal its draw
 reversal, every payout and adjustment its row, amounts match their causes and
-the hash chain is computed with shop.ledger.entry_hash, in date order.
+the hash chain is computed with shop.ledger.chain.entry_hash, in date order.
 
 Shape: each household supplies in about 30 % of months (a consignment lot at
 the start of each such month, now and then a lot bought outright), so a month
@@ -12,7 +12,7 @@ has some 3,000 households with activity out of 10,000. Sales draw from those
 lots every day; about one line in 200 is refunded within a week; households
 are paid out at the end of most active months; a few approved adjustments.
 On the 3rd of each month the officers review most of the month before (its
-digest computed as shop.statements.digest_of computes it); December is left
+digest computed as shop.oversight.statements.digest_of computes it); December is left
 for the dashboard's "today", the 31st, to find still open.
 Left out, as no figure reads them: stock movements (a lot's stock on hand is
 set from its draws at the end) and online orders.
@@ -29,10 +29,10 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from shop.demo import PRODUCTS, TOWNS, VILLAGES
-from shop.ledger import GENESIS, entry_hash
+from shop.ledger.chain import GENESIS, entry_hash
 from shop.money import price_for, share_of, split_fen
-from shop.statements import DIGEST_LENGTH
+from shop.ops.demo import PRODUCTS, TOWNS, VILLAGES
+from shop.oversight.statements import DIGEST_LENGTH
 from shop.units import Unit
 
 #: Share of a household's months in which it supplies goods.
@@ -699,12 +699,12 @@ class Generator:
             self.writer.add("month_review", row)
 
     def month_digest(self, household: int, month: int) -> str:
-        """The month's digest as shop.statements.digest_of makes it, from the hashes already fed in."""
+        """The month's digest as shop.oversight.statements.digest_of makes it, from the hashes already fed in."""
         hasher, _count = self.month_digests.pop((household, month))
         return hasher.hexdigest()[:DIGEST_LENGTH]
 
     def entry(self, day: date, household: int, kind: str, amount: int, **cause) -> None:
-        """Append one entry to the chain, hashed as shop.credits.append hashes it."""
+        """Append one entry to the chain, hashed as shop.ledger.entries.append hashes it."""
         self.seq += 1
         category, status = self.household_status[household]
         fields = {

@@ -5,7 +5,7 @@ officer accounts. Then two roster CSVs are written to a temporary folder: BENCH_
 (50,000) and a fifth of that, every household new, a third of them 监测户 with a subtype, half
 with a phone number (sealed at rest).
 
-Project: shop.roster.import_roster on the file, as `flask households import` runs it (the
+Project: shop.villages.roster.import_roster on the file, as `flask households import` runs it (the
 command adds only a progress bar): streamed, checked and written in batches of 1,000 in one
 transaction, each household with its first standing and its audit rows. Then the same large
 file again, where every row is found unchanged. Baseline: csv.reader over the same file and one
@@ -53,9 +53,9 @@ def seed(app, officers: int) -> None:
     """Towns, villages and officer accounts, inserted plainly (the import is what is measured)."""
     from werkzeug.security import generate_password_hash
 
-    from shop.demo import TOWNS
     from shop.extensions import db
     from shop.models import Counter, Role, Town, User, Village
+    from shop.ops.demo import TOWNS
 
     hashed = generate_password_hash("bench password 2026", method="pbkdf2:sha256:1000")
     with app.app_context():
@@ -75,7 +75,7 @@ def seed(app, officers: int) -> None:
 
 def write_roster(path: Path, rows: int, prefix: str, officers: int) -> None:
     """A roster CSV of `rows` new households, the same every run."""
-    from shop.demo import TOWNS
+    from shop.ops.demo import TOWNS
 
     rng = random.Random(rows)
     with path.open("w", encoding="utf-8", newline="") as f:
@@ -100,8 +100,8 @@ def write_roster(path: Path, rows: int, prefix: str, officers: int) -> None:
 
 
 def project_job(url: str, file: str) -> dict:
-    """In a fresh worker: the roster through shop.roster.import_roster, as the command runs it."""
-    from shop import roster
+    """In a fresh worker: the roster through shop.villages.roster.import_roster, as the command runs it."""
+    from shop.villages import roster
 
     app = project_app(url)
     with app.app_context():

@@ -13,10 +13,13 @@ PASSWORD = "bench password 2026"
 
 def seed(app) -> dict:
     """A counter with two products on deep shelves, a clerk per till, and the bare table."""
-    from shop import accounts, households, products, stock
+    from shop.catalog import products
     from shop.clock import business_today
     from shop.extensions import db
     from shop.models import Counter, Role, SettlementMode, Town
+    from shop.staff import accounts
+    from shop.stock import lots
+    from shop.villages import households
 
     with app.app_context():
         db.session.add_all(
@@ -43,8 +46,8 @@ def seed(app) -> dict:
                 recorded_by=admin,
             )
             for product, qty in ((shrimp, 5_000_000), (paste, 100_000)):
-                terms = stock.settlement_terms(SettlementMode.CONSIGNMENT, None, None, 9000)
-                stock.receive_lot(
+                terms = lots.settlement_terms(SettlementMode.CONSIGNMENT, None, None, 9000)
+                lots.receive_lot(
                     product_id=product.id,
                     household_id=household.id,
                     quantity=qty,

@@ -3,9 +3,9 @@
 - How long each sale holds the ledger's chain lock. The chain has one head for
   the whole installation, so this bounds the sales per second of every counter
   together, however many app servers there are. On PostgreSQL it is held from
-  the advisory lock (shop.credits.lock_chain) to COMMIT; on SQLite the write
+  the advisory lock (shop.ledger.entries.lock_chain) to COMMIT; on SQLite the write
   lock is the chain lock, held from BEGIN IMMEDIATE to COMMIT.
-- What the sign-out check (shop.accounts.session_ended, once per staff request)
+- What the sign-out check (shop.staff.accounts.session_ended, once per staff request)
   costs as the user's own history of sessions grows.
 - The ledger's size on disk per entry, with its indexes.
 """
@@ -25,11 +25,11 @@ AUDIT_HISTORY = 4000
 
 def chain_lock(app, clerk: str, skus: tuple[str, str], sales: int = 200) -> dict:
     """Milliseconds each in-process sale holds the chain (and spends in all), median over `sales` sales."""
-    from shop import credits
     from shop.clock import business_today
     from shop.extensions import db
+    from shop.ledger import entries as credits
     from shop.models import PaymentMethod, Product, User
-    from shop.sales import LineRequest, record_sale
+    from shop.selling.sales import LineRequest, record_sale
 
     held, taken, started = [], [], {}
     real_lock = credits.lock_chain
@@ -76,10 +76,10 @@ def chain_lock(app, clerk: str, skus: tuple[str, str], sales: int = 200) -> dict
 
 def sign_out_check(app, clerk: str, calls: int = 300) -> dict:
     """Milliseconds per sign-out check with no history, and with AUDIT_HISTORY of the user's own events."""
-    from shop import accounts
     from shop.clock import now_utc
     from shop.extensions import db
     from shop.models import AuditEvent, EndedSession, User
+    from shop.staff import accounts
 
     with app.app_context():
         user_id = db.session.scalar(sa.select(User.id).where(User.username == clerk))
@@ -147,16 +147,18 @@ SEARCH_HOUSEHOLDS = 50_000
 
 
 def household_search(app, households: int = SEARCH_HOUSEHOLDS, runs: int = 5) -> dict:
-    """Milliseconds of the receiving form's household search (shop.households.search_visible) among `households`.
+    """Milliseconds of the receiving form's household search among `households`.
+
+    The search is shop.villages.households.search_visible.
 
     The households are spread over 250 villages, as a county's roster is; the search is a
     clerk's (all households visible), by code, by a name, by a village, and for text that matches
     nothing (the worst case: every row is looked at).
     """
-    from shop import accounts
-    from shop import households as roster
     from shop.extensions import db
     from shop.models import Household, Role, Town, User, Village
+    from shop.staff import accounts
+    from shop.villages import households as roster
 
     from .measure import best_of
 

@@ -2,7 +2,7 @@
 
 Project: households_with_activity, then per household month_statement (the
 ledger, the causes, the review), the verification link and
-shop.statement_pdf.render. Baseline: the very same documents assembled in
+shop.oversight.statement_pdf.render. Baseline: the very same documents assembled in
 memory beforehand, so only shop.pdf.statement.render_statement is timed.
 
 Each side runs in a fresh worker process (bench.worker), which also reports
@@ -31,11 +31,11 @@ BASE_URL = "https://bangfu.example.cn"
 
 def project_pass(month: date, count: int) -> int:
     """Render the first `count` statements of the month as the CLI does; return the PDF bytes made."""
-    from shop import statement_pdf
     from shop.extensions import db
     from shop.models import Household
-    from shop.statements import households_with_activity, month_statement
-    from shop.verify import statement_url
+    from shop.oversight import statement_pdf
+    from shop.oversight.statements import households_with_activity, month_statement
+    from shop.web.statement_check import statement_url
 
     made = 0
     for household_id in households_with_activity(month)[:count]:
@@ -47,11 +47,11 @@ def project_pass(month: date, count: int) -> int:
 
 def documents(month: date, count: int) -> list:
     """The same statements as values the renderer takes, assembled once through the project."""
-    from shop import statement_pdf
     from shop.extensions import db
     from shop.models import Household
-    from shop.statements import households_with_activity, month_statement
-    from shop.verify import statement_url
+    from shop.oversight import statement_pdf
+    from shop.oversight.statements import households_with_activity, month_statement
+    from shop.web.statement_check import statement_url
 
     made = []
     for household_id in households_with_activity(month)[:count]:
@@ -71,7 +71,7 @@ def baseline_pass(docs: list) -> int:
 
 def check_rows(engine: sa.Engine, month: date, docs: list) -> None:
     """The documents hold exactly the month's entries of their households: what is timed is the real thing."""
-    from shop.monitoring import add_months
+    from shop.oversight.monitoring import add_months
 
     codes = [doc.household_code for doc in docs]
     sql = sa.text(

@@ -1,6 +1,6 @@
 """`flask ledger verify` over the generated ledger, against a plain read of the same rows.
 
-The project's side is shop.credits.verify: the hash chain recomputed with shop.ledger.entry_hash
+The project's side is shop.ledger.entries.verify: the hash chain recomputed with shop.ledger.chain.entry_hash
 and every entry cross-checked with its cause. The baseline streams the same rows in seq order and
 does nothing with them, so the ratio is what the checks cost over reading. Each side runs in a fresh
 worker (bench.worker), which reports its peak resident memory: verify's must stay near the
@@ -23,13 +23,13 @@ BASELINE_CHUNK = 2000
 
 def project_job(url: str) -> dict:
     """In a fresh worker: the project's verify, once."""
-    from shop import credits
+    from shop.ledger import entries
 
     app = project_app(url)
     with app.app_context():
         ready = resident_mib()
         started = time.perf_counter()
-        count, fault = credits.verify()
+        count, fault = entries.verify()
         seconds = time.perf_counter() - started
     if fault is not None:
         raise RuntimeError(f"the generated ledger does not verify: {fault}")

@@ -9,27 +9,25 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import admin
-
-from . import (
+from shop import audit, sealing
+from shop.config import CONFIGS, TestConfig, from_environment
+from shop.extensions import babel, csrf, db, limiter, login_manager, migrate
+from shop.ops import cli
+from shop.transaction import configure_engine
+from shop.web import (
     api,
-    audit,
     auth,
-    catalog,
     checkout,
-    cli,
     compression,
     health,
     rate_limits,
     responses,
-    sealing,
     security,
+    statement_check,
+    storefront,
     templating,
-    verify,
     webhooks,
 )
-from .config import CONFIGS, TestConfig, from_environment
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
-from .transaction import configure_engine
 
 
 class RowId(IntegerConverter):
@@ -69,7 +67,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     _init_extensions(app)
     _check_keys(app)
     audit.install()
-    for blueprint in (catalog.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, verify.bp, health.bp):
+    for blueprint in (storefront.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, statement_check.bp, health.bp):
         app.register_blueprint(blueprint)
     admin.register(app)
     responses.register(app)

@@ -28,9 +28,9 @@ from flask import has_request_context
 from flask_login import current_user
 from sqlalchemy.orm import Session, selectinload
 
-from .clock import midnight_utc, now_utc
-from .extensions import db
-from .models import (
+from shop.clock import midnight_utc, now_utc
+from shop.extensions import db
+from shop.models import (
     Adjustment,
     AuditEvent,
     Counter,
@@ -50,8 +50,8 @@ from .models import (
     Village,
     normalise_username,
 )
-from .privacy import mask_name, mask_phone
-from .transaction import atomic
+from shop.privacy import mask_name, mask_phone
+from shop.transaction import atomic
 
 #: Events a page of the trail shows.
 PAGE_SIZE = 50

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import sealing
+from shop import sealing
 
 
 def database_url(instance_path: str) -> str:
@@ -170,7 +170,7 @@ class Config:
     TRUSTED_PROXIES = 0
 
     #: Where rate-limit counters are kept. Empty: a SQLite file in the instance folder that every worker of
-    #: this machine shares (shop.rate_limits); several machines share redis://… instead.
+    #: this machine shares (shop.web.rate_limits); several machines share redis://… instead.
     RATELIMIT_STORAGE_URI = ""
     RATELIMIT_HEADERS_ENABLED = True
     #: Sign-in attempts allowed per client address.

@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from .clock import now_utc
-from .extensions import db
-from .ledger import EntryKind
-from .order_flow import OrderStatus
-from .privacy import mask_name, mask_phone
-from .sealing import Sealed
-from .standing import HouseholdCategory, MonitoringStatus, MonitorSubtype
-from .units import Unit
+from shop.clock import now_utc
+from shop.extensions import db
+from shop.ledger.chain import EntryKind
+from shop.privacy import mask_name, mask_phone
+from shop.sealing import Sealed
+from shop.selling.order_flow import OrderStatus
+from shop.units import Unit
+from shop.villages.standing import HouseholdCategory, MonitoringStatus, MonitorSubtype
 
 
 def _enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
@@ -1020,7 +1020,7 @@ class EndedSession(db.Model):
 
     __tablename__ = "ended_session"
 
-    #: The random nonce the session drew at sign-in (shop.auth).
+    #: The random nonce the session drew at sign-in (shop.web.auth).
     nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"), index=True)
     ended_at: Mapped[datetime] = mapped_column(default=now_utc)

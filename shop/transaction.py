@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from .extensions import db
+from shop.extensions import db
 
 _IMMEDIATE = "sqlite_begin_immediate"
 

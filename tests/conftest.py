@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shop import create_app, ledger_guard
+from shop import create_app
 from shop.extensions import db
+from shop.ledger import guard
 
 PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
 #: The key phone numbers are sealed with in tests (a Fernet key).
@@ -89,12 +90,12 @@ def config_overrides() -> dict:
 
 def empty_database(conn) -> None:
     """Delete every row, lifting the guards of the append-only tables (ledger, audit trail) and putting them back."""
-    for table in ledger_guard.GUARDED:
-        ledger_guard.remove(conn, table)
+    for table in guard.GUARDED:
+        guard.remove(conn, table)
     for table in reversed(db.metadata.sorted_tables):
         conn.execute(table.delete())
-    for table in ledger_guard.GUARDED:
-        ledger_guard.install(conn, table)
+    for table in guard.GUARDED:
+        guard.install(conn, table)
 
 
 @pytest.fixture
@@ -212,8 +213,8 @@ def world(app):
 @pytest.fixture
 def staff(world):
     """One account of each kind, made with the create-user use case; all use PASSWORD."""
-    from shop import accounts
     from shop.models import Role
+    from shop.staff import accounts
 
     with world.app_context():
         accounts.create_user("admin", PASSWORD, Role.ADMIN)

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Modules whose string literals are printed on documents: the renderers and those who fill them in.
 PRINTING_MODULES = (
     "shop/pdf/*.py",
-    "shop/statement_pdf.py",
-    "shop/reports.py",
+    "shop/oversight/statement_pdf.py",
+    "shop/oversight/reports.py",
     "shop/money.py",
     "shop/units.py",
     "admin/counter.py",

@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.serving import make_server
 
-from shop import accounts, create_app
+from shop import create_app
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Counter, Lot, Role, Sale, Town, Village
+from shop.staff import accounts
 from tests.conftest import FU, PASSWORD, PASTE, SHRIMP, WANG, Api, base_config, empty_database, migrate_to_head
 
 #: Chromium as Debian installs it; CHROMIUM_PATH points elsewhere.

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, OrderPayment, Reservation
-from shop.order_flow import OrderStatus
+from shop.selling.order_flow import OrderStatus
 
 
 @pytest.fixture
@@ -125,10 +125,10 @@ window.Stripe = function (key, options) {
 
 @pytest.fixture
 def stripe_online(monkeypatch, live_app):
-    """shop.payments with Stripe stood in for: a PaymentIntent per order, and a sync that finds it paid."""
-    from shop import orders, payments
+    """shop.selling.payments with Stripe stood in for: a PaymentIntent per order, and a sync that finds it paid."""
     from shop.clock import business_today
     from shop.models import PaymentMethod
+    from shop.selling import orders, payments
 
     def paid(order_id: int) -> None:
         orders.pay_order(order_id=order_id, method=PaymentMethod.STRIPE, today=business_today())

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Fulfilment, Lot, Order, OrderPayment, Product, Refund
-from shop.orders import LineRequest, place_order
+from shop.selling.orders import LineRequest, place_order
 from tests.browser.conftest import sign_in
 
 

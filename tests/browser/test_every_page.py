@@ -21,12 +21,12 @@ from urllib.parse import urlparse
 import pytest
 import sqlalchemy as sa
 
-from shop import accounts
-from shop.access import PUBLIC
 from shop.extensions import db
 from shop.models import Adjustment, Counter, Household, Lot, MonthReview, Payout, Product, Role, Town, User
-from shop.monitoring import parse_month
-from shop.statements import month_statement
+from shop.oversight.monitoring import parse_month
+from shop.oversight.statements import month_statement
+from shop.staff import accounts
+from shop.web.access import PUBLIC
 from tests.browser.conftest import _seed
 from tests.browser.test_checkout import FAKE_STRIPE_JS
 from tests.conftest import PASSWORD, Api, empty_database
@@ -170,8 +170,8 @@ def stripe_order(product_id: int) -> dict:
 
 @contextmanager
 def stripe_stood_in_for(app):
-    """shop.payments answering as if Stripe were configured, as tests/browser/test_checkout.py does."""
-    from shop import payments
+    """shop.selling.payments answering as if Stripe were configured, as tests/browser/test_checkout.py does."""
+    from shop.selling import payments
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(payments, "configured", lambda: True)

@@ -16,12 +16,12 @@ from urllib.parse import urlparse
 import pytest
 import sqlalchemy as sa
 
-from shop.access import PUBLIC
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Adjustment, Counter, Household, Lot, MonthReview, Payout, Product, Role, Town, User
-from shop.monitoring import parse_month
-from shop.statements import month_statement
+from shop.oversight.monitoring import parse_month
+from shop.oversight.statements import month_statement
+from shop.web.access import PUBLIC
 from tests.conftest import WANG, Api
 from tests.feature.hostile_corpus import picture
 

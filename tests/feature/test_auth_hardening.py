@@ -9,10 +9,11 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from shop import accounts, create_app
+from shop import create_app
 from shop.config import ProductionConfig
 from shop.extensions import db
 from shop.models import AuditEvent, EndedSession, Role, User
+from shop.staff import accounts
 from tests.conftest import PASSWORD, Api, base_config
 
 GOOD = "teal kettle drifts north"

@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from shop import create_app, credits, ledger_guard, sealing
+from shop import create_app, sealing
 from shop.extensions import db
+from shop.ledger import entries, guard
 from shop.models import Household, Sale
 from tests.conftest import PASSWORD, PERSONAL_DATA_KEY, WANG, Api, base_config
 
@@ -102,9 +103,9 @@ def test_a_backup_is_a_verified_copy_readable_by_its_owner_only(app, goods, cler
 def test_a_backup_whose_ledger_does_not_verify_is_not_kept(app, goods, clerk, admin, tools, tmp_path):
     a_day_of_trade(app, goods, clerk, admin)
     with app.app_context(), db.engine.begin() as conn:
-        ledger_guard.remove(conn)
+        guard.remove(conn)
         conn.execute(sa.text("UPDATE household_ledger SET amount_fen = amount_fen + 100 WHERE seq = 2"))
-        ledger_guard.install(conn)
+        guard.install(conn)
     result = run(app, "backup", tmp_path / "bad.backup")
     assert result.exit_code == 1
     assert "does not verify" in result.stderr and "entry 2" in result.stderr
@@ -303,11 +304,11 @@ def test_an_older_backup_is_restored_and_its_schema_upgraded(installations, tool
         flask_migrate.upgrade(revision="0009_household_amounts_index")
     with monkeypatch.context() as older_release:
         # That release's own `backup` checked its ledger with its own code; today's reads columns added since.
-        older_release.setattr(credits, "verify", lambda session=None: (0, None))
+        older_release.setattr(entries, "verify", lambda session=None: (0, None))
         assert run(old, "backup", tmp_path / "old.backup").exit_code == 0
     with old.app_context(), db.engine.begin() as conn:
         for table in ("household_ledger", "audit_event"):
-            ledger_guard.remove(conn, table)
+            guard.remove(conn, table)
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table.name}"))
         conn.execute(sa.text("DROP TABLE alembic_version"))

@@ -10,10 +10,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from shop import orders
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Counter, Order
+from shop.selling import orders
 from tests.feature.test_checkout_pages import PHONE, Buyer, buyer, shelf, stripe  # noqa: F401 (fixtures)
 from tests.feature.test_online_orders import body
 from tests.feature.test_reports import trade  # noqa: F401 (fixture)
@@ -77,7 +77,7 @@ def test_the_api_refuses_delivery_paid_at_pickup_with_a_clear_reason(app, api, g
     assert refused.status_code == 422
     error = refused.get_json()["error"]
     assert error["fields"] == {"fulfilment": error["message"]} and "online payment is not available" in error["message"]
-    from shop import payments
+    from shop.selling import payments
 
     monkeypatch.setattr(payments, "configured", lambda: True)
     refused = api.post("/api/orders", json=order)

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop import demo
 from shop.clock import business_today, now_utc
 from shop.extensions import db
 from shop.models import Household, Lot, Product, SettlementMode, User
+from shop.ops import demo
 
 
 @pytest.fixture
@@ -195,8 +195,8 @@ def test_pages_load_only_assets_the_app_serves(shop_floor, client):
 
 
 def test_a_crumb_of_stock_reads_in_grams_rather_than_zero_jin(app):
-    from shop.templating import quantity_text
     from shop.units import Unit
+    from shop.web.templating import quantity_text
 
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert [quantity_text(q, Unit.GRAM) for q in (1, 2, 3, 750)] == ["1 克", "2 克", "0.01 斤", "1.5 斤"]

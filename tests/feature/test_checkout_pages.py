@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop import orders
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Order, OrderPayment, PaymentMethod
+from shop.selling import orders
 from tests.conftest import Api
 
 PHONE = "13812345678"
@@ -379,7 +379,7 @@ class TestLookupThrottling:
 
 
 class FakeStripe:
-    """shop.payments' functions, standing in for Stripe: what the views asked, and what they get back."""
+    """shop.selling.payments' functions, standing in for Stripe: what the views asked, and what they get back."""
 
     def __init__(self):
         self.started: list[int] = []
@@ -388,7 +388,7 @@ class FakeStripe:
         self.unreachable = False
 
     def install(self, monkeypatch):
-        from shop import payments
+        from shop.selling import payments
 
         monkeypatch.setattr(payments, "configured", lambda: True)
         monkeypatch.setattr(payments, "publishable_key", lambda: "pk_test_123")
@@ -396,7 +396,7 @@ class FakeStripe:
         monkeypatch.setattr(payments, "sync_payment", self.sync_payment)
 
     def start_payment(self, order_id: int) -> tuple[str, str]:
-        from shop.payments import PaymentUnavailable
+        from shop.selling.payments import PaymentUnavailable
 
         if self.unreachable:
             raise PaymentUnavailable("The payment service did not answer. Please try again.")

@@ -169,10 +169,10 @@ def test_a_pickup_with_no_counter_named_is_held_at_the_first(app, api, goods, co
 
 
 def test_a_delivery_ships_from_the_first_counter_that_holds_the_whole_basket(app, goods, counters, shelves, admin):
-    from shop import orders
     from shop.clock import business_today
     from shop.models import Fulfilment, OrderPayment
-    from shop.sales import LineRequest
+    from shop.selling import orders
+    from shop.selling.sales import LineRequest
 
     receive(admin, goods["paste"], goods["fu"], 4, counter_id=counters["second"])  # the second now holds 7
 

@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from shop import sales
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import EntryKind, LedgerEntry, Lot, PaymentMethod, Refund, Sale, StockMovement
+from shop.selling import sales
 
 
 def receive(clerk, product_id, household_id, quantity, **terms):

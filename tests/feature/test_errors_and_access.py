@@ -3,9 +3,9 @@
 import pytest
 import sqlalchemy as sa
 
-from shop.access import PUBLIC
 from shop.extensions import db
 from shop.models import Product, Role
+from shop.web.access import PUBLIC
 
 
 def test_every_route_declares_who_may_use_it(app):

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop import orders
 from shop.clock import business_today, now_utc
 from shop.extensions import db
 from shop.models import Order, PaymentMethod, Reservation
+from shop.selling import orders
 from tests.conftest import Api
 
 from .test_checkout_pages import Buyer

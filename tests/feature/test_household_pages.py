@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from shop import accounts, credits
 from shop.clock import business_today
 from shop.extensions import db
+from shop.ledger import entries
 from shop.models import Adjustment, AdjustmentStatus, LedgerEntry, Payout, Role, SaleLine
 from shop.money import format_fen
+from shop.staff import accounts
 
 from .test_counter_concurrency import run_together
 from .test_counter_sales import receive
@@ -56,7 +57,7 @@ def count(app, model) -> int:
 
 def chain_is_sound(app) -> bool:
     with app.app_context():
-        _count, fault = credits.verify()
+        _count, fault = entries.verify()
         return fault is None
 
 
@@ -169,7 +170,7 @@ def test_the_household_page_shows_the_figures_of_the_ledger(app, goods, sold, of
     html = html_of(officer, url_of(goods["wang"]))
     with app.app_context():
         today = business_today()
-        statement = credits.household_ledger(goods["wang"], today.replace(day=1), today)
+        statement = entries.household_ledger(goods["wang"], today.replace(day=1), today)
     assert (statement.credited_fen, statement.reversed_fen, statement.balance_fen) == (
         WANG_CREDITED,
         WANG_REVERSED,
@@ -361,7 +362,7 @@ def test_the_whole_balance_paid_twice_at_once_is_paid_once(app, goods, sold, as_
     assert sorted(r.status_code for r in responses) == [302, 409]
     assert count(app, Payout) == 1
     with app.app_context():
-        assert credits.balance_of(db.session, goods["wang"]) == 0
+        assert entries.balance_of(db.session, goods["wang"]) == 0
     assert chain_is_sound(app)
 
 
@@ -467,7 +468,7 @@ def test_taking_income_back_is_a_negative_correction(app, goods, sold, officer, 
     assert ledger_rows(app, goods["wang"])[-1] == ("adjustment", -500)
     assert chain_is_sound(app)
     with app.app_context():
-        assert credits.balance_of(db.session, goods["wang"]) == WANG_BALANCE - 500
+        assert entries.balance_of(db.session, goods["wang"]) == WANG_BALANCE - 500
 
 
 def test_the_proposer_cannot_approve_their_own_correction(app, goods, sold, admin, second_admin):

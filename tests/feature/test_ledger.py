@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from shop import ledger_guard
 from shop.extensions import db
+from shop.ledger import guard
 from shop.models import LedgerEntry
 
 from .test_counter_concurrency import run_together
@@ -95,10 +95,10 @@ def test_the_database_refuses_to_change_or_delete_an_entry(app, sold, statement)
 def tamper(app, *statements):
     """Change the ledger behind the app's back, as someone with the database password could."""
     with app.app_context(), db.engine.begin() as conn:
-        ledger_guard.remove(conn)
+        guard.remove(conn)
         for statement in statements:
             conn.execute(sa.text(statement))
-        ledger_guard.install(conn)
+        guard.install(conn)
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_verify_names_the_first_entry_changed_or_removed_behind_the_apps_back(ap
 
 
 def test_an_entry_recomputed_to_look_right_still_fails_against_its_sale(app, sold):
-    from shop.ledger import entry_hash
+    from shop.ledger.chain import entry_hash
 
     with app.app_context():
         first = db.session.execute(sa.select(LedgerEntry.__table__).where(LedgerEntry.seq == 2)).mappings().one()

@@ -5,13 +5,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop import adjustments, credits, payouts, reviews, statements
 from shop.clock import business_today
 from shop.errors import Forbidden, Invalid
 from shop.extensions import db
-from shop.ledger import entry_hash
+from shop.ledger import entries
+from shop.ledger.chain import entry_hash
 from shop.models import Household, LedgerEntry, PayoutMethod, ReviewOutcome, User
-from shop.monitoring import month_start
+from shop.oversight import adjustments, payouts, reviews, statements
+from shop.oversight.monitoring import month_start
 
 from . import test_ledger
 from .test_counter_concurrency import run_together
@@ -33,7 +34,7 @@ def test_a_payout_takes_from_the_balance_and_verifies(app, goods, sold, as_role)
     with app.test_request_context():
         payout = pay(goods["wang"], 4000)
         assert payout.balance_before_fen == 4896
-        assert credits.balance_of(db.session, goods["wang"]) == 896
+        assert entries.balance_of(db.session, goods["wang"]) == 896
     body = as_role("officer").get(f"/api/households/{goods['wang']}/ledger").get_json()
     assert body["paid_out_fen"] == 4000 and body["balance_fen"] == 896
     assert body["entries"][-1]["kind"] == "payout" and body["entries"][-1]["payout_id"] == payout.id
@@ -85,7 +86,7 @@ def test_two_payouts_of_the_whole_balance_at_once_pay_it_once(app, goods, sold):
 
     assert sorted(run_together([attempt, attempt])) == ["paid", "refused"]
     with app.app_context():
-        assert credits.balance_of(db.session, goods["wang"]) == 0
+        assert entries.balance_of(db.session, goods["wang"]) == 0
     assert verify(app).exit_code == 0
 
 
@@ -98,11 +99,11 @@ def test_a_correction_reaches_the_ledger_only_when_a_second_person_approves_it(a
             reason="称重多算",
             by=user("officer"),
         )
-        assert credits.balance_of(db.session, goods["wang"]) == 4896
+        assert entries.balance_of(db.session, goods["wang"]) == 4896
         with pytest.raises(Forbidden):
             adjustments.decide(adjustment_id=proposed.id, approve=True, note="", by=user("officer"))
         adjustments.decide(adjustment_id=proposed.id, approve=True, note="核实", by=user("admin"))
-        assert credits.balance_of(db.session, goods["wang"]) == 4596
+        assert entries.balance_of(db.session, goods["wang"]) == 4596
         with pytest.raises(adjustments.AlreadyDecided):
             adjustments.decide(adjustment_id=proposed.id, approve=False, note="", by=user("admin"))
     assert verify(app).exit_code == 0
@@ -114,7 +115,7 @@ def test_a_rejected_correction_writes_nothing(app, goods, sold):
             household_id=goods["wang"], amount_fen=500, entry_date=business_today(), reason="漏记", by=user("officer")
         )
         adjustments.decide(adjustment_id=proposed.id, approve=False, note="无依据", by=user("admin"))
-        assert credits.balance_of(db.session, goods["wang"]) == 4896
+        assert entries.balance_of(db.session, goods["wang"]) == 4896
 
 
 @pytest.mark.parametrize(
@@ -212,9 +213,9 @@ def test_a_purchase_credited_twice_by_a_forged_rehashed_entry_is_found(app, good
 
 def test_a_payout_made_against_a_balance_that_has_since_moved_is_refused(app, goods, sold):
     with app.test_request_context():
-        seen = credits.balance_of(db.session, goods["wang"])
+        seen = entries.balance_of(db.session, goods["wang"])
         request = payouts.PayoutRequest(goods["wang"], 1000, PayoutMethod.CASH, expected_balance_fen=seen)
         payouts.pay_household(request, user("admin"))
         with pytest.raises(payouts.BalanceChanged):
             payouts.pay_household(request, user("admin"))  # the same form sent again
-        assert credits.balance_of(db.session, goods["wang"]) == seen - 1000
+        assert entries.balance_of(db.session, goods["wang"]) == seen - 1000

@@ -12,13 +12,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from shop import credits, payouts, sales
 from shop.clock import business_today
 from shop.errors import Conflict
 from shop.extensions import db
-from shop.ledger import EntryKind, signed_amount
+from shop.ledger import entries
+from shop.ledger.chain import EntryKind, signed_amount
 from shop.models import Draw, DrawReversal, LedgerEntry, Lot, PaymentMethod, Payout, SettlementMode, User
 from shop.money import share_of
+from shop.oversight import payouts
+from shop.selling import sales
 
 from .test_counter_sales import receive
 
@@ -110,11 +112,11 @@ def test_credits_balances_and_the_chain_hold_over_any_day_at_the_counter(app, go
         assert credited == {d.id: d.credit_fen for d in db.session.scalars(sa.select(Draw)) if d.credit_fen}
         expected = expected_balances()
         for household in (goods["wang"], goods["fu"]):
-            balance = credits.balance_of(db.session, household)
+            balance = entries.balance_of(db.session, household)
             # No `balance >= 0`: a refund after a payout leaves the household owing the counter.
             assert balance == expected.get(household, 0)
         assert_no_payout_exceeded_its_balance()
-        count, fault = credits.verify()
+        count, fault = entries.verify()
         assert fault is None and count == db.session.scalar(sa.select(sa.func.count(LedgerEntry.id)))
         db.session.rollback()
 

@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from shop import credits
 from shop.extensions import db
-from shop.ledger import GENESIS, EntryKind, entry_hash
+from shop.ledger import entries as credits
+from shop.ledger.chain import GENESIS, EntryKind, entry_hash
 from shop.models import Household, LedgerEntry, Payout, PayoutMethod, User
 
 

@@ -6,10 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from shop import pricing, sales
+from shop.catalog import pricing
 from shop.clock import BUSINESS_TZ, business_today
 from shop.extensions import db
 from shop.models import LedgerEntry, ProductPrice, Sale
+from shop.selling import sales
 
 from .test_counter_sales import counts, receive
 
@@ -140,7 +141,7 @@ def test_a_sale_rung_up_at_2359_on_the_months_last_day_lands_in_that_month(
     # The server's clock reads 00:05 on 1 December in Hainan; the tablet rang the sale up at 23:59 on 30 November.
     synced = datetime(2026, 12, 1, 0, 5, tzinfo=HAINAN)
     monkeypatch.setattr(sales, "now_utc", lambda: synced.astimezone(UTC).replace(tzinfo=None))
-    monkeypatch.setattr("shop.api.business_today", lambda: synced.date())
+    monkeypatch.setattr("shop.web.api.business_today", lambda: synced.date())
     rung_up = datetime(2026, 11, 30, 23, 59, tzinfo=HAINAN)
     body = clerk.post(SALES, json=shrimp_sale(goods, "till-1-month-end", sold_at=stamp(rung_up))).get_json()
     assert body["sold_on"] == "2026-11-30"

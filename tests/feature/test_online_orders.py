@@ -89,8 +89,8 @@ def test_a_lapsed_hold_frees_the_stock_at_once_and_the_command_records_it(app, a
 
 
 def test_collecting_at_the_counter_turns_the_order_into_a_sale_once(app, api, goods, shelf):
-    from shop import orders
     from shop.models import PaymentMethod, User
+    from shop.selling import orders
 
     placed = api.post("/api/orders", json=body(goods)).get_json()
     with app.app_context():

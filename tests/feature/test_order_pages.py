@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop import orders
 from shop.clock import business_today, now_utc
 from shop.extensions import db
 from shop.models import (
@@ -22,8 +21,9 @@ from shop.models import (
     Sale,
     SaleChannel,
 )
-from shop.order_flow import OrderStatus
-from shop.sales import LineRequest
+from shop.selling import orders
+from shop.selling.order_flow import OrderStatus
+from shop.selling.sales import LineRequest
 
 PHONE = "13812345678"
 MASKED = "138****5678"
@@ -165,7 +165,7 @@ def test_each_order_is_listed_under_the_filter_it_belongs_to(app, goods, shelf, 
         orders.advance(shipped, OrderStatus.PACKED)
         orders.advance(shipped, OrderStatus.SHIPPED)
         orders.pay_order(order_id=collected, method=PaymentMethod.CASH, today=business_today(), collected=True)
-        # How an order comes to be refunded is shop.payments' business; the list only reads the status.
+        # How an order comes to be refunded is shop.selling.payments' business; the list only reads the status.
         db.session.execute(sa.update(Order).where(Order.id == refunded).values(status=OrderStatus.PARTIALLY_REFUNDED))
         db.session.commit()
     expected = {
@@ -482,10 +482,10 @@ def test_an_unpaid_order_has_no_refund_form_and_refuses_one(app, pickup, clerk):
 
 
 def test_an_online_sale_is_refunded_from_its_order_not_from_the_till(app, goods, as_role):
-    from shop import orders
     from shop.clock import business_today
     from shop.models import PaymentMethod, User
-    from shop.sales import LineRequest
+    from shop.selling import orders
+    from shop.selling.sales import LineRequest
     from tests.feature.test_counter_sales import receive
 
     clerk = as_role("clerk")

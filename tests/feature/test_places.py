@@ -8,10 +8,11 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from shop import demo, places
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import AuditEvent, Counter, Lot, Town, User, Village
+from shop.ops import demo
+from shop.villages import places
 from tests.conftest import PASSWORD, Api
 
 LONG = "镇" * 500

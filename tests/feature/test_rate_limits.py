@@ -7,7 +7,7 @@ from limits.storage import storage_from_string
 
 from shop import create_app
 from shop.extensions import db
-from shop.rate_limits import SharedFileStorage, instance_uri
+from shop.web.rate_limits import SharedFileStorage, instance_uri
 from tests.conftest import Api, base_config
 
 WRONG = {"username": "clerk", "password": "nope nope"}

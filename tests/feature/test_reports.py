@@ -10,12 +10,13 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from shop import accounts, adjustments, payouts, reports
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import PayoutMethod, Role, User
 from shop.money import format_fen
-from shop.monitoring import add_months, month_end, month_start, per_capita
+from shop.oversight import adjustments, payouts, reports
+from shop.oversight.monitoring import add_months, month_end, month_start, per_capita
+from shop.staff import accounts
 from tests.conftest import PASSWORD
 from tests.unit.test_pdf import font_programs
 

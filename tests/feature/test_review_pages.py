@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import MonthReview
-from shop.monitoring import add_months, month_start
+from shop.oversight.monitoring import add_months, month_start
 
 from .test_counter_sales import receive
 
@@ -37,8 +37,8 @@ def seen_digest(html: str) -> str:
 def current_digest(app, household_id: int, month: str | None = None) -> str:
     """The month's digest as the ledger gives it now."""
     from shop.models import Household
-    from shop.monitoring import parse_month
-    from shop.statements import month_statement
+    from shop.oversight.monitoring import parse_month
+    from shop.oversight.statements import month_statement
 
     with app.app_context():
         return month_statement(db.session.get(Household, household_id), parse_month(month or this_month())).digest
@@ -335,8 +335,9 @@ def test_the_statement_pdf_opens_inline_for_those_who_see_the_household(app, goo
 
 
 def test_a_correction_dated_last_month_is_last_months_and_opens_this_month(app, goods, sold, officer, as_role):
-    from shop import accounts, adjustments
     from shop.models import Role, User
+    from shop.oversight import adjustments
+    from shop.staff import accounts
 
     last_day = month_start(business_today()) - timedelta(days=1)
     with app.app_context():

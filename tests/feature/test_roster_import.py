@@ -317,7 +317,7 @@ def test_confirm_needs_the_csrf_token_and_the_uploader(app, staff, admin, as_rol
     assert admin.client.post(url, data={}).status_code == 400
     assert counts(app)["household"] == 0
     with app.app_context():
-        accounts_module = __import__("shop.accounts", fromlist=["create_user"])
+        accounts_module = __import__("shop.staff.accounts", fromlist=["create_user"])
         accounts_module.create_user("admin2", "correct horse battery", Role.ADMIN)
     other = as_role("admin2")
     assert other.client.get(url).status_code == 404
@@ -347,7 +347,7 @@ def test_an_unreadable_upload_is_refused_on_the_form(app, staff, chinese):
 
 
 def test_an_import_raced_by_another_is_told_to_try_again_and_stays_confirmable(app, staff, admin, monkeypatch):
-    from shop import roster as roster_module
+    from shop.villages import roster as roster_module
 
     url = upload(admin, roster(*ROWS)).headers["Location"]
     with app.app_context():

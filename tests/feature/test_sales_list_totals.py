@@ -3,11 +3,11 @@
 import re
 from datetime import timedelta
 
-from shop import sales
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Sale
 from shop.money import format_fen
+from shop.selling import sales
 
 from .test_counter_pages import line_ids, refund, sale_id, shelf  # noqa: F401  (fixtures)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from shop import products
+from shop.catalog import products
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Lot, Product

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from shop.access import PUBLIC
 from shop.clock import business_today
+from shop.web.access import PUBLIC
 
 
 def directives(response) -> dict[str, str]:

@@ -6,9 +6,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from shop import accounts
 from shop.extensions import db
 from shop.models import AuditEvent, Household, Role, User
+from shop.staff import accounts
 from tests.conftest import PASSWORD, Api
 
 #: A password zxcvbn rates unguessable, for new accounts and resets.

@@ -10,14 +10,15 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from shop import accounts, adjustments, payouts
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Household, PayoutMethod, Role, User
 from shop.money import format_fen
-from shop.monitoring import add_months, month_start
+from shop.oversight import adjustments, payouts
+from shop.oversight.monitoring import add_months, month_start
+from shop.oversight.statements import MonthStatement, digest_of, month_statement
 from shop.pdf.statement import signed_fen
-from shop.statements import MonthStatement, digest_of, month_statement
+from shop.staff import accounts
 from tests.conftest import PASSWORD
 
 from .test_counter_sales import receive
@@ -177,7 +178,7 @@ def test_the_api_says_404_for_a_household_that_does_not_exist(app, goods, as_rol
 
 
 def test_the_cli_writes_one_pdf_per_household_with_activity(app, goods, busy_month, tmp_path, monkeypatch):
-    from shop import statement_pdf
+    from shop.oversight import statement_pdf
 
     links = []
     render = statement_pdf.render
@@ -225,7 +226,7 @@ class TestPublicBaseUrl:
         return {"PUBLIC_BASE_URL": "https://bangfu.example.cn/"}
 
     def test_qr_links_use_the_public_address(self, app, goods):
-        from shop.verify import statement_url
+        from shop.web.statement_check import statement_url
 
         with app.test_request_context("/"):
             url = statement_url(goods["wang"], month_start(business_today()), "0123456789abcdef")

@@ -125,14 +125,14 @@ def test_a_consignment_lot_moved_earns_its_share_where_it_is_sold_and_the_ledger
 
 def test_a_credit_entered_for_a_moved_lot_is_caught_by_verify(app, goods, counters, admin):
     """A transfer that credited the household again would be income counted twice: verify says so."""
-    from shop import credits
+    from shop.ledger import entries
     from shop.transaction import atomic
 
     source = receive(admin, goods["paste"], goods["wang"], 10, mode="purchase", purchase_price_fen=5000)
     moved = transfer(admin, source, counters["second"], 5).get_json()["id"]
     with app.app_context():
         with atomic() as session:
-            credits.credit_purchase(session, session.get(Lot, moved), business_today(), None)
+            entries.credit_purchase(session, session.get(Lot, moved), business_today(), None)
     assert verify(app).exit_code != 0
 
 

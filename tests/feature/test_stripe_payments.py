@@ -132,7 +132,7 @@ def test_concurrent_deliveries_and_the_return_page_fulfil_once(app, api, goods, 
     def return_page():
         barrier.wait()
         with app.app_context():
-            from shop import payments
+            from shop.selling import payments
 
             payments.sync_payment(placed["id"])
 
@@ -239,8 +239,8 @@ def paid_order(app, api, goods, stripe_api):
 
 
 def test_a_refund_goes_through_stripe_before_the_credits_are_reversed_once(app, api, goods, shelf, stripe_api):
-    from shop import payments
     from shop.models import SaleLine, User
+    from shop.selling import payments
 
     placed, intent_id = paid_order(app, api, goods, stripe_api)
     with app.app_context():
@@ -263,7 +263,7 @@ def test_a_refund_goes_through_stripe_before_the_credits_are_reversed_once(app, 
 
 
 def test_cancelling_an_unpaid_order_cancels_its_payment_and_frees_the_stock(app, api, goods, shelf, stripe_api):
-    from shop import payments
+    from shop.selling import payments
 
     placed = place(api, goods)
     with app.app_context():
@@ -289,8 +289,8 @@ def test_the_receipt_of_an_order_paid_online_prints_without_a_clerk(app, api, go
 def test_a_refund_stripe_has_not_confirmed_reverses_nothing_until_its_webhook_says_so(
     app, api, goods, shelf, stripe_api, monkeypatch
 ):
-    from shop import payments
     from shop.models import SaleLine, User
+    from shop.selling import payments
 
     placed, intent_id = paid_order(app, api, goods, stripe_api)
 

@@ -6,15 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop.inventory import (
-    DrawState,
-    LotStock,
-    OutOfStock,
-    RefundTooLarge,
-    allocate,
-    price_draws,
-    reverse_draws,
-)
+from shop.stock.allocation import DrawState, LotStock, OutOfStock, RefundTooLarge, allocate, price_draws, reverse_draws
 
 MONDAY = datetime(2026, 11, 23, 9, 0)
 

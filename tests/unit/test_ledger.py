@@ -5,7 +5,7 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop.ledger import GENESIS, EntryKind, entry_hash, signed_amount, verify_chain
+from shop.ledger.chain import GENESIS, EntryKind, entry_hash, signed_amount, verify_chain
 
 
 def chain(amounts):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from jinja2 import Environment, FileSystemLoader
 
 from shop.money import format_fen
-from shop.monitoring import (
+from shop.oversight.monitoring import (
     CHART_TOP,
     InvalidMonth,
     MonitoringLine,

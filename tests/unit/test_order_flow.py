@@ -4,7 +4,15 @@ import itertools
 
 import pytest
 
-from shop.order_flow import ALLOWED, PAID_STATUSES, OrderStatus, TransitionNotAllowed, after_refund, move, staff_moves
+from shop.selling.order_flow import (
+    ALLOWED,
+    PAID_STATUSES,
+    OrderStatus,
+    TransitionNotAllowed,
+    after_refund,
+    move,
+    staff_moves,
+)
 
 S = OrderStatus
 EVERY_MOVE = list(itertools.product(S, S))

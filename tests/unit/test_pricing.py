@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shop.catalog.pricing import price_in_force
 from shop.clock import business_day
-from shop.pricing import price_in_force
 
 T0 = datetime(2026, 12, 3, 4, 0)
 HISTORY = [(T0, 6800), (T0 + timedelta(hours=2), 7200), (T0 + timedelta(hours=5), 6500)]

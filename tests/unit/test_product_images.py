@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from shop import product_images as pi
+from shop.catalog import product_images as pi
 
 LIMIT = 8 * 1024 * 1024
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from shop.models import HouseholdCategory, SaleChannel
-from shop.monitoring import MonitoringLine
-from shop.reports import (
+from shop.oversight.monitoring import MonitoringLine
+from shop.oversight.reports import (
     ChannelFigures,
     HouseholdMonth,
     HouseholdYear,

@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 
 from shop.models import HouseholdCategory, MonitoringStatus, MonitorSubtype
-from shop.roster import Current, Refusal, RosterRow, diff, parse_row
-from shop.standing import Standing
 from shop.tables import Row
+from shop.villages.roster import Current, Refusal, RosterRow, diff, parse_row
+from shop.villages.standing import Standing
 
 GOOD = {
     "code": "DB001",
@@ -157,7 +157,7 @@ def test_a_change_of_category_shows_the_category_and_subtype_in_chinese():
     ],
 )
 def test_a_staff_row_takes_roles_in_chinese_or_english(values, want):
-    from shop.staff_import import parse_row as parse_staff
+    from shop.staff.staff_import import parse_row as parse_staff
 
     row = parse_staff(3, values)
     assert row.role.value == want
@@ -178,15 +178,15 @@ def test_a_staff_row_takes_roles_in_chinese_or_english(values, want):
     ],
 )
 def test_a_bad_staff_row_names_its_column(values, bad):
-    from shop.staff_import import parse_row as parse_staff
+    from shop.staff.staff_import import parse_row as parse_staff
 
     refused = parse_staff(3, values)
     assert sorted(r.column for r in refused) == bad and all(r.line == 3 for r in refused)
 
 
 def test_one_time_passwords_are_random_and_strong_enough():
-    from shop.accounts import check_password_strength
-    from shop.staff_import import one_time_password
+    from shop.staff.accounts import check_password_strength
+    from shop.staff.staff_import import one_time_password
 
     drawn = {one_time_password("li.wei", "李伟") for _ in range(5)}
     assert len(drawn) == 5

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from shop.standing import (
+from shop.villages.standing import (
     HouseholdCategory,
     MonitoringStatus,
     MonitorSubtype,

@@ -7,7 +7,7 @@ Create Date: 2026-11-26 22:38:04.340092
 """
 from alembic import op
 
-from shop import ledger_guard
+from shop.ledger import guard
 import sqlalchemy as sa
 
 
@@ -36,7 +36,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_event_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index('ix_audit_event_at', ['at'], unique=False)
         batch_op.create_index('ix_audit_event_entity', ['entity', 'entity_id'], unique=False)
-    ledger_guard.install(op.get_bind(), 'audit_event')
+    guard.install(op.get_bind(), 'audit_event')
 
     # Plain ALTER TABLE, not a batch copy: copying app_user would trip the foreign keys every other
     # table holds on it.
@@ -53,7 +53,7 @@ def downgrade():
     op.execute('ALTER TABLE app_user DROP COLUMN password_changed_at')
     op.execute('ALTER TABLE app_user DROP COLUMN must_change_password')
 
-    ledger_guard.remove(op.get_bind(), 'audit_event')
+    guard.remove(op.get_bind(), 'audit_event')
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_event_entity')
         batch_op.drop_index('ix_audit_event_at')

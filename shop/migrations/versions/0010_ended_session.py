@@ -15,7 +15,7 @@ import json
 from alembic import op
 import sqlalchemy as sa
 
-from shop import ledger_guard
+from shop.ledger import guard
 
 
 # revision identifiers, used by Alembic.
@@ -48,11 +48,11 @@ def upgrade():
     if rows:
         op.bulk_insert(ended, list(rows.values()))
     # Append-only like the trail it stands beside: an ended session is not revived by deleting its row.
-    ledger_guard.install(op.get_bind(), 'ended_session')
+    guard.install(op.get_bind(), 'ended_session')
 
 
 def downgrade():
-    ledger_guard.remove(op.get_bind(), 'ended_session')
+    guard.remove(op.get_bind(), 'ended_session')
     with op.batch_alter_table('ended_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ended_session_user_id'))
     op.drop_table('ended_session')

@@ -12,7 +12,7 @@ DELETE, as on the ledger): the history is what an inspector reads.
 from alembic import op
 import sqlalchemy as sa
 
-from shop import ledger_guard
+from shop.ledger import guard
 
 
 # revision identifiers, used by Alembic.
@@ -41,13 +41,13 @@ def upgrade():
     )
     with op.batch_alter_table('household_change', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_household_change_household_id'), ['household_id'], unique=False)
-    ledger_guard.install(op.get_bind(), 'household_change')
-    ledger_guard.install(op.get_bind(), 'household_status')
+    guard.install(op.get_bind(), 'household_change')
+    guard.install(op.get_bind(), 'household_status')
 
 
 def downgrade():
-    ledger_guard.remove(op.get_bind(), 'household_status')
-    ledger_guard.remove(op.get_bind(), 'household_change')
+    guard.remove(op.get_bind(), 'household_status')
+    guard.remove(op.get_bind(), 'household_change')
     with op.batch_alter_table('household_change', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_household_change_household_id'))
     op.drop_table('household_change')

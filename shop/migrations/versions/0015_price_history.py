@@ -13,7 +13,7 @@ sale.sold_at is the instant the till rang the sale up; sales recorded before tak
 from alembic import op
 import sqlalchemy as sa
 
-from shop import ledger_guard
+from shop.ledger import guard
 
 
 # revision identifiers, used by Alembic.
@@ -42,7 +42,7 @@ def upgrade():
         'INSERT INTO product_price (product_id, price_fen, price_per, valid_from)'
         ' SELECT id, price_fen, price_per, created_at FROM product ORDER BY id'
     )
-    ledger_guard.install(op.get_bind(), 'product_price')
+    guard.install(op.get_bind(), 'product_price')
     # In place, not batch mode: sale is referred to by sale lines, refunds and orders. SQLite adds a
     # NOT NULL column only with a constant default, which the UPDATE then replaces on every row.
     if op.get_bind().dialect.name == 'sqlite':
@@ -57,6 +57,6 @@ def upgrade():
 def downgrade():
     # SQLite (3.35+) drops a column without constraints in place, as PostgreSQL does.
     op.execute('ALTER TABLE sale DROP COLUMN sold_at')
-    ledger_guard.remove(op.get_bind(), 'product_price')
+    guard.remove(op.get_bind(), 'product_price')
     op.drop_index('ix_product_price_product_valid_from', table_name='product_price')
     op.drop_table('product_price')

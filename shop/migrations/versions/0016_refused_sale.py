@@ -11,7 +11,7 @@ an append-only table, keyed by the refused sale's idempotency key.
 from alembic import op
 import sqlalchemy as sa
 
-from shop import ledger_guard
+from shop.ledger import guard
 
 
 # revision identifiers, used by Alembic.
@@ -52,11 +52,11 @@ def upgrade():
     )
     op.create_index(op.f('ix_refused_sale_counter_id'), 'refused_sale', ['counter_id'], unique=False)
     op.create_index(op.f('ix_refused_sale_rung_up_on'), 'refused_sale', ['rung_up_on'], unique=False)
-    ledger_guard.install(op.get_bind(), 'refused_sale')
+    guard.install(op.get_bind(), 'refused_sale')
 
 
 def downgrade():
-    ledger_guard.remove(op.get_bind(), 'refused_sale')
+    guard.remove(op.get_bind(), 'refused_sale')
     op.drop_index(op.f('ix_refused_sale_rung_up_on'), table_name='refused_sale')
     op.drop_index(op.f('ix_refused_sale_counter_id'), table_name='refused_sale')
     op.drop_table('refused_sale')

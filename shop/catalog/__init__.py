@@ -1,0 +1,1 @@
+"""What the counter sells: products, their price history and photos."""

@@ -1,0 +1,310 @@
+"""Writing and reading the household income ledger.
+
+Entries are written inside the transaction of the sale, intake or refund that
+causes them (the caller's `atomic()` block), so a credit exists exactly when
+its draw does. The chain has one head: writers take it in turn (PostgreSQL:
+a transaction-scoped advisory lock; SQLite: the IMMEDIATE write lock every
+transaction already holds), so two sales never fork it.
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from shop.extensions import db
+from shop.ledger.chain import GENESIS, ChainFault, EntryKind, entry_hash, signed_amount, verify_chain
+from shop.models import (
+    Adjustment,
+    AdjustmentStatus,
+    Draw,
+    DrawReversal,
+    Household,
+    LedgerEntry,
+    Lot,
+    Payout,
+    SettlementMode,
+    User,
+)
+
+#: The advisory lock key that guards the chain's head on PostgreSQL ("bangfu" in ASCII, near enough).
+CHAIN_LOCK = 0x62616E67
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append: its household, kind, positive amount, day and cause."""
+
+    household: Household
+    kind: EntryKind
+    amount_fen: int
+    entry_date: date
+    draw_id: int | None = None
+    lot_id: int | None = None
+    draw_reversal_id: int | None = None
+    payout_id: int | None = None
+    adjustment_id: int | None = None
+
+
+def lock_chain(session) -> None:
+    """Take the chain's head for this transaction, so balances read now stay true until commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+
+
+def balance_of(session, household_id: int) -> int:
+    """A household's balance now: all it was credited and adjusted, less reversals and payouts."""
+    rows = session.execute(
+        sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.household_id == household_id)
+        .group_by(LedgerEntry.kind)
+    )
+    return sum(signed_amount(kind, int(amount)) for kind, amount in rows if amount)
+
+
+def append(session, entries: list[NewEntry], by: User | None) -> None:
+    """Add entries to the end of the chain, within the caller's transaction."""
+    if not entries:
+        return
+    lock_chain(session)  # re-entrant within a transaction
+    head = session.execute(
+        sa.select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    for new in entries:
+        seq += 1
+        fields = {
+            "seq": seq,
+            "household_id": new.household.id,
+            "kind": new.kind,
+            "amount_fen": new.amount_fen,
+            "entry_date": new.entry_date,
+            "draw_id": new.draw_id,
+            "lot_id": new.lot_id,
+            "draw_reversal_id": new.draw_reversal_id,
+            "payout_id": new.payout_id,
+            "adjustment_id": new.adjustment_id,
+            "category": new.household.category,
+            "monitoring_status": new.household.monitoring_status,
+            "created_by_id": by.id if by else None,
+        }
+        digest = entry_hash(prev_hash, fields)
+        session.add(LedgerEntry(**fields, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+
+
+def credit_draws(session, draws: list[Draw], on: date, by: User | None) -> None:
+    """Credit each household its share of a sale's draws (a purchased lot's draw earns nothing more)."""
+    session.flush()  # the draws need their ids to be named as the cause
+    entries = [
+        NewEntry(
+            d.household or session.get(Household, d.household_id), EntryKind.CREDIT, d.credit_fen, on, draw_id=d.id
+        )
+        for d in draws
+        if d.credit_fen > 0
+    ]
+    append(session, entries, by)
+
+
+def credit_purchase(session, lot: Lot, on: date, by: User) -> None:
+    """Credit a household the agreed price of a lot the counter bought outright."""
+    if lot.mode is SettlementMode.PURCHASE and lot.purchase_price_fen:
+        session.flush()
+        household = session.get(Household, lot.household_id)
+        append(session, [NewEntry(household, EntryKind.CREDIT, lot.purchase_price_fen, on, lot_id=lot.id)], by)
+
+
+def reverse(session, reversals: list[DrawReversal], on: date, by: User | None) -> None:
+    """Take back what a refund's reversals undo of each household's credit."""
+    session.flush()
+    entries = [
+        NewEntry(session.get(Household, r.household_id), EntryKind.REVERSAL, r.credit_fen, on, draw_reversal_id=r.id)
+        for r in reversals
+        if r.credit_fen > 0
+    ]
+    append(session, entries, by)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A household's ledger entries in a period, with the period's totals and the balance at its end."""
+
+    entries: list[LedgerEntry]
+    credited_fen: int
+    reversed_fen: int
+    paid_out_fen: int
+    balance_fen: int
+    adjusted_fen: int = 0
+
+
+def record_payout(session, payout: Payout, by: User) -> None:
+    """Enter a payout against its household's balance."""
+    session.flush()
+    household = session.get(Household, payout.household_id)
+    append(session, [NewEntry(household, EntryKind.PAYOUT, payout.amount_fen, payout.paid_on, payout_id=payout.id)], by)
+
+
+def record_adjustment(session, adjustment: Adjustment, by: User) -> None:
+    """Enter an approved adjustment, signed, on the day it belongs to."""
+    session.flush()
+    household = session.get(Household, adjustment.household_id)
+    entry = NewEntry(
+        household, EntryKind.ADJUSTMENT, adjustment.amount_fen, adjustment.entry_date, adjustment_id=adjustment.id
+    )
+    append(session, [entry], by)
+
+
+def household_ledger(household_id: int, start: date | None, end: date | None) -> Statement:
+    """The entries of a household between two days (inclusive), and its balance at the end of the period."""
+    where = [LedgerEntry.household_id == household_id]
+    if start:
+        where.append(LedgerEntry.entry_date >= start)
+    if end:
+        where.append(LedgerEntry.entry_date <= end)
+    entries = list(db.session.scalars(sa.select(LedgerEntry).where(*where).order_by(LedgerEntry.seq)))
+
+    def total(kind):
+        return sum(e.amount_fen for e in entries if e.kind is kind)
+
+    upto = [LedgerEntry.household_id == household_id] + ([LedgerEntry.entry_date <= end] if end else [])
+    rows = db.session.execute(
+        sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen)).where(*upto).group_by(LedgerEntry.kind)
+    )
+    balance = sum(signed_amount(kind, int(amount)) for kind, amount in rows)
+    return Statement(
+        entries,
+        total(EntryKind.CREDIT),
+        total(EntryKind.REVERSAL),
+        total(EntryKind.PAYOUT),
+        balance,
+        total(EntryKind.ADJUSTMENT),
+    )
+
+
+#: Entries read at a time by `verify`: its memory is bounded by this, not by the ledger's length.
+VERIFY_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class _Cause:
+    """What an entry may name as its cause: the column, the rows it names and the figures they must agree on."""
+
+    column: str
+    name: str
+    model: type
+    amount: str
+    only: tuple = ()
+
+    def figures(self, ids) -> sa.Select:
+        """(id, household, amount) of the causes named, among those that may have an entry."""
+        query = sa.select(self.model.id, self.model.household_id, getattr(self.model, self.amount))
+        return query.where(self.model.id.in_(ids), *self.only)
+
+
+def _causes() -> tuple[_Cause, ...]:
+    """The causes an entry may name, in the order their faults are reported."""
+    return (
+        _Cause("draw_id", "draw", Draw, "credit_fen"),
+        _Cause("draw_reversal_id", "refund reversal", DrawReversal, "credit_fen"),
+        # A lot moved from another counter was credited there, as its source: it has no entry of its own.
+        _Cause("lot_id", "purchased lot", Lot, "purchase_price_fen", (Lot.source_lot_id.is_(None),)),
+        _Cause("payout_id", "payout", Payout, "amount_fen"),
+        _Cause(
+            "adjustment_id",
+            "approved adjustment",
+            Adjustment,
+            "amount_fen",
+            (Adjustment.status == AdjustmentStatus.APPROVED,),
+        ),
+    )
+
+
+def verify(session=None) -> tuple[int, ChainFault | None]:
+    """Walk the whole chain and cross-check each entry with its cause; return the count and the first fault.
+
+    The chain is read VERIFY_CHUNK entries at a time, and each chunk's causes are fetched by id, so
+    memory stays flat however long the ledger grows. A broken chain is reported before any fault
+    the cross-check finds, as when the whole chain was checked first. `session` reads another
+    database (a backup being checked); the app's by default.
+    """
+    session = session or db.session
+    walk = _Walk(session)
+    fault = verify_chain(walk.entries())
+    if fault is None:
+        fault = walk.cross_fault or _missing_entry(session)
+        return walk.count, fault
+    return session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)), fault
+
+
+class _Walk:
+    """One pass over the chain: its entries for the chain check, each chunk cross-checked on the way."""
+
+    def __init__(self, session):
+        self.session, self.count, self.cross_fault = session, 0, None
+
+    def entries(self) -> Iterator[Mapping]:
+        causes = _causes()
+        repeats = {cause.column: _first_repeat(self.session, cause.column) for cause in causes}
+        for chunk in _chunks(self.session):
+            if self.cross_fault is None:
+                self.cross_fault = _cross_check(self.session, causes, chunk, repeats)
+            self.count += len(chunk)
+            yield from chunk
+
+
+def _chunks(session) -> Iterator[list[Mapping]]:
+    """The chain in seq order, a chunk at a time (keyset pagination, the same on every database)."""
+    table, after = LedgerEntry.__table__, 0
+    while chunk := (
+        session.execute(sa.select(table).where(table.c.seq > after).order_by(table.c.seq).limit(VERIFY_CHUNK))
+        .mappings()
+        .all()
+    ):
+        yield chunk
+        after = chunk[-1]["seq"]
+
+
+def _first_repeat(session, column: str) -> int | None:
+    """The first entry (by seq) naming a cause an earlier entry already named: income counted twice."""
+    named = getattr(LedgerEntry, column)
+    numbered = (
+        sa.select(LedgerEntry.seq, sa.func.row_number().over(partition_by=named, order_by=LedgerEntry.seq).label("n"))
+        .where(named.is_not(None))
+        .subquery()
+    )
+    return session.scalar(sa.select(sa.func.min(numbered.c.seq)).where(numbered.c.n > 1))
+
+
+def _cross_check(session, causes, chunk, repeats) -> ChainFault | None:
+    """Each entry of a chunk names exactly one cause, once in the whole ledger, and agrees with it."""
+    known = {}
+    for cause in causes:
+        ids = {row[cause.column] for row in chunk if row[cause.column] is not None}
+        known[cause.column] = {r[0]: (r[1], r[2]) for r in session.execute(cause.figures(ids))} if ids else {}
+    for row in chunk:
+        named = [cause.column for cause in causes if row[cause.column] is not None]
+        if len(named) != 1:
+            return ChainFault(row["seq"], "it must name exactly one sale, refund, lot, payout or adjustment")
+        column = named[0]
+        if repeats[column] == row["seq"]:
+            return ChainFault(row["seq"], "its cause was already entered: income counted twice")
+        if known[column].get(row[column]) != (row["household_id"], row["amount_fen"]):
+            return ChainFault(row["seq"], "it does not match the sale, refund, lot, payout or adjustment behind it")
+    return None
+
+
+def _missing_entry(session) -> ChainFault | None:
+    """A removed last entry leaves a valid but shorter chain: every cause must still have its entry."""
+    entries = LedgerEntry.__table__
+    for cause in _causes():
+        model, amount = cause.model, getattr(cause.model, cause.amount)
+        entered = entries.c[cause.column] == model.id
+        missing = session.scalar(
+            sa.select(sa.func.min(model.id))
+            .select_from(model.__table__.outerjoin(entries, entered))
+            .where(amount != 0, entries.c.id.is_(None), *cause.only)
+        )
+        if missing is not None:
+            return ChainFault(0, f"{cause.name} {missing} has no entry in the ledger")
+    return None

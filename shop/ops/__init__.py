@@ -1,0 +1,1 @@
+"""Commands for operators: the flask CLI, imports, the demo county, backups."""

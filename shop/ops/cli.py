@@ -1,0 +1,361 @@
+"""Command-line tools: `flask --app shop seed-demo`, `create-user`, `places import`, `counters add|edit|list`,
+`ledger verify`, `statements`, `backup`, `restore` (`db` comes from Flask-Migrate)."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from shop import sealing
+from shop.clock import business_today
+from shop.errors import DomainError
+from shop.models import Role
+from shop.ops import demo
+from shop.staff import accounts
+from shop.transaction import atomic
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command():
+    """Add the demo counter, towns, households, products and lots (safe to run twice)."""
+    added = demo.seed()
+    summary = ", ".join(f"{n} {kind}" for kind, n in added.items() if n) or "nothing new"
+    click.echo(f"Demo data: added {summary}.")
+    if added["users"]:
+        click.echo(f"Demo accounts (admin, clerk, officer1-4, heshe, county) use the password {demo.DEMO_PASSWORD!r}.")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What the account may do.")
+@click.option("--town", help="A supervisor's town (a town leader); leave out for the county bureau.")
+@click.option("--households", default="", help="An officer's households, as CODE,CODE.")
+@click.option("--counter", help="A clerk's counter code; the first counter if left out.")
+@click.option("--name", "display_name", default="", help="The name shown in the interface.")
+@click.password_option(help="Asked for twice when not given.")
+@with_appcontext
+def create_user_command(username, role, town, households, counter, display_name, password):
+    """Create a staff account; the password is prompted for twice."""
+    try:
+        user = accounts.create_user(
+            username,
+            password,
+            Role(role),
+            display_name=display_name,
+            town=town,
+            household_codes=[c for c in households.split(",") if c.strip()],
+            counter_code=counter,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Created {user.role.value} {user.username}.")
+
+
+orders_group = AppGroup("orders", help="Online orders.")
+
+
+@orders_group.command("expire")
+def expire_orders_command():
+    """Record unpaid orders past their hold as expired and cancel their payments (run it from cron)."""
+    from shop.selling import payments
+
+    expired = payments.expire_lapsed()
+    click.echo(f"Expired {len(expired)} unpaid orders.")
+
+
+ledger_group = AppGroup("ledger", help="The household income ledger.")
+
+
+@ledger_group.command("verify")
+def verify_ledger_command():
+    """Walk the hash chain and cross-check every entry with its cause; exit 1 naming the first bad entry."""
+    from shop.ledger import entries
+
+    count, fault = entries.verify()
+    if fault is not None:
+        where = f"entry {fault.seq}" if fault.seq else "the ledger"
+        click.echo(f"Ledger broken at {where}: {fault.reason}.", err=True)
+        raise SystemExit(1)
+    click.echo(f"Ledger intact: {count} entries.")
+
+
+#: Where a statement's QR code points when PUBLIC_BASE_URL is not set: the development server.
+LOCAL_BASE_URL = "http://127.0.0.1:5000"
+
+
+@click.command("statements")
+@click.option("--month", "month_text", required=True, metavar="YYYY-MM", help="The month, which must have begun.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    help="The folder to write to; made if missing. Files are named like 2026-11_DB001.pdf.",
+)
+@with_appcontext
+def statements_command(month_text, out):
+    """Write the month's statement of every household with activity in it, one PDF each.
+
+    Each statement's QR code opens its public verification page under PUBLIC_BASE_URL
+    (set it to the site's public address, e.g. https://bangfu.example.cn); without it the
+    codes point to http://127.0.0.1:5000, which only works on this machine, and a warning says so.
+    """
+    from shop.extensions import db
+    from shop.models import Household
+    from shop.oversight import statement_pdf
+    from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
+    from shop.oversight.statements import households_with_activity, month_statement
+    from shop.web.statement_check import statement_url
+
+    try:
+        month = parse_month(month_text)
+    except InvalidMonth:
+        raise click.BadParameter(f"{month_text!r} is not a month written YYYY-MM.", param_hint="--month") from None
+    if month > month_start(business_today()):
+        raise click.BadParameter(f"{month_text} has not begun yet.", param_hint="--month")
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    if not base:
+        click.echo(f"Warning: PUBLIC_BASE_URL is not set; the QR codes point to {LOCAL_BASE_URL}.", err=True)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = households_with_activity(month)
+    # A request context lets the verification links be built as absolute addresses.
+    with current_app.test_request_context(base_url=base or LOCAL_BASE_URL):
+        with click.progressbar(ids, label=f"Statements {month:%Y-%m}", file=sys.stderr) as bar:
+            for household_id in bar:
+                statement = month_statement(db.session.get(Household, household_id), month)
+                url = statement_url(household_id, month, statement.digest)
+                (out / statement_pdf.filename(statement)).write_bytes(statement_pdf.render(statement, url))
+                # One household at a time in memory: a county has thousands.
+                db.session.expunge_all()
+    click.echo(f"Wrote {len(ids)} statements for {month:%Y-%m} to {out}.")
+
+
+places_group = AppGroup("places", help="The county's towns and villages.")
+
+
+@places_group.command("import", short_help="Add the new towns and villages of a CSV or XLSX file.")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lingao", is_flag=True, help="Import Lingao County's list, which ships with the software.")
+@with_appcontext
+def import_places_command(file, lingao):
+    """Add the towns and villages of FILE (CSV or XLSX, columns 镇,村 or town,village; town_en and village_en
+    optional) that are not yet recorded. All or nothing: a bad row is named and nothing is added."""
+    from shop.tables import UnreadableTable, read_table
+    from shop.villages import places
+
+    if bool(file) == lingao:
+        raise click.UsageError("Give a FILE or --lingao (one of them).")
+    source = places.lingao_file() if lingao else file
+    try:
+        with source.open("rb") as stream:
+            table = read_table(stream, source.name, places.PLACE_COLUMNS, places.REQUIRED_COLUMNS)
+            added = places.import_places(table.rows)
+    except UnreadableTable as error:
+        raise click.ClickException(f"{source.name}: {_translated(error)}") from None
+    except places.PlacesFileRefused as error:
+        for problem in error.problems:
+            column = _header_of(table, problem.column)
+            click.echo(f"{source.name}: line {problem.line}, column {column}: {problem.message}", err=True)
+        if error.total > len(error.problems):
+            click.echo(f"... and {error.total - len(error.problems)} more.", err=True)
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Towns: {added.towns_added} added, {added.towns_existing} already recorded. "
+        f"Villages: {added.villages_added} added, {added.villages_existing} already recorded."
+    )
+
+
+def _translated(error) -> str:
+    """An UnreadableTable's message in the app's language."""
+    from flask_babel import gettext
+
+    return gettext(error.message, **error.params)
+
+
+def _header_of(table, column: str) -> str:
+    """A canonical column as the file's header spells it."""
+    position = table.header.positions.get(column)
+    return table.header.found[position] if position is not None else column
+
+
+counters_group = AppGroup("counters", help="The counters (专柜) goods are received and sold at.")
+
+
+@counters_group.command("add", short_help="Set up a counter.")
+@click.argument("code")
+@click.option("--name", required=True, help="The counter's name, as clerks and receipts show it.")
+@click.option("--address", default="", help="Where it is (printed on receipts).")
+@click.option("--hours", default="", help="Opening hours shown to buyers, such as '每天 8:00-18:00'.")
+@click.option("--phone", default="", help="Phone shown to buyers, such as 0898-28281234.")
+@with_appcontext
+def add_counter_command(code, name, address, hours, phone):
+    """Set up a counter with this CODE (letters, digits, '-', '_', '.'; never changes), open."""
+    from shop.stock import counters
+
+    try:
+        counter = counters.add_counter(code, name, address, hours, phone)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Added counter {counter.code}: {counter.name}.")
+
+
+@counters_group.command("edit", short_help="Change a counter's name, address, hours or phone.")
+@click.argument("code")
+@click.option("--name", help="A new name.")
+@click.option("--address", help="A new address ('' clears it).")
+@click.option("--hours", help="New opening hours ('' clears them).")
+@click.option("--phone", help="A new phone ('' clears it).")
+@with_appcontext
+def edit_counter_command(code, name, address, hours, phone):
+    """Change what is given of the counter with this CODE; what is left out stays as it is."""
+    from shop.stock import counters
+
+    try:
+        counter = counters.counter_by_code(code)
+        counters.edit_counter(
+            counter.id,
+            counter.name if name is None else name,
+            counter.address if address is None else address,
+            counter.opening_hours if hours is None else hours,
+            counter.phone if phone is None else phone,
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Saved counter {counter.code}: {counter.name}.")
+
+
+@counters_group.command("list", short_help="List the counters.")
+@with_appcontext
+def list_counters_command():
+    """Every counter: code, name, address, open or closed, and its active clerks."""
+    from shop.stock import counters
+
+    rows = counters.counter_list()
+    if not rows:
+        click.echo("No counter yet: add one with `flask --app shop counters add CODE --name NAME`.")
+    for row in rows:
+        c = row.counter
+        state = "open" if c.active else "closed"
+        click.echo(f"{c.code}\t{c.name}\t{c.address or '-'}\t{state}\t{row.clerks} clerks")
+
+
+personal_data_group = AppGroup("personal-data", help="Personal data sealed at rest (phone numbers).")
+
+
+@personal_data_group.command("new-key")
+def new_key_command():
+    """Print a new key to put first in PERSONAL_DATA_KEYS."""
+    click.echo(sealing.Fernet.generate_key().decode())
+
+
+@personal_data_group.command("rotate")
+def rotate_command():
+    """Re-seal every phone number under the first of PERSONAL_DATA_KEYS, so the others can be retired."""
+    try:
+        with atomic() as session:
+            count = sealing.rotate_all(session.connection())
+    except sealing.SealBroken as error:
+        raise click.ClickException(f"{error}; nothing was re-sealed.") from None
+    click.echo(f"re-sealed {count} values under the first key; the other keys may now be removed")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file):
+    """Write a consistent copy of the database to FILE while the app serves; kept only if its ledger verifies.
+
+    SQLite: the online backup API. PostgreSQL: pg_dump (custom format) of the verified snapshot.
+    The file is readable by its owner only. The keys are not in it: back them up apart.
+    """
+    from shop.ops import backups
+
+    try:
+        written = backups.backup(file)
+    except backups.BackupFailed as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Wrote {written.path} ({_size(written.size)}): ledger verified, {written.entries} entries.")
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{size / 2**10:.0f} kB"
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore_command(file):
+    """Put a backup made by `backup` into this installation, which must hold no data; then verify it.
+
+    An older backup's schema is upgraded. Exits 1 when the ledger does not verify, or when the
+    phone numbers do not open with this installation's keys (put back the old installation's key).
+    """
+    from shop.ops import backups
+
+    try:
+        restored = backups.restore(file)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Restored {file} (schema {restored.revision}).")
+    if restored.upgraded_to:
+        click.echo(f"Upgraded the schema from {restored.revision} to {restored.upgraded_to}.")
+    if restored.ledger_fault:
+        click.echo(f"Ledger {restored.ledger_fault}.", err=True)
+    else:
+        click.echo(f"Ledger intact: {restored.entries} entries.")
+    if restored.keys_fault:
+        click.echo(restored.keys_fault, err=True)
+    if restored.ledger_fault or restored.keys_fault:
+        raise SystemExit(1)
+
+
+#: The app's commands that run while the database's phone numbers do not open with the keys: `db` (the
+#: migrations), backup and restore never read one, and `personal-data` makes keys (its `rotate` stops at
+#: the first value it cannot open).
+RUN_WITHOUT_KEYS = frozenset({"db", "backup", "restore", "personal-data"})
+
+
+class AppCommands(AppGroup):
+    """The app's commands; while `keys_fault` says why the phone numbers do not open, most refuse to run."""
+
+    keys_fault: str | None = None
+
+    def get_command(self, ctx, name):
+        if self.keys_fault and name not in RUN_WITHOUT_KEYS:
+            raise click.ClickException(self.keys_fault)
+        return super().get_command(ctx, name)
+
+
+def defers_key_check() -> bool:
+    """Whether the app is being loaded by `flask db …` or to look up one of its own commands.
+
+    Those commands then decide (AppCommands); `flask run`, `shell` and any server refuse to start at once.
+    """
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    names = set()
+    while ctx.parent is not None:
+        names.add(ctx.info_name)
+        ctx = ctx.parent
+    return not names or "db" in names
+
+
+def register(app: Flask) -> None:
+    """Add the commands to `flask --app shop`."""
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(orders_group)
+    app.cli.add_command(ledger_group)
+    app.cli.add_command(personal_data_group)
+    app.cli.add_command(statements_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(places_group)
+    app.cli.add_command(counters_group)
+    # The spreadsheet imports (households, staff) live in their own module.
+    from shop.ops import import_cli
+
+    import_cli.register(app)

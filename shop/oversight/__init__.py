@@ -1,0 +1,1 @@
+"""What officers, supervisors and inspectors read: income, statements, reviews, payouts, corrections, reports."""

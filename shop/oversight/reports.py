@@ -1,0 +1,736 @@
+"""Reports for supervisors and the manager: the counter's month, and every household's year, read-only.
+
+Every figure is summed in SQL (GROUP BY), a fixed number of queries per report
+however many sales and households there are. Sales tables count the counter's
+business; the household tables are the household income ledger, scoped to the
+households the reader may see (a town's supervisor sees their town's only).
+
+The CSV and PDF forms are for the county bureau, so their labels are Chinese
+whatever language the page is shown in.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import aliased
+
+from shop.clock import midnight_utc
+from shop.errors import Forbidden, NotFound
+from shop.extensions import db
+from shop.ledger.chain import INCOME_KINDS, EntryKind
+from shop.models import (
+    Counter,
+    Draw,
+    DrawReversal,
+    Household,
+    HouseholdCategory,
+    LedgerEntry,
+    Lot,
+    Refund,
+    Role,
+    Sale,
+    SaleChannel,
+    SaleLine,
+    Town,
+    User,
+    Village,
+)
+from shop.money import FEN_PER_YUAN, format_fen
+from shop.oversight.income import monitoring_line
+from shop.oversight.monitoring import MonitoringLine, add_months, month_end, per_capita
+from shop.pdf.report import MonthReport, ReportTable
+from shop.privacy import mask_name
+from shop.units import Unit, grams_to_jin_text
+from shop.villages.households import visible_to
+
+#: Who reads reports: the counter manager and the supervisors (a town's, or the county bureau).
+REPORT_READERS = (Role.ADMIN, Role.SUPERVISOR)
+
+#: The tables of a month a CSV can hold, one table a file.
+MONTH_TABLES = ("households", "products", "towns", "channels")
+
+
+class NotAReader(Forbidden):
+    """Only the manager and the supervisors read reports; a clerk or an officer may not."""
+
+
+@dataclass(frozen=True)
+class Place:
+    """A town's or village's name in both languages (the templates' `localised` reads it)."""
+
+    name_zh: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class ChannelFigures:
+    """A channel's sales in the month, and what was refunded in the month of that channel's sales."""
+
+    channel: SaleChannel
+    sales: int
+    total_fen: int
+    refunded_fen: int
+
+
+@dataclass(frozen=True)
+class ProductFigures:
+    """What sold of a product in the month, under the name frozen on its sale lines."""
+
+    product_id: int
+    name: str
+    unit: Unit
+    quantity: int  # grams or pieces
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class TownFigures:
+    """Sales drawn from lots of a town's households, and the credit those draws earned them."""
+
+    town: Place
+    amount_fen: int
+    credit_fen: int
+
+
+@dataclass(frozen=True)
+class HouseholdMonth:
+    """One household's month in the ledger, with its balance at the month's end."""
+
+    household_id: int
+    code: str
+    head_name_masked: str
+    town: Place
+    village: Place
+    category: HouseholdCategory
+    members: int
+    credited_fen: int
+    reversed_fen: int
+    adjusted_fen: int  # signed
+    income_fen: int  # credited − reversed ± adjusted
+    per_capita_fen: int
+    paid_out_fen: int
+    balance_fen: int
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """The counter's month: sales by channel, product and town; the households' income and payouts."""
+
+    month: date
+    counter: Counter | None  # the counter the sales tables are limited to; None for all
+    channels: list[ChannelFigures]
+    products: list[ProductFigures]
+    towns: list[TownFigures]
+    households: list[HouseholdMonth]
+
+    @property
+    def sales(self) -> int:
+        """How many sales the month had."""
+        return sum(c.sales for c in self.channels)
+
+    @property
+    def sales_fen(self) -> int:
+        """What buyers paid in the month."""
+        return sum(c.total_fen for c in self.channels)
+
+    @property
+    def refunded_fen(self) -> int:
+        """What was handed back to buyers in the month."""
+        return sum(c.refunded_fen for c in self.channels)
+
+    @property
+    def credited_fen(self) -> int:
+        """Credited to the households shown, in the month."""
+        return sum(h.credited_fen for h in self.households)
+
+    @property
+    def income_fen(self) -> int:
+        """The net income of the households shown, in the month."""
+        return sum(h.income_fen for h in self.households)
+
+    @property
+    def paid_out_fen(self) -> int:
+        """Paid out to the households shown, in the month."""
+        return sum(h.paid_out_fen for h in self.households)
+
+
+@dataclass(frozen=True)
+class HouseholdYear:
+    """One household's net income in each month of a year, and its year per person against the line."""
+
+    household_id: int
+    code: str
+    head_name_masked: str
+    town: Place
+    village: Place
+    category: HouseholdCategory
+    members: int
+    months: tuple[int, ...]  # twelve net incomes, January first
+    total_fen: int
+    per_capita_fen: int
+    at_or_above_line: bool
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """Every visible household's income from the counter in a year, month by month."""
+
+    year: int
+    line: MonitoringLine  # its year may differ from `year`: the page says so
+    households: list[HouseholdYear]
+    counter: Counter | None = None  # the counter the income is limited to; None for all
+
+    @property
+    def month_totals(self) -> tuple[int, ...]:
+        """The twelve months' net income over all the households shown."""
+        return tuple(sum(h.months[i] for h in self.households) for i in range(12))
+
+    @property
+    def total_fen(self) -> int:
+        """The year's net income over all the households shown."""
+        return sum(h.total_fen for h in self.households)
+
+    @property
+    def line_is_for_year(self) -> bool:
+        """Whether the configured line was set for this year, rather than borrowed from another."""
+        return self.line.year == self.year
+
+
+# ---------------------------------------------------------------- the month
+
+
+def month_report(month: date, user: User, counter_id: int | None = None) -> MonthFigures:
+    """The month starting on `month` as the user may see it; counter_id limits the sales tables to one counter."""
+    _check_reader(user)
+    counter = _counter(counter_id)
+    return MonthFigures(
+        month=month,
+        counter=counter,
+        channels=_channels(month, counter_id),
+        products=_products(month, counter_id),
+        towns=_towns(month, counter_id),
+        households=_households_month(month, user, counter_id),
+    )
+
+
+def entry_counter():
+    """The counter behind each ledger entry, and how to join a ledger query to reach it.
+
+    A credit of a sale's draw, or the reversal of one, belongs to the counter of the sale; a
+    purchase credit to the counter that received the lot. Payouts and corrections have none.
+    """
+    draw, line, sale = aliased(Draw), aliased(SaleLine), aliased(Sale)
+    reversal, reversed_draw, reversed_line = aliased(DrawReversal), aliased(Draw), aliased(SaleLine)
+    reversed_sale = aliased(Sale)
+    entry = LedgerEntry
+
+    def join(query):
+        return (
+            query.outerjoin(draw, entry.draw_id == draw.id)
+            .outerjoin(line, draw.sale_line_id == line.id)
+            .outerjoin(sale, line.sale_id == sale.id)
+            .outerjoin(reversal, entry.draw_reversal_id == reversal.id)
+            .outerjoin(reversed_draw, reversal.draw_id == reversed_draw.id)
+            .outerjoin(reversed_line, reversed_draw.sale_line_id == reversed_line.id)
+            .outerjoin(reversed_sale, reversed_line.sale_id == reversed_sale.id)
+            .outerjoin(Lot, entry.lot_id == Lot.id)
+        )
+
+    return sa.func.coalesce(sale.counter_id, reversed_sale.counter_id, Lot.counter_id), join
+
+
+def _counter(counter_id: int | None) -> Counter | None:
+    """The counter a report is limited to (closed ones too: their past is still reported), or None for all."""
+    counter = db.session.get(Counter, counter_id) if counter_id is not None else None
+    if counter_id is not None and counter is None:
+        raise NotFound(_("No counter has id %(id)s.", id=counter_id))
+    return counter
+
+
+def _check_reader(user: User) -> None:
+    if user.role not in REPORT_READERS:
+        raise NotAReader(_("Only the counter manager and supervisors read reports."))
+
+
+def _sales_in(month: date, counter_id: int | None) -> list:
+    """Conditions for the month's sales: sold_on is the sale's business day, the day its credits carry."""
+    where = [Sale.sold_on >= month, Sale.sold_on <= month_end(month)]
+    return where + ([Sale.counter_id == counter_id] if counter_id is not None else [])
+
+
+def utc_bounds(month: date) -> tuple[datetime, datetime]:
+    """The month's first instant and the next month's, as naive UTC."""
+    return midnight_utc(month), midnight_utc(add_months(month, 1))
+
+
+def _channels(month: date, counter_id: int | None) -> list[ChannelFigures]:
+    """Sales per channel in the month, and refunds given in the month per channel of the refunded sale."""
+    sold = db.session.execute(
+        sa.select(Sale.channel, sa.func.count(Sale.id), sa.func.sum(Sale.total_fen))
+        .where(*_sales_in(month, counter_id))
+        .group_by(Sale.channel)
+    ).all()
+    # A refund belongs to the month it was given in (its reversals are dated then), not the sale's.
+    start, end = utc_bounds(month)
+    refunds = sa.select(Sale.channel, sa.func.sum(Refund.amount_fen)).join(Refund.sale)
+    refunds = refunds.where(Refund.created_at >= start, Refund.created_at < end)
+    if counter_id is not None:
+        refunds = refunds.where(Sale.counter_id == counter_id)
+    refunded = dict(db.session.execute(refunds.group_by(Sale.channel)).all())
+    counts = {channel: (count, total) for channel, count, total in sold}
+    return [
+        ChannelFigures(
+            channel,
+            counts.get(channel, (0, 0))[0],
+            int(counts.get(channel, (0, 0))[1] or 0),
+            int(refunded.get(channel) or 0),
+        )
+        for channel in SaleChannel
+    ]
+
+
+def _products(month: date, counter_id: int | None) -> list[ProductFigures]:
+    """Quantity and amount sold per product, under the names frozen on the lines, the biggest first."""
+    amount = sa.func.sum(SaleLine.amount_fen)
+    rows = db.session.execute(
+        sa.select(SaleLine.product_id, SaleLine.product_name, SaleLine.unit, sa.func.sum(SaleLine.quantity), amount)
+        .join(SaleLine.sale)
+        .where(*_sales_in(month, counter_id))
+        .group_by(SaleLine.product_id, SaleLine.product_name, SaleLine.unit)
+        .order_by(amount.desc(), SaleLine.product_name)
+    )
+    return [ProductFigures(pid, name, unit, int(qty), int(fen)) for pid, name, unit, qty, fen in rows]
+
+
+def _towns(month: date, counter_id: int | None) -> list[TownFigures]:
+    """Sales drawn from each town's households' lots (the household frozen on the draw) and their credit."""
+    amount = sa.func.sum(Draw.amount_fen)
+    rows = db.session.execute(
+        sa.select(Town.name_zh, Town.name_en, amount, sa.func.sum(Draw.credit_fen))
+        .select_from(Draw)
+        .join(SaleLine, Draw.sale_line_id == SaleLine.id)
+        .join(Sale, SaleLine.sale_id == Sale.id)
+        .join(Household, Draw.household_id == Household.id)
+        .join(Village, Household.village_id == Village.id)
+        .join(Town, Village.town_id == Town.id)
+        .where(*_sales_in(month, counter_id))
+        .group_by(Town.id, Town.name_zh, Town.name_en)
+        .order_by(amount.desc(), Town.name_zh)
+    )
+    return [TownFigures(Place(zh, en), int(fen), int(credit)) for zh, en, fen, credit in rows]
+
+
+def _scope(user: User):
+    """The ids of the households the user may see, as a subquery (None when they see all)."""
+    if user.role is Role.ADMIN or (user.role is Role.SUPERVISOR and user.town_id is None):
+        return None
+    return visible_to(user).with_only_columns(Household.id).scalar_subquery()
+
+
+def _households_month(month: date, user: User, counter_id: int | None = None) -> list[HouseholdMonth]:
+    """Each visible household with an entry in the month: the month's totals per kind and the closing balance.
+
+    One pass over the ledger up to the month's end, pivoted by kind with CASE,
+    keeping only households with an entry dated in the month. With a counter,
+    credits and reversals count only those of that counter (corrections have no
+    counter and count none); payouts and the balance stay the household's own.
+    """
+    entry, kind, fen = LedgerEntry, LedgerEntry.kind, LedgerEntry.amount_fen
+    in_month = entry.entry_date >= month
+    here, join = sa.true(), None
+    if counter_id is not None:
+        counter_col, join = entry_counter()
+        here = sa.and_(counter_col == counter_id, kind.in_((EntryKind.CREDIT, EntryKind.REVERSAL)))
+
+    def month_sum(k: EntryKind):
+        # Payouts are the household's whatever counter is chosen; income is the counter's.
+        counted = in_month if k is EntryKind.PAYOUT else sa.and_(in_month, here)
+        return sa.func.sum(sa.case((sa.and_(counted, kind == k), fen), else_=0))
+
+    signed = sa.case((kind.in_((EntryKind.REVERSAL, EntryKind.PAYOUT)), -fen), else_=fen)
+    query = (
+        sa.select(
+            Household.id,
+            Household.code,
+            Household.head_name,
+            Household.members,
+            Household.category,
+            Village.name_zh,
+            Village.name_en,
+            Town.name_zh,
+            Town.name_en,
+            month_sum(EntryKind.CREDIT),
+            month_sum(EntryKind.REVERSAL),
+            month_sum(EntryKind.ADJUSTMENT),
+            month_sum(EntryKind.PAYOUT),
+            sa.func.sum(signed),
+        )
+        .select_from(entry)
+        .join(Household, entry.household_id == Household.id)
+        .join(Village, Household.village_id == Village.id)
+        .join(Town, Village.town_id == Town.id)
+        .where(entry.entry_date <= month_end(month))
+        .group_by(
+            Household.id,
+            Household.code,
+            Household.head_name,
+            Household.members,
+            Household.category,
+            Village.name_zh,
+            Village.name_en,
+            Town.name_zh,
+            Town.name_en,
+        )
+        .having(sa.func.sum(sa.case((sa.and_(in_month, here), 1), else_=0)) > 0)
+        .order_by(Town.name_zh, Village.name_zh, Household.code)
+    )
+    if join is not None:
+        query = join(query)
+    if (scope := _scope(user)) is not None:
+        query = query.where(entry.household_id.in_(scope))
+    return [_household_month(row) for row in db.session.execute(query)]
+
+
+def _household_month(row) -> HouseholdMonth:
+    hid, code, head, members, category, v_zh, v_en, t_zh, t_en, credited, reversed_, adjusted, paid, balance = row
+    income = int(credited) - int(reversed_) + int(adjusted)
+    return HouseholdMonth(
+        household_id=hid,
+        code=code,
+        head_name_masked=mask_name(head),
+        town=Place(t_zh, t_en),
+        village=Place(v_zh, v_en),
+        category=category,
+        members=members,
+        credited_fen=int(credited),
+        reversed_fen=int(reversed_),
+        adjusted_fen=int(adjusted),
+        income_fen=income,
+        per_capita_fen=per_capita(income, members),
+        paid_out_fen=int(paid),
+        balance_fen=int(balance),
+    )
+
+
+# ---------------------------------------------------------------- the year
+
+
+def household_year(year: int, user: User, counter_id: int | None = None) -> YearFigures:
+    """Each visible household with income in the year: twelve monthly nets, the year per person, against the line.
+
+    Two queries: one GROUP BY (month, household) over the year's income
+    entries, reversals negated inside the SUM, and one for the households. The month is EXTRACT(month FROM
+    entry_date), which SQLAlchemy writes as EXTRACT on PostgreSQL and as
+    CAST(STRFTIME('%m', …) AS INTEGER) on SQLite; the WHERE is a plain date
+    range on entry_date, so a scoped reader's query runs on the
+    (household_id, entry_date) index, and the county's is one pass over the table.
+    """
+    _check_reader(user)
+    counter = _counter(counter_id)
+    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    entry = LedgerEntry
+    in_year = [entry.kind.in_(INCOME_KINDS), entry.entry_date >= start, entry.entry_date < end]
+    # An integer month: PostgreSQL's EXTRACT gives a numeric, which hashes slower when grouping.
+    month_of = sa.cast(sa.extract("month", entry.entry_date), sa.Integer)
+    # The sign is applied in the SUM, so each household's month is one row whatever its kinds.
+    signed = sa.case((entry.kind == EntryKind.REVERSAL, -entry.amount_fen), else_=entry.amount_fen)
+    sums = sa.select(entry.household_id, month_of, sa.func.sum(signed)).where(*in_year)
+    if counter is not None:
+        # A counter's year: its sales' and purchases' credits, less their reversals; corrections have no counter.
+        counter_col, join = entry_counter()
+        sums = join(sums).where(counter_col == counter.id, entry.kind.in_((EntryKind.CREDIT, EntryKind.REVERSAL)))
+    scope = _scope(user)
+    if scope is not None:
+        sums = sums.where(entry.household_id.in_(scope))
+    months: dict[int, list[int]] = {}
+    # Month first in GROUP BY: grouped by household first, SQLite walks the (household_id, entry_date)
+    # index to save a sort and fetches every row out of order, twice as slow over a county's year as
+    # one pass over the table. A town supervisor's IN (…) still searches that index, household by household.
+    for household_id, month, total in db.session.execute(sums.group_by(month_of, entry.household_id)):
+        months.setdefault(household_id, [0] * 12)[int(month) - 1] = int(total)
+    line = monitoring_line()
+    # .get: an entry committed between the two queries may name a household the sums did not see yet.
+    earners = _earners(in_year, scope)
+    if counter is not None:
+        earners = [row for row in earners if row[0] in months]
+    rows = [_household_year(row, months.get(row[0], [0] * 12), line) for row in earners]
+    return YearFigures(year, line, rows, counter)
+
+
+def _earners(in_year: list, scope) -> list:
+    """The households with an income entry in the year, with their village and town, by town and code."""
+    earned = sa.select(LedgerEntry.id).where(LedgerEntry.household_id == Household.id, *in_year).exists()
+    query = (
+        sa.select(
+            Household.id,
+            Household.code,
+            Household.head_name,
+            Household.members,
+            Household.category,
+            Village.name_zh,
+            Village.name_en,
+            Town.name_zh,
+            Town.name_en,
+        )
+        .join(Village, Household.village_id == Village.id)
+        .join(Town, Village.town_id == Town.id)
+        .where(earned)
+        .order_by(Town.name_zh, Village.name_zh, Household.code)
+    )
+    if scope is not None:
+        query = query.where(Household.id.in_(scope))
+    return list(db.session.execute(query))
+
+
+def _household_year(row, months: list[int], line: MonitoringLine) -> HouseholdYear:
+    hid, code, head, members, category, v_zh, v_en, t_zh, t_en = row
+    total = sum(months)
+    share = per_capita(total, members)
+    return HouseholdYear(
+        household_id=hid,
+        code=code,
+        head_name_masked=mask_name(head),
+        town=Place(t_zh, t_en),
+        village=Place(v_zh, v_en),
+        category=category,
+        members=members,
+        months=tuple(months),
+        total_fen=total,
+        per_capita_fen=share,
+        at_or_above_line=share >= line.annual_fen,
+    )
+
+
+# ---------------------------------------------------------------- for the bureau: CSV and PDF
+
+#: The categories as the bureau writes them.
+CATEGORY_ZH = {
+    HouseholdCategory.TUOPIN: "脱贫户",
+    HouseholdCategory.JIANCE: "监测户",
+    HouseholdCategory.YIBAN: "一般农户",
+}
+CHANNEL_ZH = {SaleChannel.COUNTER: "柜台", SaleChannel.ONLINE: "线上"}
+
+#: A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def yuan(fen: int) -> str:
+    """Fen as plain yuan text for a spreadsheet: 128050 → "1280.50", -5 → "-0.05"."""
+    sign = "-" if fen < 0 else ""
+    whole, rest = divmod(abs(fen), FEN_PER_YUAN)
+    return f"{sign}{whole}.{rest:02d}"
+
+
+def safe(text: str) -> str:
+    """A text cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def quantity_zh(quantity: int, unit: Unit) -> tuple[str, str]:
+    """A quantity and its unit as the bureau counts them: weighed goods in 斤, packs in 件."""
+    return (grams_to_jin_text(quantity), "斤") if unit is Unit.GRAM else (str(quantity), "件")
+
+
+HOUSEHOLD_COLUMNS = (
+    "户编号",
+    "户主",
+    "镇",
+    "村",
+    "类别",
+    "人口",
+    "入账（元）",
+    "冲回（元）",
+    "调整（元）",
+    "净收入（元）",
+    "人均（元）",
+    "支付（元）",
+    "月末余额（元）",
+)
+
+
+def _household_cells(h: HouseholdMonth, money, text) -> tuple[str, ...]:
+    """A household's row: money formatted by `money`, texts people typed passed through `text`."""
+    return (
+        text(h.code),
+        text(h.head_name_masked),
+        text(h.town.name_zh),
+        text(h.village.name_zh),
+        CATEGORY_ZH[h.category],
+        str(h.members),
+        *(
+            money(v)
+            for v in (
+                h.credited_fen,
+                h.reversed_fen,
+                h.adjusted_fen,
+                h.income_fen,
+                h.per_capita_fen,
+                h.paid_out_fen,
+                h.balance_fen,
+            )
+        ),
+    )
+
+
+def _month_tables(figures: MonthFigures, money, text) -> dict[str, tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
+    """Each table of the month as (Chinese title, columns, rows of text); money and typed texts formatted as given."""
+    return {
+        "channels": (
+            "按渠道",
+            ("渠道", "笔数", "销售额（元）", "退款（元）"),
+            [
+                (CHANNEL_ZH[c.channel], str(c.sales), money(c.total_fen), money(c.refunded_fen))
+                for c in figures.channels
+            ],
+        ),
+        "products": (
+            "按产品",
+            ("产品", "数量", "单位", "销售额（元）"),
+            [(text(p.name), *quantity_zh(p.quantity, p.unit), money(p.amount_fen)) for p in figures.products],
+        ),
+        "towns": (
+            "按镇",
+            ("镇", "销售额（元）", "农户入账（元）"),
+            [(text(t.town.name_zh), money(t.amount_fen), money(t.credit_fen)) for t in figures.towns],
+        ),
+        "households": (
+            "农户收入明细",
+            HOUSEHOLD_COLUMNS,
+            [_household_cells(h, money, text) for h in figures.households],
+        ),
+    }
+
+
+def _csv(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A CSV with a byte-order mark, so that Excel opens the Chinese as UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return "\ufeff" + out.getvalue()
+
+
+def month_csv(figures: MonthFigures, table: str = "households") -> str:
+    """One table of the month as CSV for the bureau: the households' income unless another table is named."""
+    _title, columns, rows = _month_tables(figures, yuan, safe)[table]
+    return _csv(columns, rows)
+
+
+def year_csv(figures: YearFigures) -> str:
+    """The year's household × month table as CSV for the bureau, with the per-capita figure against the line."""
+    line = f"是否达到监测线（{figures.line.year}年 {yuan(figures.line.annual_fen)}元）"
+    columns = (
+        "户编号",
+        "户主",
+        "镇",
+        "村",
+        "类别",
+        "人口",
+        *(f"{m}月（元）" for m in range(1, 13)),
+        "全年（元）",
+        "人均（元）",
+        line,
+    )
+    rows = [
+        (
+            safe(h.code),
+            safe(h.head_name_masked),
+            safe(h.town.name_zh),
+            safe(h.village.name_zh),
+            CATEGORY_ZH[h.category],
+            str(h.members),
+            *(yuan(v) for v in h.months),
+            yuan(h.total_fen),
+            yuan(h.per_capita_fen),
+            "是" if h.at_or_above_line else "否",
+        )
+        for h in figures.households
+    ]
+    return _csv(columns, rows)
+
+
+def month_document(figures: MonthFigures, counter_name: str, generated_at: datetime) -> MonthReport:
+    """The month as the PDF renderer takes it: Chinese labels and formatted figures.
+
+    A4 portrait holds the households' twelve columns only without the ¥ and
+    the "（元）" on every figure, so the tables say their unit once, in the title.
+    """
+    summary = (
+        ("销售笔数", str(figures.sales)),
+        ("销售额", format_fen(figures.sales_fen)),
+        ("退款", format_fen(figures.refunded_fen)),
+        ("农户入账", format_fen(figures.credited_fen)),
+        ("农户净收入", format_fen(figures.income_fen)),
+        ("支付农户", format_fen(figures.paid_out_fen)),
+        ("有收入农户", f"{len(figures.households)} 户"),
+    )
+    tables = _month_tables(figures, printed_yuan, str)
+    del tables["households"]
+    return MonthReport(
+        counter_name,
+        figures.month,
+        summary,
+        (*(_printed(*table) for table in tables.values()), _printed_households(figures)),
+        generated_at,
+    )
+
+
+def printed_yuan(fen: int) -> str:
+    """Fen as yuan for print, grouped but without the ¥ the table's title already states: 1,280.50."""
+    return format_fen(fen).replace("¥", "")
+
+
+def _printed(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> ReportTable:
+    """A month table for print: "（元）" said once in the title, figures right-aligned."""
+    numeric = tuple(_numeric(column) for column in columns)
+    short = tuple(column.replace("（元）", "") for column in columns)
+    return ReportTable(f"{title}（金额：元）", short, tuple(rows), numeric)
+
+
+def _printed_households(figures: MonthFigures) -> ReportTable:
+    """The households' table for print: each household and its place on two lines, so that the figures fit A4."""
+    columns = ("农户", "镇村 / 类别", "人口", "入账", "冲回", "调整", "净收入", "人均", "支付", "月末余额")
+    rows = tuple(
+        (
+            f"{h.code}\n{h.head_name_masked}",
+            f"{h.town.name_zh}{h.village.name_zh}\n{CATEGORY_ZH[h.category]}",
+            str(h.members),
+            *(
+                printed_yuan(v)
+                for v in (
+                    h.credited_fen,
+                    h.reversed_fen,
+                    h.adjusted_fen,
+                    h.income_fen,
+                    h.per_capita_fen,
+                    h.paid_out_fen,
+                    h.balance_fen,
+                )
+            ),
+        )
+        for h in figures.households
+    )
+    if rows:
+        hs = figures.households
+        total = (
+            "合计",
+            f"{len(hs)} 户",
+            "",
+            *(printed_yuan(sum(getattr(h, a) for h in hs)) for a in ("credited_fen", "reversed_fen", "adjusted_fen")),
+            printed_yuan(figures.income_fen),
+            "",
+            printed_yuan(figures.paid_out_fen),
+            printed_yuan(sum(h.balance_fen for h in hs)),
+        )
+        rows += (total,)
+    return ReportTable("农户收入明细（金额：元）", columns, rows, (False, False) + (True,) * 8)
+
+
+def _numeric(column: str) -> bool:
+    """Money, counts and quantities are right-aligned."""
+    return "元" in column or column in ("笔数", "数量", "人口")

@@ -1,0 +1,138 @@
+"""A household's month (oversight.statements.MonthStatement) as the printed statement: Chinese words, then PDF bytes.
+
+Printed statements are in Chinese whatever the page language: they go to the
+household and into the officer's file. The words are written here in Chinese
+rather than through gettext, so a statement never depends on the catalog being
+complete. The QR link is made by the caller (shop.web.statement_check.statement_url), since
+it needs the public address of the site.
+"""
+
+from datetime import datetime
+
+from shop.clock import local_time, now_utc
+from shop.ledger.chain import EntryKind
+from shop.models import HouseholdCategory, MonitorSubtype, MonthReview, PayoutMethod, ReviewOutcome, User
+from shop.oversight.statements import Cause, Line, MonthStatement
+from shop.pdf.statement import HouseholdStatement, StatementRow, render_statement
+from shop.units import Unit, grams_to_jin_text
+
+#: Who issues the statement: every counter of the installation credits the same ledger.
+ISSUER = "临高县消费帮扶专柜"
+
+CATEGORIES = {
+    HouseholdCategory.TUOPIN: "脱贫户",
+    HouseholdCategory.JIANCE: "监测户",
+    HouseholdCategory.YIBAN: "一般农户",
+}
+SUBTYPES = {
+    MonitorSubtype.UNSTABLE: "脱贫不稳定户",
+    MonitorSubtype.MARGINAL: "边缘易致贫户",
+    MonitorSubtype.SUDDEN: "突发严重困难户",
+}
+PAYOUT_METHODS = {PayoutMethod.CASH: "现金", PayoutMethod.BANK_TRANSFER: "银行转账"}
+
+
+def render(statement: MonthStatement, verify_url: str) -> bytes:
+    """The statement as an A4 PDF whose QR code opens verify_url."""
+    return render_statement(household_statement(statement, verify_url))
+
+
+def filename(statement: MonthStatement) -> str:
+    """The file a statement is saved as: 2026-11_DB001.pdf."""
+    return f"{statement.month:%Y-%m}_{statement.household.code}.pdf"
+
+
+def household_statement(statement: MonthStatement, verify_url: str, now: datetime | None = None) -> HouseholdStatement:
+    """The values the statement renderer prints, from the month's account."""
+    household = statement.household
+    village = household.village
+    return HouseholdStatement(
+        counter_name=ISSUER,
+        month=statement.month,
+        household_code=household.code,
+        head_name_masked=household.head_name_masked,
+        town=village.town.name_zh,
+        village=village.name_zh,
+        members=household.members,
+        category=category_text(household.category, household.monitor_subtype),
+        officer=person(household.officer) if household.officer else "",
+        opening_balance_fen=statement.opening_balance_fen,
+        credited_fen=statement.credited_fen,
+        reversed_fen=statement.reversed_fen,
+        adjusted_fen=statement.adjusted_fen,
+        paid_out_fen=statement.paid_out_fen,
+        closing_balance_fen=statement.closing_balance_fen,
+        income_fen=statement.income_fen,
+        per_capita_fen=statement.per_capita_fen,
+        rows=tuple(row(line) for line in statement.lines),
+        review=review_text(statement.review, len(statement.amendments)),
+        verify_url=verify_url,
+        digest=statement.digest,
+        generated_at=local_time(now or now_utc()),
+    )
+
+
+def row(line: Line) -> StatementRow:
+    """One line of the month as a printed row."""
+    entry = line.entry
+    return StatementRow(
+        entry_date=entry.entry_date,
+        seq=entry.seq,
+        kind=entry.kind.value,
+        description=description(entry.kind, line.cause),
+        amount_fen=line.signed_fen,
+        balance_fen=line.balance_fen,
+        amendment=line.amendment,
+    )
+
+
+def description(kind: EntryKind, cause: Cause) -> str:
+    """What an entry came from, in Chinese: 虾干 0.5 斤 · 销售 #12 · 批次 P000007."""
+    if cause.adjustment is not None:
+        return f"调整：{cause.adjustment.reason}"
+    if cause.payout is not None:
+        return f"支付 {cause.payout.number} · {PAYOUT_METHODS.get(cause.payout.method, cause.payout.method)}"
+    goods = f"{cause.product_name} {quantity_zh(cause.quantity, cause.unit)}".strip()
+    lot = f"批次 {cause.lot.code}" if cause.lot is not None else ""
+    if cause.refund_id is not None:
+        return " · ".join(p for p in (goods, f"退款 #{cause.refund_id}", f"销售 #{cause.sale_id}", lot) if p)
+    if cause.sale_id is not None:
+        return " · ".join(p for p in (goods, f"销售 #{cause.sale_id}", lot) if p)
+    if cause.lot is not None:
+        return " · ".join(p for p in ("收购", goods, lot) if p)
+    return {EntryKind.CREDIT: "入账", EntryKind.REVERSAL: "冲减", EntryKind.PAYOUT: "支付"}.get(kind, "调整")
+
+
+def quantity_zh(quantity: int | None, unit) -> str:
+    """A quantity as a Chinese market reads it: 0.5 斤 (2 克 for a crumb under 0.01 斤), 2 件."""
+    if quantity is None:
+        return ""
+    if unit is Unit.GRAM:
+        jin = grams_to_jin_text(quantity)
+        return f"{quantity} 克" if jin == "0" and quantity else f"{jin} 斤"
+    return f"{quantity} 件"
+
+
+def category_text(category: HouseholdCategory, subtype: MonitorSubtype | None) -> str:
+    """The household's category, with a monitored household's subtype: 监测户（边缘易致贫户）."""
+    text = CATEGORIES.get(category, str(category))
+    return f"{text}（{SUBTYPES[subtype]}）" if subtype in SUBTYPES else text
+
+
+def person(user: User) -> str:
+    """A staff member as printed: their display name, else their username."""
+    return user.display_name or user.username
+
+
+def review_text(review: MonthReview | None, amendments: int) -> str:
+    """Where the month's review stands, in one printed line."""
+    if review is None:
+        return "尚未审核"
+    on = f"{local_time(review.reviewed_at):%Y-%m-%d}"
+    if review.outcome is ReviewOutcome.CONFIRMED:
+        text = f"已由 {person(review.reviewed_by)} 于 {on} 审核确认"
+        return text + (f"；确认后补记更正 {amendments} 笔" if amendments else "")
+    text = f"有异议：{review.note}（{person(review.reviewed_by)}，{on}）"
+    if review.resolved_at is not None:
+        text += f"；已答复：{review.resolution}"
+    return text

@@ -1,0 +1,595 @@
+"""Counter sales and their refunds: one use case each, one transaction each.
+
+A sale is recorded whole or not at all. Its idempotency key, made by the till,
+means a sale sent again (the network dropped, the tablet reloaded) returns
+the sale already recorded instead of selling twice. A sale carries the moment
+the till rang it up (sold_at): it is priced at the prices in force then and
+belongs to that moment's business day, however late it synced.
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
+
+from shop.catalog import pricing
+from shop.clock import business_day, business_today, day_bounds, now_utc
+from shop.errors import Conflict, Forbidden, Invalid, NotFound
+from shop.extensions import db
+from shop.ledger import entries
+from shop.models import (
+    COUNTER_METHODS,
+    Draw,
+    DrawReversal,
+    PaymentMethod,
+    Product,
+    Refund,
+    RefundLine,
+    Role,
+    Sale,
+    SaleChannel,
+    SaleLine,
+    User,
+)
+from shop.money import MAX_FEN, format_fen
+from shop.stock import lots as stock
+from shop.stock.allocation import DrawState, OutOfStock, RefundTooLarge, allocate, price_draws, reverse_draws
+from shop.stock.counters import counter_for, working_counter
+from shop.stock.lots import UnknownProduct
+from shop.transaction import atomic
+from shop.units import Unit
+from shop.web.templating import staff_quantity_text
+
+#: A basket longer than this is a mistake at the till, not a purchase.
+MAX_LINES = 50
+#: How far ahead of the server's clock a till's clock may run before its sold_at is refused.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class KeyReused(Conflict):
+    """An idempotency key already recorded a different sale."""
+
+    code = "idempotency_key_reused"
+
+
+class NotEnoughTendered(Invalid):
+    """The cash handed over does not cover the total."""
+
+
+class SoldAtOutOfBounds(Invalid):
+    """A sale's sold_at lies in the future or further back than a queued sale may wait."""
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One product and quantity (grams or pieces) the buyer takes."""
+
+    product_id: int
+    quantity: int
+
+
+def request_digest(
+    payment_method: str, lines: Sequence[LineRequest], tendered_fen: int | None, sold_at: datetime | None = None
+) -> str:
+    """A fingerprint of what a sale asked for, to tell a true replay from a reused key.
+
+    sold_at (naive UTC) counts only when given, so the digests of sales sent without it stay as they were.
+    """
+    body = [payment_method, [[line.product_id, line.quantity] for line in lines], tendered_fen]
+    if sold_at is not None:
+        body.append(sold_at.isoformat())
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An instant as naive UTC, the form stored: an aware one converted, a naive one taken as UTC already."""
+    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def check_sold_at(sold_at: datetime, now: datetime, max_age: timedelta) -> None:
+    """Refuse a sale rung up in the future (beyond clock skew) or longer ago than a queued sale may wait."""
+    if sold_at > now + CLOCK_SKEW:
+        message = _("The sale's time is in the future: check the date and time on the tablet.")
+        raise SoldAtOutOfBounds(message, "sold_at")
+    if sold_at < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        message = _(
+            "This sale was rung up more than %(hours)d hours ago, too long ago to record it now: "
+            "the manager settles it by hand.",
+            hours=hours,
+        )
+        raise SoldAtOutOfBounds(message, "sold_at")
+
+
+def sale_by_key(idempotency_key: str) -> Sale | None:
+    """The sale recorded under this key, if any."""
+    return db.session.scalars(sa.select(Sale).where(Sale.idempotency_key == idempotency_key)).first()
+
+
+def _replay(sale: Sale, digest: str, counter_id: int | None = None) -> Sale:
+    # The counter is checked beside the digest, which stays what it was before counters could be named.
+    if sale.request_digest != digest or counter_id not in (None, sale.counter_id):
+        raise KeyReused(_("This key was already used for a different sale."), "idempotency_key")
+    return sale
+
+
+def record_sale(
+    *,
+    idempotency_key: str,
+    payment_method: PaymentMethod,
+    lines: Sequence[LineRequest],
+    clerk: User,
+    today: date,
+    tendered_fen: int | None = None,
+    counter_id: int | None = None,
+    sold_at: datetime | None = None,
+) -> tuple[Sale, bool]:
+    """Sell the lines at the clerk's counter (or the manager's chosen one); return the sale and whether it is new.
+
+    With `sold_at` (when the till rang it up) the sale is priced at the prices in force then and
+    dated by its business day; without it, it is priced now and dated `today`.
+    """
+    sold_at = as_utc(sold_at) if sold_at is not None else None
+    digest = request_digest(payment_method, lines, tendered_fen, sold_at)
+    if clerk.role is Role.CLERK:
+        working_counter(clerk, counter_id)  # a clerk naming another counter is refused, even on a replay
+    if (existing := sale_by_key(idempotency_key)) is not None:
+        # A true replay is answered whatever its age: the sale is recorded, only its answer was lost.
+        return _replay(existing, digest, counter_id), False
+    _check_basket(lines, payment_method, tendered_fen)
+    if sold_at is not None:
+        check_sold_at(sold_at, now_utc(), timedelta(hours=current_app.config["SOLD_AT_MAX_AGE_HOURS"]))
+    moment = Moment(sold_at or now_utc(), business_day(sold_at) if sold_at else today, priced=sold_at is not None)
+    try:
+        counter = working_counter(clerk, counter_id)
+        sale = _sell(
+            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, moment, tendered_fen, counter.id
+        )
+    except IntegrityError:
+        # The same key won a race on another connection: that sale is the answer.
+        db.session.rollback()
+        if (existing := sale_by_key(idempotency_key)) is None:
+            raise
+        return _replay(existing, digest, counter_id), False
+    return sale, True
+
+
+def _check_basket(lines: Sequence[LineRequest], method: PaymentMethod, tendered_fen: int | None) -> None:
+    if not lines:
+        raise Invalid(_("The basket is empty."), "lines")
+    if len(lines) > MAX_LINES:
+        raise Invalid(_("A sale has at most %(n)d lines.", n=MAX_LINES), "lines")
+    if method not in COUNTER_METHODS:
+        raise Invalid(_("The counter takes cash, QR codes or cards; online payment is for orders."), "payment_method")
+    if tendered_fen is not None and method != PaymentMethod.CASH:
+        raise Invalid(_("Only cash is handed over."), "tendered_fen")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """When a sale happened: its instant (naive UTC), its business day, and whether to price it from the history."""
+
+    at: datetime
+    day: date
+    #: False: the shelf's price now (a sale without sold_at); True: the price history's at `at`.
+    priced: bool
+
+
+def _sell(key, digest, method, lines, clerk, moment: Moment, tendered_fen, counter_id) -> Sale:
+    with atomic() as session:
+        sale = Sale(
+            idempotency_key=key,
+            request_digest=digest,
+            counter_id=counter_id,
+            clerk_id=clerk.id,
+            payment_method=method,
+            total_fen=0,
+            tendered_fen=tendered_fen,
+            sold_on=moment.day,
+            sold_at=moment.at,
+        )
+        session.add(sale)
+        # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
+        session.flush()
+        products = products_for(session, lines)
+        prices = pricing.prices_at(session, products, moment.at) if moment.priced else {}
+        to_sell = [line_to_sell(products[r.product_id], r.quantity, prices.get(r.product_id)) for r in lines]
+        draw_lines(session, sale, to_sell, moment.day, clerk)
+    return sale
+
+
+@dataclass(frozen=True)
+class LineToSell:
+    """A quantity of a product at a price: the shelf's now, or the one an order was placed at."""
+
+    product_id: int
+    product_name: str
+    unit: Unit
+    price_fen: int
+    price_per: int
+    quantity: int
+
+    def columns(self, amount_fen: int) -> dict:
+        """The frozen facts a sale line or order line keeps, with the amount charged."""
+        return {
+            "product_id": self.product_id,
+            "product_name": self.product_name,
+            "unit": self.unit,
+            "price_fen": self.price_fen,
+            "price_per": self.price_per,
+            "quantity": self.quantity,
+            "amount_fen": amount_fen,
+        }
+
+
+def line_to_sell(product: Product, quantity: int, price: tuple[int, int] | None = None) -> LineToSell:
+    """A line at `price` (price_fen, price_per) from the price history, or else the product's current shelf price."""
+    price_fen, price_per = price or (product.price_fen, product.price_per)
+    return LineToSell(product.id, product.name_zh, product.unit, price_fen, price_per, quantity)
+
+
+def allocate_line(lots, held: dict[int, int], request: LineToSell, index: int) -> list:
+    """Allocate line `index` from locked lots, less what orders hold; too little is OutOfStock on that line."""
+    candidates = [stock.lot_stock(lot, held.get(lot.id, 0)) for lot in lots if lot.product_id == request.product_id]
+    try:
+        return allocate(request.quantity, candidates)
+    except OutOfStock as short:
+        left = staff_quantity_text(short.available, request.unit)
+        message = _("Only %(qty)s left of %(name)s.", qty=left, name=request.product_name)
+        raise OutOfStock(short.wanted, short.available, message, f"lines.{index}.quantity") from None
+
+
+def draw_lines(
+    session, sale: Sale, lines: Sequence[LineToSell], today: date, by: User | None, except_order_id: int | None = None
+) -> None:
+    """Draw each line from the sale's counter's lots and add the lines, their draws and the total to the sale.
+
+    Stock that live orders hold is not for sale, except what `except_order_id`
+    holds: that order is the one being paid for.
+    """
+    lots = stock.lock_sellable_lots(session, {line.product_id for line in lines}, sale.counter_id, today)
+    held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc(), except_order_id)
+    by_id = {lot.id: lot for lot in lots}
+    made: list[Draw] = []
+    for index, request in enumerate(lines):
+        allocations = allocate_line(lots, held, request, index)
+        amount, priced = price_draws(allocations, request.price_fen, request.price_per)
+        line = SaleLine(sale=sale, **request.columns(amount))
+        session.add(line)
+        for d in priced:
+            lot = by_id[d.lot.lot_id]
+            draw = Draw(
+                line=line,
+                lot_id=lot.id,
+                household_id=lot.household_id,
+                mode=lot.mode,
+                share_bp=d.lot.share_bp,
+                quantity=d.quantity,
+                amount_fen=d.amount_fen,
+                credit_fen=d.credit_fen,
+            )
+            session.add(draw)
+            made.append(draw)
+            stock.take_for_sale(session, lot, d.quantity, draw, by)
+        sale.total_fen += amount
+    if sale.total_fen > MAX_FEN:
+        raise Invalid(_("The total is too large for one sale."), "lines")
+    if sale.tendered_fen is not None and sale.tendered_fen < sale.total_fen:
+        raise NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
+    # In the sale's own transaction: a credit exists exactly when its draw does.
+    entries.credit_draws(session, made, sale.sold_on, by)
+
+
+def products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
+    ids = {line.product_id for line in lines}
+    found = {p.id: p for p in session.scalars(sa.select(Product).where(Product.id.in_(ids), Product.active))}
+    for index, line in enumerate(lines):
+        if line.product_id not in found:
+            message = _("No product on sale has id %(id)s.", id=line.product_id)
+            raise UnknownProduct(message, f"lines.{index}.product_id")
+    return found
+
+
+def sale_for(sale_id: int, user: User) -> Sale:
+    """A sale with its lines, draws and refunds, if the user may see it."""
+    sale = db.session.scalars(
+        sa.select(Sale)
+        .where(Sale.id == sale_id)
+        .options(
+            selectinload(Sale.lines).selectinload(SaleLine.draws).joinedload(Draw.household),
+            selectinload(Sale.refunds).selectinload(Refund.lines).selectinload(RefundLine.reversals),
+            joinedload(Sale.counter),
+            joinedload(Sale.clerk),
+        )
+    ).first()
+    if sale is None:
+        raise NotFound(_("No sale has id %(id)s.", id=sale_id))
+    if user.role is Role.CLERK and sale.counter_id != counter_for(user).id:
+        raise Forbidden(_("Clerks see only the sales of their own counter."))
+    return sale
+
+
+def recent_sales(counter_id: int, on: date, limit: int = 200) -> list[Sale]:
+    """The sales of a day at a counter, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Sale)
+            .where(Sale.counter_id == counter_id, Sale.sold_on == on)
+            .options(selectinload(Sale.lines), selectinload(Sale.refunds))
+            .order_by(Sale.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """How much of one sale line to give back."""
+
+    line_id: int
+    quantity: int
+
+
+class RefundKeyReused(Conflict):
+    """An idempotency key already recorded a different refund."""
+
+    code = "idempotency_key_reused"
+
+
+def refund_digest(sale_id: int, lines: Sequence[RefundRequest], restock: bool, note: str) -> str:
+    """A fingerprint of what a refund asked for, to tell a true replay from a reused key."""
+    body = [sale_id, [[r.line_id, r.quantity] for r in lines], restock, note]
+    return hashlib.sha256(json.dumps(body).encode()).hexdigest()
+
+
+def refund_sale(
+    *,
+    sale_id: int,
+    lines: Sequence[RefundRequest],
+    restock: bool,
+    note: str,
+    by: User,
+    idempotency_key: str | None = None,
+) -> tuple[Refund, bool]:
+    """Give money back for part or all of a sale, restocking the goods or writing them off.
+
+    Returns the refund and whether it is new: a key already used for the same request replays its refund.
+    """
+    digest = refund_digest(sale_id, lines, restock, note)
+    try:
+        with atomic() as session:
+            sale = locked_sale(session, sale_id)
+            if by.role is Role.CLERK and sale.counter_id != counter_for(by).id:
+                raise Forbidden(_("Clerks refund only the sales of their own counter."))
+            if sale.channel is SaleChannel.ONLINE:
+                # The money went through the order (and maybe Stripe): it must come back the same way.
+                raise Conflict(_("Refund an online order from the order's page."))
+            # Looked up under the sale's lock: a duplicate of the same sale waits here for the first to commit.
+            if idempotency_key is not None and (existing := refund_by_key(session, idempotency_key)) is not None:
+                return _replay_refund(existing, digest), False
+            refund = refund_in(session, sale, lines, restock, note, by, idempotency_key, digest)
+    except IntegrityError:
+        # The key won a race on another sale's lock: that refund is the answer (or the key is reused).
+        db.session.rollback()
+        if idempotency_key is None or (existing := refund_by_key(db.session, idempotency_key)) is None:
+            raise
+        return _replay_refund(existing, digest), False
+    return refund, True
+
+
+def refund_by_key(session, idempotency_key: str) -> Refund | None:
+    """The refund recorded under this key, if any."""
+    return session.scalars(sa.select(Refund).where(Refund.idempotency_key == idempotency_key)).first()
+
+
+def _replay_refund(refund: Refund, digest: str) -> Refund:
+    if refund.request_digest != digest:
+        raise RefundKeyReused(_("This key was already used for a different refund."), "idempotency_key")
+    return refund
+
+
+def locked_sale(session, sale_id: int) -> Sale:
+    """The sale, locked until the transaction ends."""
+    # Locking the sale makes two refunds of it take turns, so neither gives back too much.
+    sale = session.scalars(sa.select(Sale).where(Sale.id == sale_id).with_for_update()).first()
+    if sale is None:
+        raise NotFound(_("No sale has id %(id)s.", id=sale_id))
+    return sale
+
+
+def _check_refund_lines(lines: Sequence[RefundRequest]) -> None:
+    if not lines:
+        raise Invalid(_("Choose at least one line to refund."), "lines")
+    if len({r.line_id for r in lines}) != len(lines):
+        raise Invalid(_("Each line may appear once in a refund."), "lines")
+
+
+def refund_amount(session, sale_id: int, lines: Sequence[RefundRequest]) -> int:
+    """What refunding these lines would give back, without recording anything (to ask Stripe for it first)."""
+    _check_refund_lines(lines)
+    sale = locked_sale(session, sale_id)
+    return sum(rv.amount_fen for _l, _q, reversals, _d in _plans(session, sale, lines) for rv in reversals)
+
+
+def refund_preview(sale_id: int, lines: Sequence[RefundRequest]) -> int:
+    """Use case: what a refund of these lines would give back, recording nothing, so staff confirm the amount first."""
+    with atomic() as session:
+        return refund_amount(session, sale_id, lines)
+
+
+def refund_question(
+    sale: Sale, lines: Sequence[RefundRequest], amount_fen: int, restock: bool, *, online: bool = False
+) -> str:
+    """What staff are asked before a refund: the money, to whom, and what becomes of the goods."""
+    by_id = {line.id: line for line in sale.lines}
+    goods = _(", ").join(
+        f"{by_id[r.line_id].product_name} {staff_quantity_text(r.quantity, by_id[r.line_id].unit)}"
+        for r in lines
+        if r.line_id in by_id
+    )
+    amount = format_fen(amount_fen)
+    if online:
+        if restock:
+            return _(
+                "Refund %(amount)s to the buyer's online payment, and put %(goods)s back on the shelf?",
+                amount=amount,
+                goods=goods,
+            )
+        return _(
+            "Refund %(amount)s to the buyer's online payment, and write off %(goods)s as damaged?",
+            amount=amount,
+            goods=goods,
+        )
+    if restock:
+        return _("Refund %(amount)s to the buyer, and put %(goods)s back on the shelf?", amount=amount, goods=goods)
+    return _("Refund %(amount)s to the buyer, and write off %(goods)s as damaged?", amount=amount, goods=goods)
+
+
+def refund_in(
+    session,
+    sale: Sale,
+    lines: Sequence[RefundRequest],
+    restock: bool,
+    note: str,
+    by: User,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+) -> Refund:
+    """Record a refund of a sale the caller has locked, in the caller's transaction: reversals, and restocking."""
+    _check_refund_lines(lines)
+    refund = Refund(
+        sale=sale,
+        restock=restock,
+        amount_fen=0,
+        note=note,
+        refunded_by_id=by.id,
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+    )
+    session.add(refund)
+    # Claim the key first: a duplicate on another connection stops here, before it locks any stock.
+    session.flush()
+    plans = _plans(session, sale, lines)
+    lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
+    undone: list[DrawReversal] = []
+    for sale_line, quantity, reversals, draws in plans:
+        refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
+        session.add(refund_line)
+        for rv in reversals:
+            draw = draws[rv.draw_id]
+            reversal = DrawReversal(
+                draw=draw,
+                household_id=draw.household_id,
+                quantity=rv.quantity,
+                amount_fen=rv.amount_fen,
+                credit_fen=rv.credit_fen,
+            )
+            refund_line.reversals.append(reversal)
+            undone.append(reversal)
+            refund_line.amount_fen += rv.amount_fen
+            if restock:
+                stock.restock(session, lots[draw.lot_id], rv.quantity, draw, refund, by)
+        refund.amount_fen += refund_line.amount_fen
+    entries.reverse(session, undone, business_today(), by)
+    return refund
+
+
+def _plans(session, sale: Sale, lines: Sequence[RefundRequest]) -> list:
+    return [_plan_line(session, sale, r, index) for index, r in enumerate(lines)]
+
+
+def _plan_line(session, sale: Sale, request: RefundRequest, index: int):
+    """The sale line a refund request names, and the reversals that give its quantity back."""
+    line = session.get(SaleLine, request.line_id)
+    if line is None or line.sale_id != sale.id:
+        raise Invalid(_("Line %(id)s is not part of this sale.", id=request.line_id), f"lines.{index}.line_id")
+    states = _draw_states(session, line)
+    try:
+        reversals = reverse_draws(states, request.quantity)
+    except RefundTooLarge:
+        left = sum(s.quantity - s.reversed_qty for s in states)
+        message = _("Only %(qty)s of this line is left to refund.", qty=staff_quantity_text(left, line.unit))
+        raise RefundTooLarge(message, f"lines.{index}.quantity") from None
+    return line, request.quantity, reversals, {d.id: d for d in line.draws}
+
+
+def _draw_states(session, line: SaleLine) -> list[DrawState]:
+    """Each draw of a line with what earlier refunds already gave back."""
+    done = {
+        draw_id: (qty, amount, credit)
+        for draw_id, qty, amount, credit in session.execute(
+            sa.select(
+                DrawReversal.draw_id,
+                sa.func.sum(DrawReversal.quantity),
+                sa.func.sum(DrawReversal.amount_fen),
+                sa.func.sum(DrawReversal.credit_fen),
+            )
+            .join(Draw, DrawReversal.draw_id == Draw.id)
+            .where(Draw.sale_line_id == line.id)
+            .group_by(DrawReversal.draw_id)
+        )
+    }
+    return [
+        DrawState(d.id, d.quantity, d.amount_fen, d.credit_fen, *(int(v) for v in done.get(d.id, (0, 0, 0))))
+        for d in line.draws
+    ]
+
+
+def day_totals(counter_id: int, on: date) -> dict[PaymentMethod, tuple[int, int, int]]:
+    """A day's takings at a counter by payment method: (sales, total_fen, refunded_fen), for cashing up.
+
+    A refund counts on the day the money went back, whatever day its sale was made, so a day's
+    figures stay as they were cashed up.
+    """
+    sold = {
+        method: (count, int(total))
+        for method, count, total in db.session.execute(
+            sa.select(Sale.payment_method, sa.func.count(), sa.func.sum(Sale.total_fen))
+            .where(Sale.counter_id == counter_id, Sale.sold_on == on)
+            .group_by(Sale.payment_method)
+        )
+    }
+    start, end = day_bounds(on)
+    refunded = dict(
+        db.session.execute(
+            sa.select(Sale.payment_method, sa.func.sum(Refund.amount_fen))
+            .join(Refund, Refund.sale_id == Sale.id)
+            .where(Sale.counter_id == counter_id, Refund.created_at >= start, Refund.created_at < end)
+            .group_by(Sale.payment_method)
+        ).all()
+    )
+    return {
+        method: (*sold.get(method, (0, 0)), int(refunded.get(method) or 0))
+        for method in PaymentMethod
+        if method in sold or method in refunded
+    }
+
+
+def refunds_of_earlier_sales(counter_id: int, on: date) -> list[Refund]:
+    """Refunds made on a day of sales made on another day at a counter, oldest first.
+
+    The day's sales list shows them as rows of their own, so that its refunds add up to the
+    cash-up's (day_totals), which counts a refund on the day the money went back.
+    """
+    start, end = day_bounds(on)
+    return list(
+        db.session.scalars(
+            sa.select(Refund)
+            .join(Sale, Refund.sale_id == Sale.id)
+            .where(
+                Sale.counter_id == counter_id, Sale.sold_on != on, Refund.created_at >= start, Refund.created_at < end
+            )
+            .options(
+                joinedload(Refund.sale),
+                selectinload(Refund.lines).joinedload(RefundLine.sale_line),
+            )
+            .order_by(Refund.created_at, Refund.id)
+        )
+    )

@@ -1,0 +1,1 @@
+"""Staff accounts: sign-in credentials, roles, scopes and the staff import."""

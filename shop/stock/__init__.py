@@ -1,0 +1,1 @@
+"""Stock: allocation (pure), lots and their movements (the one module that changes stock), counters."""

@@ -1,0 +1,1 @@
+"""The web layer: every public blueprint, and what views share (responses, templating, access)."""

@@ -1,0 +1,958 @@
+"""The JSON API under /api (its contract: docs/architecture.md and the README's "JSON API").
+
+Each view parses its body with a strict schema (wrong types are errors, not
+coerced), calls one use case, and turns domain errors into the agreed
+`{"error": {"code", "message", "fields"}}` body.
+"""
+
+import re
+from datetime import date, datetime
+from typing import Annotated, TypeVar
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
+
+from shop import audit
+from shop.catalog import pricing, products
+from shop.clock import business_today
+from shop.ledger import entries as credits
+from shop.models import (
+    Fulfilment,
+    Household,
+    HouseholdCategory,
+    MonitoringStatus,
+    MonitorSubtype,
+    OrderPayment,
+    PaymentMethod,
+    ProductCategory,
+    RefusedOutcome,
+    Role,
+    Sale,
+    SettlementMode,
+    WriteOffReason,
+)
+from shop.money import MAX_FEN
+from shop.oversight import statement_pdf
+from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
+from shop.oversight.statements import month_statement
+from shop.selling import orders, payments, refused_sales, sales
+from shop.staff import accounts
+from shop.stock import lots
+from shop.stock.counters import working_counter
+from shop.units import Unit
+from shop.villages import households
+from shop.web.access import public, roles_required, signed_in_user
+from shop.web.auth import end_session, login_throttle, start_session
+from shop.web.checkout import ORDER_TOKEN
+from shop.web.responses import json_error, takes_idempotency_key
+from shop.web.statement_check import statement_url
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+#: Control characters have no place in a name, and PostgreSQL refuses NUL outright.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+#: Descriptions may keep line breaks and tabs.
+MANY_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def Text(max_length: int, min_length: int = 0, pattern: str = ONE_LINE):
+    """A string field, trimmed, within these lengths and free of control characters."""
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=pattern),
+    ]
+
+
+Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
+
+#: RFC 3339 with its offset, as the till writes it: 2026-12-03T23:59:00.000+08:00 (or Z for UTC).
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
+
+
+def _instant(text: str) -> datetime:
+    """An RFC 3339 instant with its offset; anything else (no offset, a 13th month) is a field error."""
+    try:
+        if RFC3339.fullmatch(text):
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    raise PydanticCustomError("instant_format", "not an RFC 3339 instant with its offset")
+
+
+#: An instant with its UTC offset.
+Instant = Annotated[str, StringConstraints(max_length=40), AfterValidator(_instant)]
+
+
+class Body(BaseModel):
+    """A JSON body: exact types, no unknown fields."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Credentials(Body):
+    username: Text(40)
+    password: Annotated[str, StringConstraints(max_length=200)]
+
+
+class NewProduct(Body):
+    sku: Text(40, 1)
+    name: Text(100, 1)
+    unit: Unit
+    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
+    price_per: Annotated[int, Field(gt=0, le=1_000_000)]
+    name_en: Text(100) = ""
+    category: ProductCategory = ProductCategory.OTHER
+    description_zh: Text(2000, pattern=MANY_LINES) = ""
+    description_en: Text(2000, pattern=MANY_LINES) = ""
+    cert_no: Text(60) | None = None
+    cert_issuer: Text(100) | None = None
+    cert_expires_on: date | None = None
+
+
+class ProductEdit(Body):
+    """The parts of a product to change; a part left out stays as it is (null is no value for any of them)."""
+
+    # The None defaults are never validated: a part sent as null is refused, one left out is unset.
+    name: Text(100, 1) = None
+    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] = None
+    price_per: Annotated[int, Field(gt=0, le=1_000_000)] = None
+    active: bool = None
+
+
+class NewHousehold(Body):
+    code: Text(32, 1)
+    head_name: Text(50, 1)
+    town: Text(40, 1)
+    village: Text(60, 1)
+    members: Annotated[int, Field(gt=0, le=50)]
+    category: HouseholdCategory
+    officer: Text(40, 1)
+    monitor_subtype: MonitorSubtype | None = None
+    #: A mainland mobile number, ASCII digits only.
+    phone: Text(11, pattern=r"^1[3-9][0-9]{9}$") | None = None
+
+
+#: A mainland mobile number (ASCII digits only), or "" to remove the household's number.
+PhoneOrNone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=11, pattern=r"^(1[3-9][0-9]{9})?$")]
+
+
+class HouseholdEdit(Body):
+    """The parts of a household's record to change; a part left out (or null) stays as it is."""
+
+    head_name: Text(50, 1) | None = None
+    members: Annotated[int, Field(gt=0, le=50)] | None = None
+    phone: PhoneOrNone | None = None
+    #: A town needs its village named too; a village alone stays in the household's town.
+    town: Text(40, 1) | None = None
+    village: Text(60, 1) | None = None
+    officer: Text(40, 1) | None = None
+    reason: Text(500, pattern=MANY_LINES) = ""
+
+
+class NewStatus(Body):
+    category: HouseholdCategory
+    monitoring_status: MonitoringStatus | None = None
+    monitor_subtype: MonitorSubtype | None = None
+    effective_on: date
+    reason: Text(500, 1, pattern=MANY_LINES)
+
+
+class NewLot(Body):
+    product_id: Id
+    household_id: Id
+    quantity: Annotated[int, Field(gt=0, le=lots.MAX_LOT_QTY)]
+    best_before: date
+    mode: SettlementMode
+    share_bp: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    purchase_price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    counter_id: Id | None = None
+
+
+Quantity = Annotated[int, Field(gt=0, le=lots.MAX_LOT_QTY)]
+
+
+class SaleLineIn(Body):
+    product_id: Id
+    quantity: Quantity
+
+
+class NewSale(Body):
+    #: Made by the till (a UUID, say); the same key sent again replays the sale.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
+    payment_method: PaymentMethod
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    #: Cash only: what the buyer handed over, so the receipt shows the change.
+    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    #: The counter sold at: the manager's choice; a clerk may name only their own.
+    counter_id: Id | None = None
+    #: When the till rang the sale up: it is priced and dated by this moment, however late it syncs.
+    sold_at: Instant | None = None
+
+
+class RefusedSaleIn(Body):
+    """How a clerk settled a queued sale the server refused: the sale as the till sent it, and the outcome."""
+
+    #: The refused sale's own key: a settlement sent again is recorded once.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    payment_method: PaymentMethod
+    #: What the till computed and the buyer paid; the server never priced this sale.
+    taken_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
+    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
+    #: The server's words when it refused the sale.
+    refused_error: Text(300, 1)
+    #: When the till rang the sale up, with its offset (the till sends UTC, "…Z").
+    rung_up_at: AwareDatetime
+    outcome: RefusedOutcome
+    #: Sold again: the new sale's idempotency key.
+    resold_key: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = (
+        None
+    )
+    note: Text(200) = ""
+    counter_id: Id | None = None
+
+
+class RefundLineIn(Body):
+    line_id: Id
+    quantity: Quantity
+
+
+class NewRefund(Body):
+    #: Made by the till; the same key sent again replays the refund instead of refunding twice.
+    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
+    lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    restock: bool
+    note: Text(200) = ""
+
+
+class NewWriteOff(Body):
+    quantity: Quantity
+    reason: WriteOffReason
+    note: Text(200) = ""
+
+
+class NewReturn(Body):
+    quantity: Quantity
+    note: Text(200) = ""
+
+
+class NewTransfer(Body):
+    to_counter_id: Id
+    quantity: Quantity
+    note: Text(200) = ""
+
+
+class CountIn(Body):
+    lot_id: Id
+    counted: Annotated[int, Field(ge=0, le=lots.MAX_LOT_QTY)]
+    #: What the lot held when counting began; a sale since then makes the count stale (409).
+    expected: Annotated[int, Field(ge=0, le=lots.MAX_LOT_QTY)] | None = None
+
+
+class NewStocktake(Body):
+    counts: Annotated[list[CountIn], Field(min_length=1, max_length=500)]
+    note: Text(200) = ""
+
+
+class ContactIn(Body):
+    name: Text(50, 1)
+    #: A mainland mobile number, ASCII digits only.
+    phone: Text(11, pattern=r"^1[3-9][0-9]{9}$")
+
+
+class NewOrder(Body):
+    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
+    contact: ContactIn
+    fulfilment: Fulfilment
+    address: Text(300) = ""
+    payment: OrderPayment
+    #: Where a pickup is collected (or a delivery ships from); by default the first counter (for a
+    #: delivery, the first holding the whole basket).
+    counter_id: Id | None = None
+
+
+B = TypeVar("B", bound=Body)
+
+
+def parse(schema: type[B]) -> B:
+    """The request's JSON body as `schema`; a 415 or 422 response is raised otherwise."""
+    if not request.is_json:
+        abort(json_error(415, "unsupported_media_type", _("Send the request body as JSON.")))
+    try:
+        return schema.model_validate_json(request.get_data(cache=False) or b"")
+    except ValidationError as error:
+        fields = {}
+        for problem in error.errors(include_url=False):
+            where = ".".join(str(part) for part in problem["loc"]) or "body"
+            fields.setdefault(where, _field_message(problem))
+        abort(json_error(422, "invalid", _("Some fields are missing or wrong."), fields))
+
+
+def _field_message(problem: dict) -> str:
+    """A short, translated reason for one field's problem."""
+    kind, ctx = problem["type"], problem.get("ctx", {})
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("Unknown field.")
+    if kind in ("json_invalid", "model_type", "model_attributes_type"):
+        return _("The body is not a JSON object.")
+    if kind in ("int_type", "int_from_float", "int_parsing"):
+        return _("Must be a whole number.")
+    if kind in ("string_type", "string_unicode"):
+        return _("Must be text.")
+    if kind == "string_too_short":
+        return _("Must not be empty.")
+    if kind == "string_too_long":
+        return _("At most %(n)s characters.", n=ctx.get("max_length"))
+    if kind == "string_pattern_mismatch":
+        return _("Not in the expected format.")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return _("Out of the allowed range.")
+    if kind in ("enum", "literal_error"):
+        return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
+    if kind == "instant_format":
+        return _("Must be a moment with its UTC offset, such as 2026-12-03T23:59:00+08:00.")
+    if kind.startswith("date"):
+        return _("Must be a date written YYYY-MM-DD.")
+    return problem["msg"]
+
+
+def user_json(user) -> dict | None:
+    """The signed-in user as the session endpoints show it."""
+    if not user.is_authenticated:
+        return None
+    return {"username": user.username, "role": user.role.value}
+
+
+@bp.get("/session")
+@public
+def get_session():
+    """Who is signed in, and the CSRF token for this session's writes."""
+    return jsonify(user=user_json(current_user), csrf_token=generate_csrf())
+
+
+@bp.post("/session")
+@public
+@login_throttle
+def post_session():
+    """Sign in with a username and password."""
+    credentials = parse(Credentials)
+    user = accounts.authenticate(credentials.username, credentials.password)
+    if user is None:  # accounts.authenticate has logged and audited the failure
+        return json_error(401, "bad_credentials", _("Wrong username or password."))
+    token = start_session(user)
+    return jsonify(user=user_json(user), csrf_token=token)
+
+
+@bp.delete("/session")
+@public
+def delete_session():
+    """Sign out."""
+    token = end_session()
+    return jsonify(user=None, csrf_token=token)
+
+
+@bp.get("/products")
+@public
+def list_products():
+    """Every product on sale, with the grams or pieces available now."""
+    entries = products.catalog(business_today())
+    return jsonify(
+        [
+            {
+                "id": e.product.id,
+                "sku": e.product.sku,
+                "name": e.product.name_zh,
+                "name_en": e.product.name_en,
+                "category": e.product.category.value,
+                "unit": e.product.unit.value,
+                "price_fen": e.product.price_fen,
+                "price_per": e.product.price_per,
+                "available": e.available,
+            }
+            for e in sorted(entries, key=lambda e: e.product.id)
+        ]
+    )
+
+
+@bp.post("/products")
+@roles_required(Role.ADMIN)
+def create_product():
+    """Add a product (counter manager)."""
+    body = parse(NewProduct)
+    fields = body.model_dump(exclude={"name"})
+    product = products.create_product(name_zh=body.name, by=signed_in_user(), **fields)
+    return jsonify(id=product.id), 201
+
+
+@bp.patch("/products/<id:product_id>")
+@roles_required(Role.ADMIN)
+def edit_product(product_id):
+    """Change a product's name, price or whether it is on sale (counter manager); a new price applies from now."""
+    body = parse(ProductEdit)
+    asked = body.model_dump(exclude_unset=True)
+    if not asked:
+        message = _("Name at least one part of the product to change.")
+        return json_error(422, "invalid", message, {"body": message})
+    if "name" in asked:
+        asked["name_zh"] = asked.pop("name")
+    product = products.update_product(product_id, by=signed_in_user(), **asked)
+    return jsonify(product_json(product))
+
+
+def product_json(product) -> dict:
+    """A product as the manager sees it through the API, with its price history newest first."""
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name_zh,
+        "unit": product.unit.value,
+        "price_fen": product.price_fen,
+        "price_per": product.price_per,
+        "active": product.active,
+        "prices": [
+            {
+                "price_fen": row.price_fen,
+                "price_per": row.price_per,
+                "valid_from": iso_utc(row.valid_from),
+                "set_by": row.set_by.username if row.set_by else None,
+            }
+            for row in pricing.history_of(product.id)
+        ],
+    }
+
+
+def household_json(h: Household) -> dict:
+    """A household as the list shows it: the head's name masked."""
+    return {
+        "id": h.id,
+        "code": h.code,
+        "head_name_masked": h.head_name_masked,
+        "town": h.village.town.name_zh,
+        "village": h.village.name_zh,
+        "members": h.members,
+        "category": h.category.value,
+        "monitor_subtype": h.monitor_subtype.value if h.monitor_subtype else None,
+        "monitoring_status": h.monitoring_status.value if h.monitoring_status else None,
+        "officer": h.officer.username if h.officer else None,
+    }
+
+
+def household_detail(household_id: int) -> dict:
+    """A household with its standings and the changes of its record, both oldest first."""
+    statuses, changes = households.history_of(household_id)
+    household = households.with_places([household_id])[household_id]
+    return {
+        **household_json(household),
+        "status_history": [
+            {
+                "category": s.category.value,
+                "monitor_subtype": s.monitor_subtype.value if s.monitor_subtype else None,
+                "monitoring_status": s.monitoring_status.value if s.monitoring_status else None,
+                "effective_on": s.effective_on.isoformat(),
+                "reason": s.note,
+                "recorded_by": s.recorded_by.username if s.recorded_by else None,
+            }
+            for s in statuses
+        ],
+        "changes": [
+            {
+                "field": c.field.value,
+                "before": c.before,
+                "after": c.after,
+                "reason": c.reason,
+                "source": c.source,
+                "changed_by": c.changed_by.username if c.changed_by else None,
+                "changed_at": iso_utc(c.changed_at),
+            }
+            for c in reversed(changes)
+        ],
+    }
+
+
+@bp.get("/households")
+@roles_required(*Role)
+def list_households():
+    """The households the caller may see, names masked."""
+    return jsonify([household_json(h) for h in households.list_visible(signed_in_user())])
+
+
+@bp.get("/households/search")
+@roles_required(*Role)
+def search_households():
+    """At most 20 households the caller may see whose code, head's name or village contains ?q=.
+
+    It is the receiving form's picker: staff who receive goods (and an officer, their own
+    households) get each head's full name as well, so that 周* and 周* can be told apart; the
+    audit trail records who saw which households. Other callers get masks only.
+    """
+    user = signed_in_user()
+    found = households.search_visible(user, request.args.get("q"), request.args.get("limit", 20, int))
+    full = households.named_in_full(user, found, receiving=True)
+    audit.personal_data_listed(Household.__tablename__, full, "head_name")
+    return jsonify([{**household_json(h), **({"head_name": h.head_name} if h.id in full else {})} for h in found])
+
+
+@bp.get("/households/<id:household_id>")
+@roles_required(*Role)
+def get_household(household_id):
+    """One household the caller may see, with its status history and record changes; another's is 404."""
+    households.visible_household(signed_in_user(), household_id)
+    return jsonify(household_detail(household_id))
+
+
+@bp.get("/households/<id:household_id>/head")
+@roles_required(Role.ADMIN, Role.CLERK)
+def household_head(household_id):
+    """The head's full name, so a clerk can check who stands at the counter; each view goes to the audit trail."""
+    household = households.visible_household(signed_in_user(), household_id)
+    # PIPL: record who saw the name (never the name itself) before showing it.
+    audit.personal_data_shown(Household.__tablename__, household.id, "head_name")
+    return jsonify(id=household.id, code=household.code, head_name=household.head_name)
+
+
+@bp.patch("/households/<id:household_id>")
+@roles_required(Role.ADMIN)
+def edit_household(household_id):
+    """Change a household's record (counter manager); each change is kept in its history."""
+    body = parse(HouseholdEdit)
+    asked = body.model_dump(exclude_none=True, exclude={"reason"})
+    if not asked:
+        message = _("Name at least one part of the record to change.")
+        return json_error(422, "invalid", message, {"body": message})
+    households.visible_household(signed_in_user(), household_id)
+    households.edit_household(
+        household_id, by=signed_in_user(), source=households.FROM_API, reason=body.reason, **asked
+    )
+    return jsonify(household_detail(household_id))
+
+
+@bp.post("/households/<id:household_id>/status")
+@roles_required(Role.ADMIN)
+def record_household_status(household_id):
+    """Record a household's new category or monitoring status from a date on (counter manager)."""
+    body = parse(NewStatus)
+    households.visible_household(signed_in_user(), household_id)
+    households.record_status(household_id, **body.model_dump(), by=signed_in_user())
+    return jsonify(household_detail(household_id)), 201
+
+
+@bp.post("/households")
+@roles_required(Role.ADMIN)
+def create_household():
+    """List a household (counter manager)."""
+    body = parse(NewHousehold)
+    household = households.create_household(**body.model_dump(), recorded_by=signed_in_user())
+    return jsonify(id=household.id), 201
+
+
+@bp.post("/lots")
+@roles_required(Role.ADMIN, Role.CLERK)
+def receive_lot():
+    """Receive a lot from a household onto a counter's shelf."""
+    body = parse(NewLot)
+    terms = lots.settlement_terms(body.mode, body.share_bp, body.purchase_price_fen, lots.default_share_bp())
+    lot = lots.receive_lot(
+        product_id=body.product_id,
+        household_id=body.household_id,
+        quantity=body.quantity,
+        best_before=body.best_before,
+        terms=terms,
+        received_by=signed_in_user(),
+        today=business_today(),
+        counter_id=body.counter_id,
+    )
+    return jsonify(id=lot.id), 201
+
+
+@bp.post("/lots/<id:lot_id>/write-offs")
+@roles_required(Role.ADMIN, Role.CLERK)
+def write_off(lot_id):
+    """Take spoiled, damaged or sample goods off a lot (报损)."""
+    body = parse(NewWriteOff)
+    movement = lots.write_off(
+        lot_id=lot_id, quantity=body.quantity, reason=body.reason, note=body.note, by=signed_in_user()
+    )
+    return jsonify(movement_json(movement)), 201
+
+
+@bp.post("/lots/<id:lot_id>/returns")
+@roles_required(Role.ADMIN, Role.CLERK)
+def return_goods(lot_id):
+    """Give unsold consignment goods back to their household."""
+    body = parse(NewReturn)
+    movement = lots.return_to_household(lot_id=lot_id, quantity=body.quantity, note=body.note, by=signed_in_user())
+    return jsonify(movement_json(movement)), 201
+
+
+@bp.post("/lots/<id:lot_id>/transfers")
+@roles_required(Role.ADMIN, Role.CLERK)
+def transfer_stock(lot_id):
+    """Move part of a lot to another counter (调拨); the moved part becomes a new lot there."""
+    body = parse(NewTransfer)
+    moved = lots.transfer(
+        lot_id=lot_id, to_counter_id=body.to_counter_id, quantity=body.quantity, note=body.note, by=signed_in_user()
+    )
+    return jsonify(id=moved.id, counter_id=moved.counter_id, quantity=moved.qty_on_hand), 201
+
+
+@bp.post("/stocktakes")
+@roles_required(Role.ADMIN, Role.CLERK)
+def stocktake():
+    """Record counted quantities and book the differences (盘点)."""
+    body = parse(NewStocktake)
+    counts = {c.lot_id: c.counted for c in body.counts}
+    if len(counts) != len(body.counts):
+        message = _("Each lot may be counted once.")
+        return json_error(422, "invalid", message, {"counts": message})
+    expected = {c.lot_id: c.expected for c in body.counts if c.expected is not None}
+    movements = lots.stocktake(counts=counts, note=body.note, by=signed_in_user(), expected=expected)
+    return jsonify(movements=[movement_json(m) for m in movements]), 201
+
+
+def movement_json(movement) -> dict:
+    """A stock movement as the API shows it."""
+    return {
+        "id": movement.id,
+        "lot_id": movement.lot_id,
+        "kind": movement.kind.value,
+        "qty_delta": movement.qty_delta,
+        "counted_qty": movement.counted_qty,
+        "reason": movement.reason.value if movement.reason else None,
+    }
+
+
+@bp.get("/counter/products")
+@roles_required(Role.ADMIN, Role.CLERK)
+def counter_products():
+    """What the till sells: every active product with what is on sale at the caller's counter (or ?counter_id=)."""
+    chosen = request.args.get("counter_id", type=int)
+    if chosen is not None and not 0 < chosen < 2**31:
+        return json_error(404, "not_found", _("No open counter has id %(id)s.", id=chosen))
+    counter = working_counter(signed_in_user(), chosen)
+    return jsonify([entry for _product, entry in till_catalog(counter.id)])
+
+
+def till_catalog(counter_id: int) -> list[tuple]:
+    """Each active product with its JSON for the till, counting only what is on sale at this counter."""
+    available = lots.available_at_counter(counter_id, business_today())
+    return [
+        (
+            p,
+            {
+                "id": p.id,
+                "sku": p.sku,
+                "name": p.name_zh,
+                "name_en": p.name_en,
+                "unit": p.unit.value,
+                "price_fen": p.price_fen,
+                "price_per": p.price_per,
+                "available": available.get(p.id, 0),
+            },
+        )
+        for p in products.active_products()
+    ]
+
+
+@bp.post("/counter/sales")
+@takes_idempotency_key
+@roles_required(Role.ADMIN, Role.CLERK)
+def record_sale():
+    """Sell at the counter; the same idempotency key replays the sale instead of selling twice."""
+    body = parse(NewSale)
+    sale, created = sales.record_sale(
+        idempotency_key=body.idempotency_key,
+        payment_method=body.payment_method,
+        lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+        tendered_fen=body.tendered_fen,
+        clerk=signed_in_user(),
+        today=business_today(),
+        counter_id=body.counter_id,
+        sold_at=body.sold_at,
+    )
+    return jsonify(sale_json(sales.sale_for(sale.id, signed_in_user()))), 201 if created else 200
+
+
+@bp.get("/counter/sales/<id:sale_id>")
+@roles_required(Role.ADMIN, Role.CLERK)
+def get_sale(sale_id):
+    """A counter sale with its lines, draws and refunds."""
+    return jsonify(sale_json(sales.sale_for(sale_id, signed_in_user()), with_refunds=True))
+
+
+@bp.post("/counter/sales/<id:sale_id>/refunds")
+@takes_idempotency_key
+@roles_required(Role.ADMIN, Role.CLERK)
+def refund_sale(sale_id):
+    """Give money back for part or all of a sale, reversing the households' credits; the same key replays it."""
+    body = parse(NewRefund)
+    refund, created = sales.refund_sale(
+        sale_id=sale_id,
+        lines=[sales.RefundRequest(line.line_id, line.quantity) for line in body.lines],
+        restock=body.restock,
+        note=body.note,
+        by=signed_in_user(),
+        idempotency_key=body.idempotency_key,
+    )
+    return jsonify(refund_json(refund)), 201 if created else 200
+
+
+@bp.post("/counter/refused-sales")
+@roles_required(Role.ADMIN, Role.CLERK)
+def settle_refused_sale():
+    """Record how a queued sale the server refused was settled; the same key sent again records once."""
+    body = parse(RefusedSaleIn)
+    record, created = refused_sales.settle_refused_sale(
+        refused_sales.Settlement(
+            idempotency_key=body.idempotency_key,
+            lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+            payment_method=body.payment_method,
+            taken_fen=body.taken_fen,
+            tendered_fen=body.tendered_fen,
+            refused_error=body.refused_error,
+            rung_up_at=body.rung_up_at,
+            outcome=body.outcome,
+            resold_key=body.resold_key,
+            note=body.note,
+            counter_id=body.counter_id,
+        ),
+        by=signed_in_user(),
+    )
+    answer = {
+        "id": record.id,
+        "idempotency_key": record.idempotency_key,
+        "outcome": record.outcome.value,
+        "counter_id": record.counter_id,
+        "rung_up_on": record.rung_up_on.isoformat(),
+        "settled_at": iso_utc(record.settled_at),
+    }
+    return jsonify(answer), 201 if created else 200
+
+
+def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
+    """A sale in the shape the API promises, plus its frozen facts; refunds only when asked, as they change."""
+    body = {
+        "id": sale.id,
+        "number": sale.number,
+        "total_fen": sale.total_fen,
+        "payment_method": sale.payment_method.value,
+        "tendered_fen": sale.tendered_fen,
+        "change_fen": None if sale.tendered_fen is None else sale.tendered_fen - sale.total_fen,
+        "sold_on": sale.sold_on.isoformat(),
+        "sold_at": iso_utc(sale.sold_at),
+        "lines": [
+            {
+                "id": line.id,
+                "product_id": line.product_id,
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+                "draws": [
+                    {
+                        "lot_id": d.lot_id,
+                        "household_id": d.household_id,
+                        "quantity": d.quantity,
+                        "amount_fen": d.amount_fen,
+                        "credit_fen": d.credit_fen,
+                    }
+                    for d in line.draws
+                ],
+            }
+            for line in sale.lines
+        ],
+    }
+    if with_refunds:
+        body["refunded_fen"] = sum(r.amount_fen for r in sale.refunds)
+        body["refunds"] = [refund_json(r) for r in sale.refunds]
+    return body
+
+
+def refund_json(refund) -> dict:
+    """A refund with the credit each household gives back."""
+    return {
+        "id": refund.id,
+        "sale_id": refund.sale_id,
+        "amount_fen": refund.amount_fen,
+        "restock": refund.restock,
+        "lines": [
+            {
+                "line_id": line.sale_line_id,
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+                "reversals": [
+                    {
+                        "draw_id": r.draw_id,
+                        "lot_id": r.draw.lot_id,
+                        "household_id": r.household_id,
+                        "quantity": r.quantity,
+                        "amount_fen": r.amount_fen,
+                        "credit_fen": r.credit_fen,
+                    }
+                    for r in line.reversals
+                ],
+            }
+            for line in refund.lines
+        ],
+    }
+
+
+@bp.post("/orders")
+@public
+@orders.order_throttle
+def place_order():
+    """Place an online order: its stock is reserved until it is paid or its hold lapses."""
+    body = parse(NewOrder)
+    if body.payment == OrderPayment.STRIPE and not payments.configured():
+        message = _("Online payment is not available; choose to pay at pickup.")
+        return json_error(422, "invalid", message, {"payment": message})
+    if body.payment == OrderPayment.PAY_AT_PICKUP and body.fulfilment != Fulfilment.PICKUP:
+        if not payments.configured():
+            message = _("Delivery is paid online, and online payment is not available; choose pickup.")
+            return json_error(422, "invalid", message, {"fulfilment": message})
+        message = _('A delivery is paid online: choose payment "stripe", or pickup to pay at the counter.')
+        return json_error(422, "invalid", message, {"payment": message})
+    order = orders.place_order(
+        lines=[sales.LineRequest(line.product_id, line.quantity) for line in body.lines],
+        name=body.contact.name,
+        phone=body.contact.phone,
+        fulfilment=body.fulfilment,
+        address=body.address,
+        payment=body.payment,
+        today=business_today(),
+        counter_id=body.counter_id,
+        client_address=request.remote_addr,
+    )
+    answer = {
+        "id": order.id,
+        "counter_id": order.counter_id,
+        "token": order.token,
+        "number": order.number,
+        "total_fen": order.total_fen,
+        "status": order.status.value,
+        "expires_at": iso_utc(order.expires_at),
+    }
+    if order.payment is OrderPayment.STRIPE:
+        try:
+            intent_id, secret = payments.start_payment(order.id)
+            answer["stripe"] = {"payment_intent_id": intent_id, "client_secret": secret}
+        except payments.PaymentUnavailable as error:
+            # The order and its stock stand; paying can be tried again from the order's page.
+            answer["stripe"] = None
+            answer["payment_error"] = error.message
+    return jsonify(answer), 201
+
+
+@bp.get("/orders/<token>")
+@public
+def get_order(token):
+    """An order and its status, for whoever holds its link."""
+    if not ORDER_TOKEN.fullmatch(token):  # a NUL would be a database error, not a 404
+        abort(json_error(404, "not_found", _("There is no such order.")))
+    return jsonify(order_json(orders.order_by_token(token)))
+
+
+def iso_utc(moment) -> str:
+    """A stored naive-UTC instant as ISO 8601 with its zone."""
+    return moment.isoformat(timespec="seconds") + "Z"
+
+
+def order_json(order) -> dict:
+    """An order as its buyer may see it: the phone masked, no household names."""
+    return {
+        "id": order.id,
+        "number": order.number,
+        "status": orders.effective_status(order).value,
+        "total_fen": order.total_fen,
+        "refunded_fen": order.refunded_fen,
+        "expires_at": iso_utc(order.expires_at),
+        "fulfilment": order.fulfilment.value,
+        "payment": order.payment.value,
+        "contact": {"name": order.contact_name, "phone_masked": order.contact_phone_masked},
+        "lines": [
+            {
+                "product_id": line.product_id,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "amount_fen": line.amount_fen,
+            }
+            for line in order.lines
+        ],
+    }
+
+
+@bp.get("/households/<id:household_id>/ledger")
+@roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+def household_ledger(household_id):
+    """A household's ledger entries in a period, the period's totals and its balance at the period's end."""
+    households.visible_household(signed_in_user(), household_id)
+    start, end = _day_arg("from"), _day_arg("to")
+    if start and end and start > end:
+        return json_error(422, "invalid", _("The period ends before it starts."), {"to": _("Before from.")})
+    statement = credits.household_ledger(household_id, start, end)
+    return jsonify(
+        entries=[
+            {
+                "seq": e.seq,
+                "date": e.entry_date.isoformat(),
+                "kind": e.kind.value,
+                "amount_fen": e.amount_fen,
+                "draw_id": e.draw_id,
+                "lot_id": e.lot_id,
+                "draw_reversal_id": e.draw_reversal_id,
+                "payout_id": e.payout_id,
+                "adjustment_id": e.adjustment_id,
+                "category": e.category.value,
+                "monitoring_status": e.monitoring_status.value if e.monitoring_status else None,
+                "hash": e.hash,
+            }
+            for e in statement.entries
+        ],
+        credited_fen=statement.credited_fen,
+        reversed_fen=statement.reversed_fen,
+        paid_out_fen=statement.paid_out_fen,
+        adjusted_fen=statement.adjusted_fen,
+        balance_fen=statement.balance_fen,
+    )
+
+
+@bp.get("/households/<id:household_id>/statement.pdf")
+@roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+def household_statement(household_id):
+    """A household's statement for ?month=YYYY-MM, a month that has begun, as the printed PDF."""
+    household = households.visible_household(signed_in_user(), household_id)
+    statement = month_statement(household, _month_arg("month"))
+    document = statement_pdf.render(statement, statement_url(household.id, statement.month, statement.digest))
+    response = current_app.make_response(document)
+    response.mimetype = "application/pdf"
+    response.headers.set("Content-Disposition", "inline", filename=statement_pdf.filename(statement))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _month_arg(name: str):
+    """A YYYY-MM query argument naming a month that has begun; aborts with 422 otherwise."""
+    try:
+        month = parse_month(request.args.get(name, ""))
+    except InvalidMonth:
+        message = _("Give the month as YYYY-MM.")
+        abort(json_error(422, "invalid", message, {name: message}))
+    if month > month_start(business_today()):
+        message = _("A statement exists once its month has begun.")
+        abort(json_error(422, "invalid", message, {name: message}))
+    return month
+
+
+def _day_arg(name: str):
+    """A YYYY-MM-DD query argument as a date; a bad one aborts with 422."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        message = _("Must be a date written YYYY-MM-DD.")
+        abort(json_error(422, "invalid", message, {name: message}))

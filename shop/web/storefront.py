@@ -1,0 +1,89 @@
+"""The public catalog: what the counter sells, at what price, from which villages."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+
+from shop.catalog import product_images, products
+from shop.clock import business_today
+from shop.models import ProductCategory
+from shop.stock import lots as stock
+from shop.web.access import public
+from shop.web.auth import safe_next
+
+bp = Blueprint("catalog", __name__)
+
+#: How long the language switch is remembered: a year.
+LANG_COOKIE_AGE = 365 * 24 * 3600
+#: A stored photo never changes under its name: a year.
+PICTURE_CACHE_AGE = 365 * 24 * 3600
+
+
+@bp.route("/")
+@public
+def index():
+    """The home page: every product on sale, with price, stock and villages."""
+    category = request.args.get("category")
+    chosen = ProductCategory(category) if category in set(ProductCategory) else None
+    entries = products.catalog(business_today(), chosen)
+    return render_template(
+        "catalog/index.html", entries=entries, category=chosen, categories=products.categories_in_use()
+    )
+
+
+@bp.route("/products/<id:product_id>")
+@public
+def product(product_id: int):
+    """A product's page: price, stock, certificate and the households it comes from."""
+    item = products.product_on_sale(product_id)
+    if item is None:
+        abort(404)
+    today = business_today()
+    lots = stock.lots_on_sale(item.id, today)
+    return render_template(
+        "catalog/product.html",
+        product=item,
+        lots=lots,
+        available=stock.available_by_product(today).get(item.id, 0),
+        today=today,
+    )
+
+
+@bp.route("/pictures/products/<name>")
+@public
+def product_picture(name: str):
+    """A product photo the manager uploaded. Its name is its content's hash, so it may be cached for good."""
+    if not product_images.STORED_NAME.fullmatch(name):
+        abort(404)
+    response = send_from_directory(product_images.folder(), name, mimetype="image/jpeg", max_age=PICTURE_CACHE_AGE)
+    response.cache_control.immutable = True
+    return response
+
+
+@bp.route("/lang/<code>")
+@public
+def switch_language(code: str):
+    """Remember the chosen language and go back to the page it was chosen on."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = make_response(redirect(safe_next(request.args.get("next")) or url_for("catalog.index")))
+    response.set_cookie("lang", code, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True)
+    return response
+
+
+@bp.route("/trace/<token>")
+@public
+def trace(token: str):
+    """A lot's public trace page, opened from the QR code on its package labels: where it came from."""
+    lot = stock.lot_by_trace_token(token)
+    if lot is None:
+        abort(404)
+    return render_template("catalog/trace.html", lot=lot, product=lot.product, today=business_today())
