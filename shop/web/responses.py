@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from shop import faults
 from shop.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooMany
 from shop.extensions import db
-from shop.web import health
 
 STATUS_OF = {Invalid: 422, Conflict: 409, NotFound: 404, Forbidden: 403, TooMany: 429}
 
@@ -108,7 +108,7 @@ def _unexpected_error(error: Exception):
     # The transaction is rolled back so that nothing half-done is recorded.
     db.session.rollback()
     # A full disk or a dead database fails every request alike: one clear line each, not a traceback each.
-    if not health.log_database_fault(error, f"{request.method} {request.path}"):
+    if not faults.log_database_fault(error, f"{request.method} {request.path}"):
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return _http_error(InternalServerError())
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from shop import create_app, transaction
 from shop.clock import business_today
 from shop.extensions import db
+from shop.faults import database_fault
 from shop.models import AuditEvent, Heartbeat, LedgerEntry
-from shop.web.health import database_fault
 from tests.conftest import base_config
 
 
