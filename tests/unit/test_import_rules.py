@@ -121,6 +121,7 @@ def layer_fault(importer: str, target: str) -> str | None:
 
 
 def is_view_target(target: str) -> bool:
+    """Whether the import names a view module."""
     return target in MODULES and is_view(target)
 
 
@@ -133,7 +134,7 @@ def faults() -> list[str]:
                 continue
             if why := layer_fault(name, target):
                 found.append(f"{name}:{line} imports {target} ({why})")
-    return found
+    return sorted(set(found))
 
 
 def test_every_import_keeps_the_rules():
