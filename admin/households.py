@@ -58,7 +58,7 @@ from shop.pdf.payout import PayoutReceipt, render_payout_receipt
 from shop.stock.counters import counter_for
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import is_chinese, label
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
@@ -647,8 +647,7 @@ def decide_adjustment(adjustment_id: int):
             adjustment_id=adjustment_id, approve=decision == "approve", note=form.note.data or "", by=signed_in_user()
         )
     except DomainError as error:
-        status = next(code for kind, code in STATUS_OF.items() if isinstance(error, kind))
-        return adjustments_page({adjustment_id: error.message}, status)
+        return adjustments_page({adjustment_id: error.message}, status_of(error))
     if decision == "approve":
         message = _("Correction approved and entered in the ledger.")
     else:

@@ -44,7 +44,7 @@ from shop.selling.order_flow import PAID_STATUSES, OrderStatus, staff_moves
 from shop.stock import lots
 from shop.stock.counters import UnknownCounter, counter_for, working_counter
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import label, staff_quantity_text
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin/orders")
@@ -106,11 +106,6 @@ def _helpers() -> dict:
         "unit_price_text": unit_price_text,
         "effective_status": orders.effective_status,
     }
-
-
-def status_of(error: DomainError) -> int:
-    """The HTTP status of a refusal; a kind the map does not know (a payment provider's failure) is 502."""
-    return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 502)
 
 
 # ---------------------------------------------------------------- who sees what

@@ -34,7 +34,7 @@ CURRENCY = "cny"
 
 
 class PaymentUnavailable(Conflict):
-    """Stripe could not be reached, or is not configured here."""
+    """Stripe could not be reached, or is not configured here (409: the order stands; try again later)."""
 
     code = "payment_unavailable"
 

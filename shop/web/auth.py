@@ -47,7 +47,7 @@ from shop.extensions import db, limiter, login_manager
 from shop.models import User, normalise_username
 from shop.staff import accounts
 from shop.web.access import PUBLIC, public, signed_in_user, staff_required
-from shop.web.responses import STATUS_OF, json_error, wants_json
+from shop.web.responses import json_error, status_of, wants_json
 
 bp = Blueprint("auth", __name__)
 
@@ -287,7 +287,7 @@ def change_password():
             except DomainError as error:
                 field = form[error.field] if error.field in form else form.password
                 field.errors = [*field.errors, error.message]
-                status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
+                status = status_of(error)
             else:
                 # Every other session of the account ends with the old password; this one goes on.
                 session[STAMP] = password_stamp(user)

@@ -50,7 +50,7 @@ from shop.stock.allocation import OutOfStock
 from shop.stock.counters import default_counter
 from shop.units import Unit, grams_to_jin_text
 from shop.web.access import public
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import is_chinese, localised, quantity_text
 
 bp = Blueprint("checkout", __name__)
@@ -452,11 +452,6 @@ def checkout_page(form: CheckoutForm, lines: list[CartLine], online: bool, statu
         counters={c.id: c for c in stock.open_counters()},
         online=online,
     ), status
-
-
-def status_of(error: DomainError) -> int:
-    """The HTTP status of a domain error's kind; 503 for a payment service that did not answer."""
-    return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 503)
 
 
 def shortage_message(error: OutOfStock, lines: list[CartLine]) -> str:
