@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -60,6 +60,7 @@ from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
 from shop.web.responses import status_of
 from shop.web.templating import is_chinese, label
+from shop.web.urls import public_url
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
 
@@ -493,9 +494,7 @@ def new_payout(household_id: int):
 
 def household_url(household: Household) -> str:
     """The household's page, on the public address when one is configured (printed in the QR code)."""
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for(".household", household_id=household.id)
-    return url_for(".household", household_id=household.id, _external=True)
+    return public_url(".household", household_id=household.id)
 
 
 def receipt_for(payout: Payout) -> PayoutReceipt:

@@ -39,6 +39,7 @@ from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
 from shop.web.responses import error_response, status_of
 from shop.web.templating import label, localised, quantity_text, share_text, staff_quantity_text
+from shop.web.urls import public_url
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
 
@@ -686,9 +687,7 @@ def chinese_terms(lot: Lot) -> str:
 
 def trace_url(lot: Lot) -> str:
     """The public trace page the lot's QR codes open, on the public address when one is configured."""
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for("catalog.trace", token=lot.trace_token)
-    return url_for("catalog.trace", token=lot.trace_token, _external=True)
+    return public_url("catalog.trace", token=lot.trace_token)
 
 
 def pdf_response(document: bytes, filename: str):

@@ -52,6 +52,7 @@ from shop.units import Unit, grams_to_jin_text
 from shop.web.access import public
 from shop.web.responses import status_of
 from shop.web.templating import is_chinese, localised, quantity_text
+from shop.web.urls import public_url
 
 bp = Blueprint("checkout", __name__)
 
@@ -537,9 +538,7 @@ def status_text(order: Order, status: OrderStatus) -> str:
 
 def order_url(order: Order) -> str:
     """The order's page as a full address, on the public address when one is configured."""
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for("checkout.order", token=order.token)
-    return url_for("checkout.order", token=order.token, _external=True)
+    return public_url("checkout.order", token=order.token)
 
 
 def keep_private(response, referrer: str = "same-origin"):
