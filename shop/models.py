@@ -36,6 +36,18 @@ def _enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
     )
 
 
+def _unchecked_enum(enum_cls: type[StrEnum]) -> sa.Enum:
+    """Store a StrEnum as its value in a VARCHAR(20) with no CHECK constraint (a column older than _enum)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
 class Role(StrEnum):
     """What a staff account may do."""
 
@@ -130,6 +142,14 @@ class AdjustmentStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class RefundStatus(StrEnum):
+    """Where an online order's refund stands: asked of the payment service, applied, or refused by it."""
+
+    PENDING = "pending"  # asked; nothing given back yet
+    SUCCEEDED = "succeeded"  # the money went back and the households' credits are reversed
+    FAILED = "failed"  # refused or cancelled by the payment service: nothing was given back
 
 
 class ReviewOutcome(StrEnum):
@@ -851,8 +871,8 @@ class OrderRefund(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_order.id"), index=True)
-    #: pending (asked), succeeded (applied), failed.
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    #: pending (asked), succeeded (applied), failed; a plain VARCHAR with no CHECK, as it has always been.
+    status: Mapped[RefundStatus] = mapped_column(_unchecked_enum(RefundStatus), default=RefundStatus.PENDING)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     restock: Mapped[bool]
     #: The lines and quantities to give back, as JSON [[sale_line_id, quantity], ...].

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from shop.clock import business_today
 from shop.errors import Conflict, Invalid
 from shop.extensions import db
-from shop.models import Order, OrderPayment, OrderRefund, PaymentMethod, StripeEvent, User
+from shop.models import Order, OrderPayment, OrderRefund, PaymentMethod, RefundStatus, StripeEvent, User
 from shop.selling import orders, sales
 from shop.selling.order_flow import PAID_STATUSES, OrderStatus, TransitionNotAllowed, after_refund, move
 from shop.stock.allocation import OutOfStock
@@ -301,7 +301,9 @@ def _request_refund(order_id: int, lines: list[tuple[int, int]], restock: bool, 
         if order.status not in PAID_STATUSES or order.sale_id is None:
             raise Conflict(_("Only a paid order can be refunded."))
         waiting = session.scalar(
-            sa.select(OrderRefund.id).where(OrderRefund.order_id == order.id, OrderRefund.status == "pending")
+            sa.select(OrderRefund.id).where(
+                OrderRefund.order_id == order.id, OrderRefund.status == RefundStatus.PENDING
+            )
         )
         if waiting:
             raise Conflict(_("A refund of this order is still waiting for the payment service."))
@@ -339,7 +341,7 @@ def apply_refund(pending_id: int) -> OrderRefund:
         sale = sales.locked_sale(session, order.sale_id)
         refund = sales.refund_in(session, sale, lines, pending.restock, _("Online order refund"), by)
         pending.refund_id = refund.id
-        pending.status = "succeeded"
+        pending.status = RefundStatus.SUCCEEDED
         order.refunded_fen += refund.amount_fen
         order.status = move(order.status, after_refund(order.refunded_fen, order.total_fen))
     return pending
@@ -363,4 +365,4 @@ def _mark_failed(pending_id: int) -> None:
     with atomic() as session:
         pending = session.get(OrderRefund, pending_id)
         if pending.refund_id is None:
-            pending.status = "failed"
+            pending.status = RefundStatus.FAILED
