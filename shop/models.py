@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from shop.clock import now_utc
 from shop.extensions import db
@@ -548,30 +548,48 @@ class Sale(db.Model):
         return f"S{self.id:06d}"
 
 
-class SaleLine(db.Model):
-    """One product in a sale, with its name and price frozen as they were at the till."""
+class FrozenLine:
+    """A product sold or ordered, with its name, unit and shelf price frozen as they were at that moment.
 
-    __tablename__ = "sale_line"
-    __table_args__ = (
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
-    )
+    Sale lines and order lines declare these once, here (like django-oscar's
+    AbstractLine): a later rename or new price changes no receipt and no order.
+    Each line table has its own copy of every column and constraint.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (
+            sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+            sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        )
+
+    # A mixin's columns follow the class's own: id goes first, as in the tables, then the sale's or order's id.
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    #: The product's Chinese name at that moment, as the receipt prints it.
     product_name: Mapped[str] = mapped_column(sa.String(100))
     unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
-    #: The shelf price at the time of sale: fen for price_per units.
+    #: The shelf price at that moment: fen for price_per units.
     price_fen: Mapped[int] = mapped_column(sa.BigInteger)
     price_per: Mapped[int]
-    #: Grams or pieces sold.
+    #: Grams or pieces sold or ordered.
     quantity: Mapped[int]
     #: Fen charged for the line: price_for(quantity, price_fen, price_per).
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
+    @declared_attr
+    def product(cls) -> Mapped[Product]:
+        return relationship()
+
+
+class SaleLine(FrozenLine, db.Model):
+    """One product in a sale, with its name and price frozen as they were at the till."""
+
+    __tablename__ = "sale_line"
+
+    sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
+
     sale: Mapped[Sale] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship()
     draws: Mapped[list["Draw"]] = relationship(back_populates="line", order_by="Draw.id")
 
 
@@ -803,28 +821,14 @@ class Order(db.Model):
         return phone
 
 
-class OrderLine(db.Model):
+class OrderLine(FrozenLine, db.Model):
     """One product of an order, priced when the order was placed."""
 
     __tablename__ = "order_line"
-    __table_args__ = (
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_order.id"), index=True)
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
-    product_name: Mapped[str] = mapped_column(sa.String(100))
-    unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
-    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    price_per: Mapped[int]
-    #: Grams or pieces ordered.
-    quantity: Mapped[int]
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
     order: Mapped[Order] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship()
     reservations: Mapped[list["Reservation"]] = relationship(back_populates="line", order_by="Reservation.id")
 
 
