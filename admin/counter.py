@@ -44,7 +44,7 @@ from shop.stock.counters import UnknownCounter, counter_for, working_counter
 from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
 from shop.web.access import roles_required, signed_in_user
 from shop.web.api import till_catalog
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import label, localised, product_image_url, staff_quantity_text
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
@@ -355,7 +355,7 @@ def refund(sale_id: int):
             idempotency_key=form.key.data or None,
         )
     except DomainError as error:
-        status = next(s for cls, s in STATUS_OF.items() if isinstance(error, cls))
+        status = status_of(error)
         fresh = sales.sale_for(sale_id, user)
         if (line_id := _line_at_fault(error, requests)) is not None:
             return _render_sale(fresh, form, line_errors={line_id: error.message}), status

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -58,8 +58,9 @@ from shop.pdf.payout import PayoutReceipt, render_payout_receipt
 from shop.stock.counters import counter_for
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import is_chinese, label
+from shop.web.urls import public_url
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
 
@@ -493,9 +494,7 @@ def new_payout(household_id: int):
 
 def household_url(household: Household) -> str:
     """The household's page, on the public address when one is configured (printed in the QR code)."""
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for(".household", household_id=household.id)
-    return url_for(".household", household_id=household.id, _external=True)
+    return public_url(".household", household_id=household.id)
 
 
 def receipt_for(payout: Payout) -> PayoutReceipt:
@@ -647,8 +646,7 @@ def decide_adjustment(adjustment_id: int):
             adjustment_id=adjustment_id, approve=decision == "approve", note=form.note.data or "", by=signed_in_user()
         )
     except DomainError as error:
-        status = next(code for kind, code in STATUS_OF.items() if isinstance(error, kind))
-        return adjustments_page({adjustment_id: error.message}, status)
+        return adjustments_page({adjustment_id: error.message}, status_of(error))
     if decision == "approve":
         message = _("Correction approved and entered in the ledger.")
     else:

@@ -34,6 +34,7 @@ from shop.models import (
     OrderPayment,
     OrderRefund,
     PaymentMethod,
+    RefundStatus,
     Role,
     Sale,
     User,
@@ -44,7 +45,7 @@ from shop.selling.order_flow import PAID_STATUSES, OrderStatus, staff_moves
 from shop.stock import lots
 from shop.stock.counters import UnknownCounter, counter_for, working_counter
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import label, staff_quantity_text
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin/orders")
@@ -85,9 +86,13 @@ def order_label(value) -> str:
     }.get(value) or label(value)
 
 
-def refund_status_label(status: str) -> str:
+def refund_status_label(status: RefundStatus) -> str:
     """The words for an order refund's status."""
-    return {"pending": _("Pending"), "succeeded": _("Succeeded"), "failed": _("Failed")}.get(status, status)
+    return {
+        RefundStatus.PENDING: _("Pending"),
+        RefundStatus.SUCCEEDED: _("Succeeded"),
+        RefundStatus.FAILED: _("Failed"),
+    }[status]
 
 
 def when(utc_naive) -> str:
@@ -106,11 +111,6 @@ def _helpers() -> dict:
         "unit_price_text": unit_price_text,
         "effective_status": orders.effective_status,
     }
-
-
-def status_of(error: DomainError) -> int:
-    """The HTTP status of a refusal; a kind the map does not know (a payment provider's failure) is 502."""
-    return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 502)
 
 
 # ---------------------------------------------------------------- who sees what
@@ -251,7 +251,7 @@ def render_order(
         can_cancel=status is S.AWAITING_PAYMENT,
         can_collect=_can_collect(order, status),
         can_refund=sale is not None and status in PAID_STATUSES,
-        refund_waiting=any(r.status == "pending" for r in refunds),
+        refund_waiting=any(r.status is RefundStatus.PENDING for r in refunds),
         form=form,
         error=error,
         line_errors=line_errors or {},
@@ -286,7 +286,7 @@ def _left_to_refund(sale: Sale, refunds: list[OrderRefund]) -> dict[int, int]:
     """Grams or pieces of each sale line still refundable: neither given back nor waiting on a pending refund."""
     given = refunded_quantities(sale)
     for r in refunds:
-        if r.status == "pending":
+        if r.status is RefundStatus.PENDING:
             for line_id, qty in _refund_lines([r])[r.id]:
                 given[line_id] = given.get(line_id, 0) + qty
     return {line.id: max(line.quantity - given.get(line.id, 0), 0) for line in sale.lines}
@@ -385,9 +385,9 @@ def _line_at_fault(error: DomainError, requests: list[sales.RefundRequest]) -> i
 def _say_refunded(order: Order, done: OrderRefund) -> None:
     """Tell staff what became of a refund: money to hand back, money on its way, or a failure."""
     amount = format_fen(done.amount_fen)
-    if done.status == "failed":
+    if done.status is RefundStatus.FAILED:
         flash(_("The refund of %(amount)s failed: nothing was given back.", amount=amount), "error")
-    elif done.status == "pending":
+    elif done.status is RefundStatus.PENDING:
         flash(
             _("Refund of %(amount)s asked of the payment provider; it is applied once they confirm.", amount=amount),
             "info",

@@ -20,7 +20,7 @@ from shop.models import Role
 from shop.stock import counters
 from shop.villages import places
 from shop.web.access import roles_required
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 
 bp = Blueprint("admin_places", __name__, url_prefix="/admin/places")
 
@@ -64,7 +64,7 @@ def show_refusal(form: FlaskForm, error: DomainError) -> int:
         form[error.field].errors = [*form[error.field].errors, error.message]
     else:
         form.form_errors.append(error.message)
-    return next(status for kind, status in STATUS_OF.items() if isinstance(error, kind))
+    return status_of(error)
 
 
 # ---------------------------------------------------------------- the overview

@@ -15,7 +15,7 @@ from shop.errors import DomainError
 from shop.models import Role
 from shop.villages import roster, roster_uploads
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 
 bp = Blueprint("admin_roster", __name__, url_prefix="/admin/households/import")
 
@@ -52,10 +52,6 @@ def allow_roster_upload() -> None:
         request.max_content_length = current_app.config["ROSTER_UPLOAD_MAX_BYTES"] + 64 * 1024
 
 
-def _status(error: DomainError) -> int:
-    return next(status for kind, status in STATUS_OF.items() if isinstance(error, kind))
-
-
 def _upload_page(form: RosterForm, status: int = 200):
     limit_mb = current_app.config["ROSTER_UPLOAD_MAX_BYTES"] // (1024 * 1024)
     page = render_template("admin/roster/upload.html", form=form, columns=roster.COLUMNS, limit_mb=limit_mb)
@@ -76,7 +72,7 @@ def upload():
         token, meta = roster_uploads.new_upload(file.stream, file.filename or "", signed_in_user())
     except DomainError as error:
         form.roster.errors = [*form.roster.errors, error.message]
-        return _upload_page(form, _status(error))
+        return _upload_page(form, status_of(error))
     if token is None:  # rows refused: shown at once, nothing kept to confirm
         return _preview_page(None, meta, 422)
     return redirect(url_for(".preview", upload=token))
@@ -89,7 +85,7 @@ def preview(upload: str):
     try:
         meta = roster_uploads.pending(upload, signed_in_user())
     except DomainError as error:
-        return render_template("admin/roster/gone.html", message=error.message), _status(error)
+        return render_template("admin/roster/gone.html", message=error.message), status_of(error)
     return _preview_page(upload, meta)
 
 
@@ -120,9 +116,9 @@ def confirm(upload: str):
         try:
             meta = roster_uploads.pending(upload, user)
         except DomainError:
-            return render_template("admin/roster/gone.html", message=error.message), _status(error)
+            return render_template("admin/roster/gone.html", message=error.message), status_of(error)
         flash(error.message, "error")
-        return _preview_page(upload, meta, _status(error))
+        return _preview_page(upload, meta, status_of(error))
     if meta["state"] == "done":
         report = meta["report"]
         flash(

@@ -37,8 +37,9 @@ from shop.stock.counters import counter_for, find_counter
 from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import STATUS_OF, error_response
+from shop.web.responses import error_response, status_of
 from shop.web.templating import label, localised, quantity_text, share_text, staff_quantity_text
+from shop.web.urls import public_url
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
 
@@ -139,7 +140,7 @@ def show_error(form: FlaskForm, field_name: str | None, message: str) -> None:
 def show_domain_error(form: FlaskForm, error: DomainError, fields: dict[str, str]) -> int:
     """Show a use case's refusal on the form and return the HTTP status of its kind."""
     show_error(form, fields.get(error.field or ""), error.message)
-    return next(status for kind, status in STATUS_OF.items() if isinstance(error, kind))
+    return status_of(error)
 
 
 def read_quantity(form: FlaskForm, product: Product | None) -> int | None:
@@ -686,9 +687,7 @@ def chinese_terms(lot: Lot) -> str:
 
 def trace_url(lot: Lot) -> str:
     """The public trace page the lot's QR codes open, on the public address when one is configured."""
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for("catalog.trace", token=lot.trace_token)
-    return url_for("catalog.trace", token=lot.trace_token, _external=True)
+    return public_url("catalog.trace", token=lot.trace_token)
 
 
 def pdf_response(document: bytes, filename: str):

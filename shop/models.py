@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship, validates
 
 from shop.clock import now_utc
 from shop.extensions import db
@@ -30,6 +30,18 @@ def _enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
         name=name,
         native_enum=False,
         create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _unchecked_enum(enum_cls: type[StrEnum]) -> sa.Enum:
+    """Store a StrEnum as its value in a VARCHAR(20) with no CHECK constraint (a column older than _enum)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
         length=20,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
@@ -130,6 +142,14 @@ class AdjustmentStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class RefundStatus(StrEnum):
+    """Where an online order's refund stands: asked of the payment service, applied, or refused by it."""
+
+    PENDING = "pending"  # asked; nothing given back yet
+    SUCCEEDED = "succeeded"  # the money went back and the households' credits are reversed
+    FAILED = "failed"  # refused or cancelled by the payment service: nothing was given back
 
 
 class ReviewOutcome(StrEnum):
@@ -528,30 +548,48 @@ class Sale(db.Model):
         return f"S{self.id:06d}"
 
 
-class SaleLine(db.Model):
-    """One product in a sale, with its name and price frozen as they were at the till."""
+class FrozenLine:
+    """A product sold or ordered, with its name, unit and shelf price frozen as they were at that moment.
 
-    __tablename__ = "sale_line"
-    __table_args__ = (
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
-    )
+    Sale lines and order lines declare these once, here (like django-oscar's
+    AbstractLine): a later rename or new price changes no receipt and no order.
+    Each line table has its own copy of every column and constraint.
+    """
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (
+            sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+            sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        )
+
+    # A mixin's columns follow the class's own: id goes first, as in the tables, then the sale's or order's id.
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
+    #: The product's Chinese name at that moment, as the receipt prints it.
     product_name: Mapped[str] = mapped_column(sa.String(100))
     unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
-    #: The shelf price at the time of sale: fen for price_per units.
+    #: The shelf price at that moment: fen for price_per units.
     price_fen: Mapped[int] = mapped_column(sa.BigInteger)
     price_per: Mapped[int]
-    #: Grams or pieces sold.
+    #: Grams or pieces sold or ordered.
     quantity: Mapped[int]
     #: Fen charged for the line: price_for(quantity, price_fen, price_per).
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
+    @declared_attr
+    def product(cls) -> Mapped[Product]:
+        return relationship()
+
+
+class SaleLine(FrozenLine, db.Model):
+    """One product in a sale, with its name and price frozen as they were at the till."""
+
+    __tablename__ = "sale_line"
+
+    sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
+
     sale: Mapped[Sale] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship()
     draws: Mapped[list["Draw"]] = relationship(back_populates="line", order_by="Draw.id")
 
 
@@ -783,28 +821,14 @@ class Order(db.Model):
         return phone
 
 
-class OrderLine(db.Model):
+class OrderLine(FrozenLine, db.Model):
     """One product of an order, priced when the order was placed."""
 
     __tablename__ = "order_line"
-    __table_args__ = (
-        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
-        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
-    )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_order.id"), index=True)
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"))
-    product_name: Mapped[str] = mapped_column(sa.String(100))
-    unit: Mapped[Unit] = mapped_column(_enum(Unit, "unit"))
-    price_fen: Mapped[int] = mapped_column(sa.BigInteger)
-    price_per: Mapped[int]
-    #: Grams or pieces ordered.
-    quantity: Mapped[int]
-    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
 
     order: Mapped[Order] = relationship(back_populates="lines")
-    product: Mapped[Product] = relationship()
     reservations: Mapped[list["Reservation"]] = relationship(back_populates="line", order_by="Reservation.id")
 
 
@@ -851,8 +875,8 @@ class OrderRefund(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("shop_order.id"), index=True)
-    #: pending (asked), succeeded (applied), failed.
-    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    #: pending (asked), succeeded (applied), failed; a plain VARCHAR with no CHECK, as it has always been.
+    status: Mapped[RefundStatus] = mapped_column(_unchecked_enum(RefundStatus), default=RefundStatus.PENDING)
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     restock: Mapped[bool]
     #: The lines and quantities to give back, as JSON [[sale_line_id, quantity], ...].

@@ -74,6 +74,18 @@ def atomic() -> Iterator[Session]:
     checkpoint_now_and_then(session.get_bind())
 
 
+def release_before_calling_out() -> None:
+    """End the session's read transaction before a call to Stripe, so no database lock is held while it answers.
+
+    A call over the network can take seconds. A read left open meanwhile holds
+    its connection and its locks: SQLite cannot checkpoint its WAL past it, and
+    on PostgreSQL a migration waits for it. What Stripe answers is applied
+    afterwards by a use case in its own transaction. Objects loaded before are
+    expired, and reading one begins a new transaction: read what the call needs first.
+    """
+    db.session.rollback()
+
+
 def checkpoint_now_and_then(engine: Engine) -> None:
     """On SQLite, at most every WAL_CHECKPOINT_EVERY_S: a passive checkpoint, and a warning if the WAL grows."""
     if engine.dialect.name != "sqlite":

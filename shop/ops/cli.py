@@ -108,6 +108,7 @@ def statements_command(month_text, out):
     from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
     from shop.oversight.statements import households_with_activity, month_statement
     from shop.web.statement_check import statement_url
+    from shop.web.urls import public_base_url
 
     try:
         month = parse_month(month_text)
@@ -115,7 +116,7 @@ def statements_command(month_text, out):
         raise click.BadParameter(f"{month_text!r} is not a month written YYYY-MM.", param_hint="--month") from None
     if month > month_start(business_today()):
         raise click.BadParameter(f"{month_text} has not begun yet.", param_hint="--month")
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    base = public_base_url()
     if not base:
         click.echo(f"Warning: PUBLIC_BASE_URL is not set; the QR codes point to {LOCAL_BASE_URL}.", err=True)
     out.mkdir(parents=True, exist_ok=True)

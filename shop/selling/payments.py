@@ -21,11 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from shop.clock import business_today
 from shop.errors import Conflict, Invalid
 from shop.extensions import db
-from shop.models import Order, OrderPayment, OrderRefund, PaymentMethod, StripeEvent, User
+from shop.models import Order, OrderPayment, OrderRefund, PaymentMethod, RefundStatus, StripeEvent, User
 from shop.selling import orders, sales
 from shop.selling.order_flow import PAID_STATUSES, OrderStatus, TransitionNotAllowed, after_refund, move
 from shop.stock.allocation import OutOfStock
-from shop.transaction import atomic
+from shop.transaction import atomic, release_before_calling_out
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ CURRENCY = "cny"
 
 
 class PaymentUnavailable(Conflict):
-    """Stripe could not be reached, or is not configured here."""
+    """Stripe could not be reached, or is not configured here (409: the order stands; try again later)."""
 
     code = "payment_unavailable"
 
@@ -99,10 +99,9 @@ def start_payment(order_id: int) -> tuple[str, str]:
         "payment_method_types": list(current_app.config["STRIPE_PAYMENT_METHOD_TYPES"]),
         "metadata": {"order_id": str(order.id), "order_number": order.number},
     }
-    db.session.rollback()  # no transaction (nor lock) stays open across the call
-    intent = _stripe_call(
-        client().payment_intents.create, params=params, options={"idempotency_key": order.stripe_idempotency_key}
-    )
+    options = {"idempotency_key": order.stripe_idempotency_key}
+    release_before_calling_out()
+    intent = _stripe_call(client().payment_intents.create, params=params, options=options)
     with atomic() as session:
         order = session.get(Order, order_id)
         order.stripe_payment_intent_id = intent.id
@@ -113,10 +112,10 @@ def start_payment(order_id: int) -> tuple[str, str]:
 def sync_payment(order_id: int) -> None:
     """Read the order's PaymentIntent from Stripe and act on what it says (safe to repeat)."""
     order = orders.find_order(order_id)
-    if not order.stripe_payment_intent_id:
+    if not (intent_id := order.stripe_payment_intent_id):
         return
-    db.session.rollback()
-    intent = _stripe_call(client().payment_intents.retrieve, order.stripe_payment_intent_id)
+    release_before_calling_out()
+    intent = _stripe_call(client().payment_intents.retrieve, intent_id)
     apply_intent(intent)
 
 
@@ -269,7 +268,7 @@ def _remember(event) -> None:
 
 def sync_intent(intent_id: str) -> None:
     """Re-read a PaymentIntent from Stripe and apply its state."""
-    db.session.rollback()
+    release_before_calling_out()
     intent = _stripe_call(client().payment_intents.retrieve, intent_id)
     apply_intent(intent)
 
@@ -286,12 +285,10 @@ def refund_order(*, order_id: int, lines: list[tuple[int, int]], restock: bool, 
     pending = _request_refund(order_id, lines, restock, by)
     order = orders.find_order(order_id)
     if order.payment is OrderPayment.STRIPE:
-        db.session.rollback()
-        refund = _stripe_call(
-            client().refunds.create,
-            params={"payment_intent": order.stripe_payment_intent_id, "amount": pending.amount_fen},
-            options={"idempotency_key": pending.idempotency_key},
-        )
+        params = {"payment_intent": order.stripe_payment_intent_id, "amount": pending.amount_fen}
+        options = {"idempotency_key": pending.idempotency_key}
+        release_before_calling_out()
+        refund = _stripe_call(client().refunds.create, params=params, options=options)
         _record_stripe_refund(pending.id, refund.id)
         if refund.status != "succeeded":
             return db.session.get(OrderRefund, pending.id)
@@ -304,7 +301,9 @@ def _request_refund(order_id: int, lines: list[tuple[int, int]], restock: bool, 
         if order.status not in PAID_STATUSES or order.sale_id is None:
             raise Conflict(_("Only a paid order can be refunded."))
         waiting = session.scalar(
-            sa.select(OrderRefund.id).where(OrderRefund.order_id == order.id, OrderRefund.status == "pending")
+            sa.select(OrderRefund.id).where(
+                OrderRefund.order_id == order.id, OrderRefund.status == RefundStatus.PENDING
+            )
         )
         if waiting:
             raise Conflict(_("A refund of this order is still waiting for the payment service."))
@@ -342,7 +341,7 @@ def apply_refund(pending_id: int) -> OrderRefund:
         sale = sales.locked_sale(session, order.sale_id)
         refund = sales.refund_in(session, sale, lines, pending.restock, _("Online order refund"), by)
         pending.refund_id = refund.id
-        pending.status = "succeeded"
+        pending.status = RefundStatus.SUCCEEDED
         order.refunded_fen += refund.amount_fen
         order.status = move(order.status, after_refund(order.refunded_fen, order.total_fen))
     return pending
@@ -350,7 +349,7 @@ def apply_refund(pending_id: int) -> OrderRefund:
 
 def sync_refunds(intent_id: str) -> None:
     """Re-read an intent's refunds from Stripe and apply those that succeeded, mark those that failed."""
-    db.session.rollback()
+    release_before_calling_out()
     listed = _stripe_call(client().refunds.list, params={"payment_intent": intent_id, "limit": 100})
     for refund in listed.data:
         pending_id = db.session.scalar(sa.select(OrderRefund.id).where(OrderRefund.stripe_refund_id == refund.id))
@@ -366,4 +365,4 @@ def _mark_failed(pending_id: int) -> None:
     with atomic() as session:
         pending = session.get(OrderRefund, pending_id)
         if pending.refund_id is None:
-            pending.status = "failed"
+            pending.status = RefundStatus.FAILED

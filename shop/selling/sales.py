@@ -40,7 +40,15 @@ from shop.models import (
 )
 from shop.money import MAX_FEN, format_fen
 from shop.stock import lots as stock
-from shop.stock.allocation import DrawState, OutOfStock, RefundTooLarge, allocate, price_draws, reverse_draws
+from shop.stock.allocation import (
+    DrawState,
+    OutOfStock,
+    RefundTooLarge,
+    Reversal,
+    allocate,
+    price_draws,
+    reverse_draws,
+)
 from shop.stock.counters import counter_for, working_counter
 from shop.stock.lots import UnknownProduct
 from shop.transaction import atomic
@@ -337,6 +345,22 @@ class RefundRequest:
     quantity: int
 
 
+@dataclass(frozen=True)
+class RefundPlan:
+    """How one line of a refund gives its quantity back: the sale line and the reversal of each draw."""
+
+    sale_line: SaleLine
+    quantity: int
+    reversals: list[Reversal]
+    #: The sale line's draws by id, for the reversals to name.
+    draws: dict[int, Draw]
+
+    @property
+    def amount_fen(self) -> int:
+        """What this line gives back."""
+        return sum(rv.amount_fen for rv in self.reversals)
+
+
 class RefundKeyReused(Conflict):
     """An idempotency key already recorded a different refund."""
 
@@ -415,7 +439,7 @@ def refund_amount(session, sale_id: int, lines: Sequence[RefundRequest]) -> int:
     """What refunding these lines would give back, without recording anything (to ask Stripe for it first)."""
     _check_refund_lines(lines)
     sale = locked_sale(session, sale_id)
-    return sum(rv.amount_fen for _l, _q, reversals, _d in _plans(session, sale, lines) for rv in reversals)
+    return sum(plan.amount_fen for plan in _plans(session, sale, lines))
 
 
 def refund_preview(sale_id: int, lines: Sequence[RefundRequest]) -> int:
@@ -477,13 +501,13 @@ def refund_in(
     # Claim the key first: a duplicate on another connection stops here, before it locks any stock.
     session.flush()
     plans = _plans(session, sale, lines)
-    lots = stock.lock_lots(session, {draws[rv.draw_id].lot_id for _l, _q, rvs, draws in plans for rv in rvs})
+    lots = stock.lock_lots(session, {plan.draws[rv.draw_id].lot_id for plan in plans for rv in plan.reversals})
     undone: list[DrawReversal] = []
-    for sale_line, quantity, reversals, draws in plans:
-        refund_line = RefundLine(refund=refund, sale_line=sale_line, quantity=quantity, amount_fen=0)
+    for plan in plans:
+        refund_line = RefundLine(refund=refund, sale_line=plan.sale_line, quantity=plan.quantity, amount_fen=0)
         session.add(refund_line)
-        for rv in reversals:
-            draw = draws[rv.draw_id]
+        for rv in plan.reversals:
+            draw = plan.draws[rv.draw_id]
             reversal = DrawReversal(
                 draw=draw,
                 household_id=draw.household_id,
@@ -501,11 +525,11 @@ def refund_in(
     return refund
 
 
-def _plans(session, sale: Sale, lines: Sequence[RefundRequest]) -> list:
+def _plans(session, sale: Sale, lines: Sequence[RefundRequest]) -> list[RefundPlan]:
     return [_plan_line(session, sale, r, index) for index, r in enumerate(lines)]
 
 
-def _plan_line(session, sale: Sale, request: RefundRequest, index: int):
+def _plan_line(session, sale: Sale, request: RefundRequest, index: int) -> RefundPlan:
     """The sale line a refund request names, and the reversals that give its quantity back."""
     line = session.get(SaleLine, request.line_id)
     if line is None or line.sale_id != sale.id:
@@ -517,7 +541,7 @@ def _plan_line(session, sale: Sale, request: RefundRequest, index: int):
         left = sum(s.quantity - s.reversed_qty for s in states)
         message = _("Only %(qty)s of this line is left to refund.", qty=staff_quantity_text(left, line.unit))
         raise RefundTooLarge(message, f"lines.{index}.quantity") from None
-    return line, request.quantity, reversals, {d.id: d for d in line.draws}
+    return RefundPlan(line, request.quantity, reversals, {d.id: d for d in line.draws})
 
 
 def _draw_states(session, line: SaleLine) -> list[DrawState]:

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 from shop.errors import DomainError
 from shop.staff import accounts
 from shop.web.access import public, signed_in_user, staff_required
-from shop.web.responses import STATUS_OF, json_error, wants_json
+from shop.web.responses import json_error, status_of, wants_json
 from shop.web.sessions import end_session, keep_session, keep_this_session, login_throttle, safe_next, start_session
 
 bp = Blueprint("auth", __name__)
@@ -95,7 +95,7 @@ def change_password():
             except DomainError as error:
                 field = form[error.field] if error.field in form else form.password
                 field.errors = [*field.errors, error.message]
-                status = next(s for kind, s in STATUS_OF.items() if isinstance(error, kind))
+                status = status_of(error)
             else:
                 # Every other session of the account ends with the old password; this one goes on.
                 keep_this_session(user)

@@ -50,8 +50,9 @@ from shop.stock.allocation import OutOfStock
 from shop.stock.counters import default_counter
 from shop.units import Unit, grams_to_jin_text
 from shop.web.access import public
-from shop.web.responses import STATUS_OF
+from shop.web.responses import status_of
 from shop.web.templating import is_chinese, localised, quantity_text
+from shop.web.urls import public_url
 
 bp = Blueprint("checkout", __name__)
 
@@ -454,11 +455,6 @@ def checkout_page(form: CheckoutForm, lines: list[CartLine], online: bool, statu
     ), status
 
 
-def status_of(error: DomainError) -> int:
-    """The HTTP status of a domain error's kind; 503 for a payment service that did not answer."""
-    return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 503)
-
-
 def shortage_message(error: OutOfStock, lines: list[CartLine]) -> str:
     """A shortage in the buyer's words: which product, and how much is left of it."""
     index = int(error.field.split(".")[1]) if error.field and error.field.count(".") == 2 else None
@@ -542,9 +538,7 @@ def status_text(order: Order, status: OrderStatus) -> str:
 
 def order_url(order: Order) -> str:
     """The order's page as a full address, on the public address when one is configured."""
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for("checkout.order", token=order.token)
-    return url_for("checkout.order", token=order.token, _external=True)
+    return public_url("checkout.order", token=order.token)
 
 
 def keep_private(response, referrer: str = "same-origin"):

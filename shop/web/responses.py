@@ -9,6 +9,7 @@ from shop import faults
 from shop.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooMany
 from shop.extensions import db
 
+#: The HTTP status of each kind of domain error (the bases in shop/errors.py).
 STATUS_OF = {Invalid: 422, Conflict: 409, NotFound: 404, Forbidden: 403, TooMany: 429}
 
 #: The `code` of each HTTP error in JSON bodies.
@@ -46,9 +47,19 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error's kind: 422, 409, 404, 403 or 429.
+
+    Stripe not answering (PaymentUnavailable) is a Conflict, so 409: the order
+    stands and the buyer or staff can try again. A DomainError of no kind is a
+    bug, so 500.
+    """
+    return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 500)
+
+
 def domain_error_response(error: DomainError):
     """Map a domain error to its HTTP status, naming the field at fault."""
-    status = next(s for cls, s in STATUS_OF.items() if isinstance(error, cls))
+    status = status_of(error)
     fields = {error.field: error.message} if error.field else {}
     return error_response(status, error.code, error.message, fields)
 

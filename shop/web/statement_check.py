@@ -17,15 +17,14 @@ to learn which household ids exist; 404 also tells scripts the address names
 nothing valid, while a person still reads a clear warning. Nothing personal is
 shown beyond the masked head's name.
 
-The link's address honours PUBLIC_BASE_URL like admin.stock.trace_url does
-(replicated here: shop must not import the admin package).
+The link's address honours PUBLIC_BASE_URL (shop.web.urls.public_url).
 """
 
 import re
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, render_template
 
 from shop.clock import business_today
 from shop.extensions import db, limiter
@@ -33,6 +32,7 @@ from shop.models import Household
 from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
 from shop.oversight.statements import MonthStatement, digest_of, month_statement
 from shop.web.access import public
+from shop.web.urls import public_url
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -45,9 +45,7 @@ MATCH, EARLIER, MISMATCH = "match", "earlier", "mismatch"
 def statement_url(household_id: int, month: date, digest: str) -> str:
     """The absolute address a statement's QR code opens, on the public address when one is configured."""
     args = {"household_id": household_id, "month": f"{month:%Y-%m}", "digest": digest}
-    if base := current_app.config["PUBLIC_BASE_URL"].rstrip("/"):
-        return base + url_for("verify.statement", **args)
-    return url_for("verify.statement", **args, _external=True)
+    return public_url("verify.statement", **args)
 
 
 @dataclass(frozen=True)

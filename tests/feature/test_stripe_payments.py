@@ -321,3 +321,33 @@ def test_a_refund_stripe_has_not_confirmed_reverses_nothing_until_its_webhook_sa
     assert (order.status.value, order.refunded_fen) == ("refunded", 6800)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.sum(DrawReversal.credit_fen))) == 6120
+
+
+def test_no_database_transaction_is_open_while_stripe_answers(app, api, client, goods, shelf, stripe_api, monkeypatch):
+    """Each call to Stripe waits on the network: no read may stay open (holding its locks) meanwhile."""
+    from shop.models import SaleLine, User
+    from shop.selling import payments
+
+    calls = []
+    real_call = payments._stripe_call
+
+    def watched(call, *args, **kwargs):
+        calls.append((call.__name__, db.session().in_transaction()))
+        return real_call(call, *args, **kwargs)
+
+    monkeypatch.setattr(payments, "_stripe_call", watched)
+    placed = place(api, goods)  # creates the PaymentIntent
+    intent_id = placed["stripe"]["payment_intent_id"]
+    pay(stripe_api, intent_id)
+    back = {"payment_intent": intent_id, "redirect_status": "succeeded"}
+    assert client.get(f"/orders/{placed['token']}", query_string=back).status_code == 200  # the return page syncs
+    deliver(app.test_client(), intent_event("payment_intent.succeeded", intent_id))
+    with app.app_context():
+        line_id = db.session.scalar(sa.select(SaleLine.id))
+        admin = db.session.scalars(sa.select(User).where(User.username == "admin")).one()
+        payments.refund_order(order_id=placed["id"], lines=[(line_id, 250)], restock=True, by=admin)
+    charge = {"id": "ch_z", "object": "charge", "payment_intent": intent_id}
+    deliver(app.test_client(), event("charge.refunded", charge))
+    # (what was called, whether a transaction was open): intent, return page, webhook, refund, refund webhook.
+    names = ["create", "retrieve", "retrieve", "create", "list"]
+    assert calls == [(name, False) for name in names]

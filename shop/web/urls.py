@@ -1,0 +1,19 @@
+"""Addresses that leave the app (QR codes on paper, links Stripe sends the buyer back to).
+
+They are built on PUBLIC_BASE_URL when it is set: a tablet printing through
+http://192.168.… must still print codes a buyer's phone can open.
+"""
+
+from flask import current_app, url_for
+
+
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL without its trailing slash; empty when it is not set."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+
+
+def public_url(endpoint: str, **values) -> str:
+    """The endpoint's full address: under PUBLIC_BASE_URL when set, else under the address the request came to."""
+    if base := public_base_url():
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, **values, _external=True)
