@@ -33,8 +33,8 @@ from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, mont
 from shop.oversight.statements import Cause, month_statement
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
-from shop.web.statement_check import statement_url
 from shop.web.templating import quantity_text
+from shop.web.urls import statement_url
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 

@@ -35,7 +35,7 @@ def project_pass(month: date, count: int) -> int:
     from shop.models import Household
     from shop.oversight import statement_pdf
     from shop.oversight.statements import households_with_activity, month_statement
-    from shop.web.statement_check import statement_url
+    from shop.web.urls import statement_url
 
     made = 0
     for household_id in households_with_activity(month)[:count]:
@@ -51,7 +51,7 @@ def documents(month: date, count: int) -> list:
     from shop.models import Household
     from shop.oversight import statement_pdf
     from shop.oversight.statements import households_with_activity, month_statement
-    from shop.web.statement_check import statement_url
+    from shop.web.urls import statement_url
 
     made = []
     for household_id in households_with_activity(month)[:count]:

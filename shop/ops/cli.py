@@ -107,8 +107,7 @@ def statements_command(month_text, out):
     from shop.oversight import statement_pdf
     from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
     from shop.oversight.statements import households_with_activity, month_statement
-    from shop.web.statement_check import statement_url
-    from shop.web.urls import public_base_url
+    from shop.web.urls import public_base_url, statement_url
 
     try:
         month = parse_month(month_text)

@@ -3,7 +3,7 @@
 Printed statements are in Chinese whatever the page language: they go to the
 household and into the officer's file. The words are written here in Chinese
 rather than through gettext, so a statement never depends on the catalog being
-complete. The QR link is made by the caller (shop.web.statement_check.statement_url), since
+complete. The QR link is made by the caller (shop.web.urls.statement_url), since
 it needs the public address of the site.
 """
 

@@ -49,7 +49,7 @@ from shop.web.access import public, roles_required, signed_in_user
 from shop.web.checkout import ORDER_TOKEN
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
-from shop.web.statement_check import statement_url
+from shop.web.urls import statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

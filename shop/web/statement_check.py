@@ -22,7 +22,6 @@ The link's address honours PUBLIC_BASE_URL (shop.web.urls.public_url).
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from flask import Blueprint, current_app, render_template
 
@@ -32,7 +31,6 @@ from shop.models import Household
 from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
 from shop.oversight.statements import MonthStatement, digest_of, month_statement
 from shop.web.access import public
-from shop.web.urls import public_url
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")
 
@@ -40,12 +38,6 @@ bp = Blueprint("verify", __name__, url_prefix="/verify")
 DIGEST = re.compile(r"[0-9a-f]{16}")
 
 MATCH, EARLIER, MISMATCH = "match", "earlier", "mismatch"
-
-
-def statement_url(household_id: int, month: date, digest: str) -> str:
-    """The absolute address a statement's QR code opens, on the public address when one is configured."""
-    args = {"household_id": household_id, "month": f"{month:%Y-%m}", "digest": digest}
-    return public_url("verify.statement", **args)
 
 
 @dataclass(frozen=True)

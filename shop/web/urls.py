@@ -4,6 +4,8 @@ They are built on PUBLIC_BASE_URL when it is set: a tablet printing through
 http://192.168.… must still print codes a buyer's phone can open.
 """
 
+from datetime import date
+
 from flask import current_app, url_for
 
 
@@ -17,3 +19,9 @@ def public_url(endpoint: str, **values) -> str:
     if base := public_base_url():
         return base + url_for(endpoint, **values)
     return url_for(endpoint, **values, _external=True)
+
+
+def statement_url(household_id: int, month: date, digest: str) -> str:
+    """The absolute address a statement's QR code opens, on the public address when one is configured."""
+    args = {"household_id": household_id, "month": f"{month:%Y-%m}", "digest": digest}
+    return public_url("verify.statement", **args)

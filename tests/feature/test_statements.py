@@ -226,7 +226,7 @@ class TestPublicBaseUrl:
         return {"PUBLIC_BASE_URL": "https://bangfu.example.cn/"}
 
     def test_qr_links_use_the_public_address(self, app, goods):
-        from shop.web.statement_check import statement_url
+        from shop.web.urls import statement_url
 
         with app.test_request_context("/"):
             url = statement_url(goods["wang"], month_start(business_today()), "0123456789abcdef")
