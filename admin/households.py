@@ -46,7 +46,7 @@ from shop.models import (
     User,
 )
 from shop.money import InvalidAmount, format_fen, parse_yuan
-from shop.oversight import adjustments, income, officer_view, payouts
+from shop.oversight import adjustments, officer_view, payouts
 from shop.oversight.monitoring import month_start
 from shop.pdf.payout import PayoutReceipt, render_payout_receipt
 from shop.stock.counters import counter_for
@@ -237,7 +237,8 @@ def household_page(
     user = signed_in_user()
     today = business_today()
     period = read_period(today)
-    picture = income.income_picture(household, today)
+    found = officer_view.household_file(household, period.start, period.end, today)
+    picture = found.picture
     can_propose = user.role in PROPOSERS
     # A bad period is a 422 too: the figures wait for a good one, and so do the name and phone.
     in_full = shown_in_full([household], 422 if period.errors and status == 200 else status)
@@ -248,8 +249,8 @@ def household_page(
         household=household,
         today=today,
         period=period,
-        figures=officer_view.period_figures(household, period.start, period.end) if not period.errors else None,
-        balance_fen=entries.balance_of(db.session, household.id),
+        figures=found.figures,
+        balance_fen=found.balance_fen,
         picture=picture,
         wide_chart=chart(picture.per_capita, picture.line.monthly_fen),
         # A phone gets the same bars drawn narrow and tall.
@@ -265,9 +266,9 @@ def household_page(
             year=picture.line.year,
             amount=format_fen(picture.line.annual_fen),
         ),
-        months=officer_view.month_rows(picture, household.id, today),
-        payouts=payouts.payouts_of(household.id),
-        adjustments=adjustments.of_household(household.id),
+        months=found.months,
+        payouts=found.payouts,
+        adjustments=found.adjustments,
         adjust_form=(adjust_form or adjustment_form()) if can_propose else None,
         just_paid=just_paid(household),
         manager=user.role is Role.ADMIN,

@@ -19,7 +19,7 @@ from shop.extensions import db
 from shop.ledger import entries
 from shop.ledger.chain import INCOME_KINDS, signed_amount
 from shop.models import Adjustment, Household, LedgerEntry, MonthReview, Payout, ReviewOutcome, Role, User, Village
-from shop.oversight import adjustments, income, reviews
+from shop.oversight import adjustments, income, payouts, reviews
 from shop.oversight.monitoring import month_end, month_start, per_capita
 from shop.oversight.statements import causes_of
 from shop.villages import households
@@ -155,6 +155,31 @@ def month_rows(picture: income.IncomePicture, household_id: int, today: date) ->
         MonthRow(month, net, shares[month], latest.get(month), month == this_month)
         for month, net in reversed(picture.months)
     ]
+
+
+@dataclass(frozen=True)
+class HouseholdFile:
+    """What a household's page shows from the ledger: a period, the balance, twelve months, payouts, corrections."""
+
+    figures: PeriodFigures | None  # None when no period was given (a mistyped one)
+    balance_fen: int
+    picture: income.IncomePicture
+    months: list[MonthRow]
+    payouts: list[Payout]
+    adjustments: list[Adjustment]
+
+
+def household_file(household: Household, start: date | None, end: date | None, today: date) -> HouseholdFile:
+    """A household's figures for its page: the days from start to end (both inclusive) and the last twelve months."""
+    picture = income.income_picture(household, today)
+    return HouseholdFile(
+        figures=period_figures(household, start, end) if start and end else None,
+        balance_fen=entries.balance_of(db.session, household.id),
+        picture=picture,
+        months=month_rows(picture, household.id, today),
+        payouts=payouts.payouts_of(household.id),
+        adjustments=adjustments.of_household(household.id),
+    )
 
 
 def payout_of(household: Household, payout_id: int | None) -> Payout | None:
