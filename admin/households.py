@@ -5,8 +5,9 @@ officer's household is "not found" rather than forbidden. Officers and superviso
 household's officer and the manager propose corrections; only the manager pays out and
 approves corrections, and never a correction they proposed themselves.
 
-The figures come from the ledger through shop.ledger.entries, shop.oversight.income and
-shop.oversight.statements, so this page, the statement PDF and the review pages cannot disagree.
+The queries are in shop.oversight.officer_view; the figures come from the ledger through
+shop.ledger.entries, shop.oversight.income and shop.oversight.statements, so this page, the
+statement PDF and the review pages cannot disagree.
 Only the counter's income is here: the monitoring evidence is shown as evidence for the officer, never as a verdict.
 """
 
@@ -14,13 +15,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -32,32 +31,28 @@ from shop.clock import business_today
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.ledger import entries
-from shop.ledger.chain import INCOME_KINDS, EntryKind, signed_amount
+from shop.ledger.chain import EntryKind
 from shop.models import (
-    Adjustment,
     AdjustmentStatus,
     Household,
     HouseholdCategory,
     HouseholdField,
-    LedgerEntry,
     MonitoringStatus,
     MonitorSubtype,
-    MonthReview,
     Payout,
     PayoutMethod,
     ReviewOutcome,
     Role,
     User,
-    Village,
 )
 from shop.money import InvalidAmount, format_fen, parse_yuan
-from shop.oversight import adjustments, income, payouts, reviews
-from shop.oversight.monitoring import chart, month_start, per_capita
-from shop.oversight.statements import causes_of
+from shop.oversight import adjustments, officer_view, payouts
+from shop.oversight.monitoring import month_start
 from shop.pdf.payout import PayoutReceipt, render_payout_receipt
 from shop.stock.counters import counter_for
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
+from shop.web.charts import chart
 from shop.web.responses import status_of
 from shop.web.templating import is_chinese, label
 from shop.web.urls import public_url
@@ -69,8 +64,6 @@ HOUSEHOLD_READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 #: Who may propose a correction: the manager and the household's own officer.
 PROPOSERS = (Role.ADMIN, Role.OFFICER)
 
-#: The list and the trail show at most this many rows; a search or a shorter period finds the rest.
-ROWS_SHOWN = 200
 #: Longest search text: a code is 32 characters, a name far fewer.
 MAX_SEARCH = 40
 #: Control characters have no place in a one-line entry, and PostgreSQL refuses NUL outright.
@@ -156,10 +149,7 @@ def shown_in_full(found: list[Household], status: int = 200) -> frozenset[int]:
     Everyone else sees the masks (王**, 138****5678); the manager asks for a phone number one at a time.
     A refusal (4xx) shows the masks and records nothing.
     """
-    full = households.named_in_full(signed_in_user(), found) if status < 400 else set()
-    # PIPL: record who saw which households' names and phones (never the values) before showing them.
-    audit.personal_data_listed(Household.__tablename__, full, "head_name, phone")
-    return frozenset(full)
+    return officer_view.names_in_full(signed_in_user(), found) if status < 400 else frozenset()
 
 
 # ---------------------------------------------------------------- the list
@@ -169,35 +159,6 @@ def search_text() -> str:
     """The ?q= search, trimmed and without control characters (NUL would break PostgreSQL)."""
     raw = request.args.get("q", "")[: MAX_SEARCH * 2]
     return "".join(c for c in raw if c.isprintable()).strip()[:MAX_SEARCH]
-
-
-def find_households(user: User, text: str) -> list[Household]:
-    """The households the user may see whose code or head's name contains text, by code."""
-    query = households.visible_to(user).options(
-        joinedload(Household.village).joinedload(Village.town), joinedload(Household.officer)
-    )
-    if text:
-        query = query.where(
-            sa.or_(Household.code.icontains(text, autoescape=True), Household.head_name.contains(text, autoescape=True))
-        )
-    return list(db.session.scalars(query.order_by(Household.code).limit(ROWS_SHOWN + 1)).unique())
-
-
-def money_of(household_ids: list[int], month: date) -> dict[int, tuple[int, int]]:
-    """Each household's balance now and its net income since the month began, in two grouped queries."""
-    if not household_ids:
-        return {}
-    amount = sa.func.sum(LedgerEntry.amount_fen)
-    mine = LedgerEntry.household_id.in_(household_ids)
-    group = (LedgerEntry.household_id, LedgerEntry.kind)
-    balances: dict[int, int] = dict.fromkeys(household_ids, 0)
-    for household_id, kind, total in db.session.execute(sa.select(*group, amount).where(mine).group_by(*group)):
-        balances[household_id] += signed_amount(kind, int(total or 0))
-    earned: dict[int, int] = dict.fromkeys(household_ids, 0)
-    recent = sa.select(*group, amount).where(mine, LedgerEntry.kind.in_(INCOME_KINDS), LedgerEntry.entry_date >= month)
-    for household_id, kind, total in db.session.execute(recent.group_by(*group)):
-        earned[household_id] += signed_amount(kind, int(total or 0))
-    return {h: (balances[h], earned[h]) for h in household_ids}
 
 
 def kind_words() -> dict:
@@ -213,23 +174,20 @@ def kind_words() -> dict:
 @roles_required(*HOUSEHOLD_READERS)
 def index():
     """The households the user may see, with balance and this month's income; ?q= searches code and name."""
-    user = signed_in_user()
     text = search_text()
-    found = find_households(user, text)
-    shown = found[:ROWS_SHOWN]
-    today = business_today()
-    manager = user.role is Role.ADMIN
+    month = month_start(business_today())
+    found = officer_view.household_list(signed_in_user(), text, month)
     return render_template(
         "admin/households/index.html",
-        households=shown,
-        more=len(found) > ROWS_SHOWN,
-        limit=ROWS_SHOWN,
-        money=money_of([h.id for h in shown], month_start(today)),
-        in_full=shown_in_full(shown),
+        households=found.households,
+        more=found.more,
+        limit=officer_view.ROWS_SHOWN,
+        money=found.money,
+        in_full=shown_in_full(found.households),
         q=text,
-        month=month_start(today),
-        pending_count=len(adjustments.pending()) if manager else None,
-        dispute_count=len(reviews.open_disputes()) if manager else None,
+        month=month,
+        pending_count=found.pending_corrections,
+        dispute_count=found.open_disputes,
         kinds=kind_words(),
         **page_helpers(),
     )
@@ -269,52 +227,6 @@ def read_period(today: date) -> Period:
     return Period(days["from"].isoformat(), days["to"].isoformat(), days["from"], days["to"], {})
 
 
-@dataclass(frozen=True)
-class PeriodFigures:
-    """A period's totals from the ledger, the income per person and the newest entries with their causes."""
-
-    statement: entries.Statement
-    net_income_fen: int
-    per_capita_fen: int
-    trail: list[LedgerEntry]
-    causes: dict
-    total_entries: int
-
-
-def period_figures(household: Household, period: Period) -> PeriodFigures:
-    """The household's ledger over the period, newest entries first, at most ROWS_SHOWN of them."""
-    statement = entries.household_ledger(household.id, period.start, period.end)
-    net = statement.credited_fen - statement.reversed_fen + statement.adjusted_fen
-    newest = sorted(statement.entries, key=lambda e: (e.entry_date, e.seq), reverse=True)[:ROWS_SHOWN]
-    return PeriodFigures(
-        statement, net, per_capita(net, household.members), newest, causes_of(newest), len(statement.entries)
-    )
-
-
-@dataclass(frozen=True)
-class MonthRow:
-    """One month of the last twelve: income, per person, and where its review stands."""
-
-    month: date
-    income_fen: int
-    per_capita_fen: int
-    review: MonthReview | None
-    current: bool
-
-
-def month_rows(picture: income.IncomePicture, household_id: int, today: date) -> list[MonthRow]:
-    """The months of the income picture, newest first, each with its standing (latest) review."""
-    latest: dict[date, MonthReview] = {}
-    for review in reviews.reviews_of(household_id):  # newest first: the first seen stands
-        latest.setdefault(review.month, review)
-    shares = dict(picture.per_capita)
-    this_month = month_start(today)
-    return [
-        MonthRow(month, net, shares[month], latest.get(month), month == this_month)
-        for month, net in reversed(picture.months)
-    ]
-
-
 def household_page(
     household: Household,
     *,
@@ -326,7 +238,8 @@ def household_page(
     user = signed_in_user()
     today = business_today()
     period = read_period(today)
-    picture = income.income_picture(household, today)
+    found = officer_view.household_file(household, period.start, period.end, today)
+    picture = found.picture
     can_propose = user.role in PROPOSERS
     # A bad period is a 422 too: the figures wait for a good one, and so do the name and phone.
     in_full = shown_in_full([household], 422 if period.errors and status == 200 else status)
@@ -337,10 +250,11 @@ def household_page(
         household=household,
         today=today,
         period=period,
-        figures=period_figures(household, period) if not period.errors else None,
-        balance_fen=entries.balance_of(db.session, household.id),
+        figures=found.figures,
+        balance_fen=found.balance_fen,
         picture=picture,
-        # The picture's chart is drawn for a wide screen; a phone gets the same bars drawn narrow and tall.
+        wide_chart=chart(picture.per_capita, picture.line.monthly_fen),
+        # A phone gets the same bars drawn narrow and tall.
         phone_chart=chart(
             picture.per_capita,
             picture.line.monthly_fen,
@@ -353,9 +267,9 @@ def household_page(
             year=picture.line.year,
             amount=format_fen(picture.line.annual_fen),
         ),
-        months=month_rows(picture, household.id, today),
-        payouts=payouts.payouts_of(household.id),
-        adjustments=adjustments.of_household(household.id),
+        months=found.months,
+        payouts=found.payouts,
+        adjustments=found.adjustments,
         adjust_form=(adjust_form or adjustment_form()) if can_propose else None,
         just_paid=just_paid(household),
         manager=user.role is Role.ADMIN,
@@ -369,10 +283,7 @@ def household_page(
 
 def just_paid(household: Household) -> Payout | None:
     """The payout named by ?paid= after paying out, when it is this household's."""
-    payout_id = request.args.get("paid", type=int)
-    # A typed id beyond the id column's range is no payout (PostgreSQL would refuse to compare it).
-    payout = db.session.get(Payout, payout_id) if payout_id and 0 < payout_id < 2**31 else None
-    return payout if payout and payout.household_id == household.id else None
+    return officer_view.payout_of(household, request.args.get("paid", type=int))
 
 
 def visible(household_id: int) -> Household:
@@ -598,25 +509,11 @@ class DecisionForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500), NOTE_TEXT])
 
 
-def pending_adjustments() -> list[Adjustment]:
-    """The corrections waiting for a second person, with their households and proposers."""
-    ids = [a.id for a in adjustments.pending()]
-    if not ids:
-        return []
-    query = (
-        sa.select(Adjustment)
-        .where(Adjustment.id.in_(ids))
-        .options(selectinload(Adjustment.household), selectinload(Adjustment.requested_by))
-        .order_by(Adjustment.id)
-    )
-    return list(db.session.scalars(query))
-
-
 def adjustments_page(errors: dict[int, str] | None = None, status: int = 200):
     """The pending corrections; a refused decision shows its reason beside its correction."""
     body = render_template(
         "admin/households/adjustments.html",
-        pending=pending_adjustments(),
+        pending=officer_view.pending_adjustments(),
         errors=errors or {},
         user=signed_in_user(),
         form=DecisionForm(formdata=None),

@@ -1,7 +1,7 @@
 """Reports for supervisors and the manager: the counter's month as a page, a PDF and a CSV for the bureau.
 
 The manager and every supervisor read them; a town's supervisor sees only their
-town's households in the household tables (the scoping is in shop.oversight.reports'
+town's households in the household tables (the scoping is in shop.oversight.report_queries'
 queries). Clerks and officers get 403. A month or year that is not one, is
 before 2000 or is still to come is a 404: there is no such report.
 
@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from shop.clock import business_today, local_time, now_utc
 from shop.extensions import db
 from shop.models import Counter
-from shop.oversight import reports
+from shop.oversight import report_exports, report_queries
 from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_start, parse_month
 from shop.pdf.report import render_month_report
 from shop.stock.counters import default_counter
@@ -29,7 +29,7 @@ from shop.web.access import roles_required, signed_in_user
 
 bp = Blueprint("admin_reports", __name__, url_prefix="/admin/reports")
 
-report_readers = roles_required(*reports.REPORT_READERS)
+report_readers = roles_required(*report_queries.REPORT_READERS)
 
 #: How many recent months and years the index links to.
 RECENT_MONTHS, RECENT_YEARS = 12, 3
@@ -99,9 +99,9 @@ def report_counters() -> list[Counter]:
     return list(db.session.scalars(db.select(Counter).order_by(Counter.id)))
 
 
-def month_figures(month_text: str) -> reports.MonthFigures:
+def month_figures(month_text: str) -> report_queries.MonthFigures:
     """The month a URL names, as the signed-in reader may see it."""
-    return reports.month_report(report_month(month_text), signed_in_user(), counter_filter())
+    return report_queries.month_report(report_month(month_text), signed_in_user(), counter_filter())
 
 
 @bp.get("/month/<month>")
@@ -126,7 +126,7 @@ def month_pdf(month: str):
     """The month as an A4 PDF in Chinese, to print and file."""
     figures = month_figures(month)
     name = figures.counter.name if figures.counter else _counters_name()
-    document = reports.month_document(figures, name, local_time(now_utc()))
+    document = report_exports.month_document(figures, name, local_time(now_utc()))
     response = make_response(render_month_report(document))
     response.mimetype = "application/pdf"
     response.headers.set("Content-Disposition", "inline", filename=f"bangfu-{figures.month:%Y-%m}.pdf")
@@ -146,18 +146,18 @@ def _counters_name() -> str:
 def month_csv(month: str):
     """One table of the month as CSV for the bureau: the households, or ?table=products|towns|channels."""
     table = request.args.get("table", "households")
-    if table not in reports.MONTH_TABLES:
+    if table not in report_exports.MONTH_TABLES:
         abort(404)
     figures = month_figures(month)
     suffix = "" if table == "households" else f"-{table}"
-    return csv_response(reports.month_csv(figures, table), f"bangfu-{figures.month:%Y-%m}{suffix}.csv")
+    return csv_response(report_exports.month_csv(figures, table), f"bangfu-{figures.month:%Y-%m}{suffix}.csv")
 
 
 @bp.get("/year/<year>")
 @report_readers
 def year_page(year: str):
     """Every visible household's income month by month in a year, against the monitoring line."""
-    figures = reports.household_year(report_year(year), signed_in_user(), counter_filter())
+    figures = report_queries.household_year(report_year(year), signed_in_user(), counter_filter())
     months = [date(figures.year, m, 1) for m in range(1, 13)]
     return render_template(
         "admin/reports/year.html",
@@ -172,8 +172,8 @@ def year_page(year: str):
 @report_readers
 def year_csv(year: str):
     """The year's household × month table as CSV for the bureau."""
-    figures = reports.household_year(report_year(year), signed_in_user(), counter_filter())
-    return csv_response(reports.year_csv(figures), f"bangfu-{figures.year}.csv")
+    figures = report_queries.household_year(report_year(year), signed_in_user(), counter_filter())
+    return csv_response(report_exports.year_csv(figures), f"bangfu-{figures.year}.csv")
 
 
 def csv_response(text: str, filename: str):

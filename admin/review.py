@@ -7,13 +7,13 @@ digest of what they saw: if an entry lands in the month meanwhile, the use case
 refuses (409) and the page shows the month again as it now stands. Scoping is
 in the queries: another officer's household is 404, like one that does not
 exist; supervisors read and never write (403). A month is named YYYY-MM in the
-address; a month that is not one, or has not begun, is 404.
+address; a month that is not one, or has not begun, is 404. The queries are in
+shop.oversight.officer_view.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,13 +23,12 @@ from wtforms.validators import AnyOf, InputRequired, Length, Regexp
 
 from admin.households import month_text, person, signed_text, words
 from admin.stock import pdf_response, show_domain_error
-from shop import audit
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
-from shop.extensions import db
-from shop.models import Household, LedgerEntry, MonthReview, ReviewOutcome, Role, User
-from shop.oversight import reviews, statement_pdf
-from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_end, month_start, parse_month
+from shop.models import Household, ReviewOutcome, Role
+from shop.oversight import officer_view, reviews, statement_pdf
+from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_start, parse_month
+from shop.oversight.officer_view import review_state
 from shop.oversight.statements import Cause, month_statement
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
@@ -40,8 +39,6 @@ bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 
 #: Who reads statements: the manager, the officers (their own households) and the supervisors (their town, or all).
 READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
-#: The manager's overview lists at most this many households still to be confirmed.
-REVIEW_LIST_SHOWN = 100
 #: Control characters have no place in a note, and PostgreSQL refuses NUL outright; line breaks may stay.
 NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
 
@@ -71,15 +68,6 @@ def line_text(cause: Cause) -> str:
     if cause.lot is not None:
         return _("Bought outright: %(goods)s · lot %(lot)s", goods=goods, lot=lot)
     return ""
-
-
-def review_state(review: MonthReview | None) -> str:
-    """Where a month's review stands, as a key the templates style: none, confirmed, disputed or answered."""
-    if review is None:
-        return "none"
-    if review.outcome is ReviewOutcome.CONFIRMED:
-        return "confirmed"
-    return "answered" if review.resolved_at is not None else "disputed"
 
 
 def when(utc_naive) -> str:
@@ -158,11 +146,10 @@ def month_page(household: Household, month: date, form: ReviewForm, status: int 
     statement = month_statement(household, month)
     # The form always carries the digest of the statement shown with it, also when the page comes back.
     form.digest.data = statement.digest
-    history = [r for r in reviews.reviews_of(household.id) if r.month == month]
+    history = officer_view.month_history(household.id, month)
     # The household's own officer reviews it by its head's full name; who saw it goes to the audit trail.
     # A refusal (4xx) shows the mask and records nothing.
-    in_full = households.named_in_full(user, [household]) if status < 400 else set()
-    audit.personal_data_listed(Household.__tablename__, in_full, "head_name")
+    in_full = officer_view.names_in_full(user, [household], "head_name") if status < 400 else frozenset()
     body = render_template(
         "admin/review/month.html",
         statement=statement,
@@ -246,23 +233,10 @@ class ResolveForm(FlaskForm):
     )
 
 
-def visible_ids(user: User) -> sa.Select:
-    """The ids of the households the user may see, as a subquery."""
-    return households.visible_to(user).with_only_columns(Household.id)
-
-
-def disputes_in_view(user: User) -> list[MonthReview]:
-    """Open disputes of the households the user may see, oldest first."""
-    if user.role is Role.ADMIN:
-        return reviews.open_disputes()
-    allowed = set(db.session.scalars(visible_ids(user)))
-    return [review for review in reviews.open_disputes() if review.household_id in allowed]
-
-
 def disputes_page(forms: dict[int, ResolveForm] | None = None, status: int = 200, error: str | None = None):
     """The open disputes; the manager answers each in place."""
     user = signed_in_user()
-    shown = disputes_in_view(user)
+    shown = officer_view.disputes_in_view(user)
     forms = forms or {}
     body = render_template(
         "admin/review/disputes.html",
@@ -304,104 +278,6 @@ def resolve(review_id: int):
 # ---------------------------------------------------------------- the overview
 
 
-#: Where a month can stand, in the order the overview counts them.
-STATES = ("confirmed", "amended", "disputed", "answered", "none", "quiet")
-#: The states the overview lists as still to be settled.
-UNSETTLED = ("none", "amended", "disputed", "answered")
-
-
-def month_state(review: MonthReview | None, entries: int, amended: bool) -> str:
-    """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
-    state = review_state(review)
-    if state == "none":
-        return "none" if entries else "quiet"
-    if state == "confirmed" and amended:
-        return "amended"
-    return state
-
-
-@dataclass(frozen=True)
-class MonthStatus:
-    """Where one household's month stands: its latest review, how many entries it has, and amendments since."""
-
-    household: Household
-    month: date
-    review: MonthReview | None
-    entries: int
-    amended: bool
-
-    @property
-    def state(self) -> str:
-        """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
-        return month_state(self.review, self.entries, self.amended)
-
-    @property
-    def to_do(self) -> bool:
-        """Whether the officer still has to look at this month."""
-        return self.state in ("none", "amended", "answered")
-
-
-def latest_reviews(ids: sa.Select, month: date) -> dict[int, MonthReview]:
-    """The review that stands for each of these households' month, by household id."""
-    latest = (
-        sa.select(sa.func.max(MonthReview.id))
-        .where(MonthReview.month == month, MonthReview.household_id.in_(ids))
-        .group_by(MonthReview.household_id)
-    )
-    return {r.household_id: r for r in db.session.scalars(sa.select(MonthReview).where(MonthReview.id.in_(latest)))}
-
-
-def activity(ids: sa.Select, month: date) -> dict[int, tuple[int, int]]:
-    """(entries, last seq) of each of these households' month, by household id; quiet households are left out."""
-    rows = db.session.execute(
-        sa.select(LedgerEntry.household_id, sa.func.count(), sa.func.max(LedgerEntry.seq))
-        .where(
-            LedgerEntry.household_id.in_(ids),
-            LedgerEntry.entry_date >= month,
-            LedgerEntry.entry_date <= month_end(month),
-        )
-        .group_by(LedgerEntry.household_id)
-    )
-    return {household_id: (count, last) for household_id, count, last in rows}
-
-
-def standing(household_id: int, latest: dict, active: dict) -> tuple[MonthReview | None, int, bool]:
-    """A household's review, entries and whether it was amended since, from latest_reviews and activity."""
-    review = latest.get(household_id)
-    entries, last = active.get(household_id, (0, 0))
-    amended = review is not None and review.outcome is ReviewOutcome.CONFIRMED and last > review.through_seq
-    return review, entries, amended
-
-
-def month_statuses(user: User, month: date, among: list[Household]) -> list[MonthStatus]:
-    """Where each of these households' month stands."""
-    ids = visible_ids(user)
-    latest, active = latest_reviews(ids, month), activity(ids, month)
-    return [MonthStatus(household, month, *standing(household.id, latest, active)) for household in among]
-
-
-def overview(user: User, month: date) -> tuple[dict[str, int], list[MonthStatus], int]:
-    """The month's states counted across the households the user may see; the first unsettled ones, and how many.
-
-    A county has ten thousand households: only their ids are read to count them,
-    and just the unsettled ones shown are loaded whole, with village and officer.
-    Loading every household with those took two thirds of the page's time.
-    """
-    ids = visible_ids(user)
-    latest, active = latest_reviews(ids, month), activity(ids, month)
-    counts = dict.fromkeys(STATES, 0)
-    unsettled = []
-    for household_id in db.session.scalars(ids.order_by(Household.code)):
-        found = standing(household_id, latest, active)
-        state = month_state(*found)
-        counts[state] += 1
-        if state in UNSETTLED:
-            unsettled.append((household_id, *found))
-    shown = unsettled[:REVIEW_LIST_SHOWN]
-    loaded = households.with_places([household_id for household_id, *_ in shown])
-    return counts, [MonthStatus(loaded[h], month, *found) for h, *found in shown], len(unsettled)
-
-
 @bp.get("/")
 @roles_required(*READERS)
 def index():
@@ -410,18 +286,16 @@ def index():
     current = this_month()
     last = add_months(current, -1)
     if user.role is Role.OFFICER:
-        visible = households.list_visible(user)
-        by_month = [month_statuses(user, m, visible) for m in (last, current)]
-        rows = list(zip(visible, zip(*by_month, strict=True), strict=True))
-        return render_template("admin/review/index.html", rows=rows, months=(last, current), counts=None)
-    counts, waiting, unsettled = overview(user, last)
+        to_do = officer_view.officer_months(user, (last, current))
+        return render_template("admin/review/index.html", rows=to_do.rows, months=to_do.months, counts=None)
+    found = officer_view.overview(user, last)
     return render_template(
         "admin/review/index.html",
         rows=None,
         months=(last, current),
-        counts=counts,
-        total=sum(counts.values()),
-        waiting=waiting,
-        more=max(0, unsettled - REVIEW_LIST_SHOWN),
-        open_disputes=len(disputes_in_view(user)),
+        counts=found.counts,
+        total=found.total,
+        waiting=found.waiting,
+        more=found.more,
+        open_disputes=found.open_disputes,
     )

@@ -40,7 +40,7 @@ PAGES = {
     "overview": (MANAGER, "/admin/review/", "Manager's review overview"),
     "todo": (OFFICER, "/admin/review/", "Officer's review list"),
 }
-#: What the pages show at most (admin.households.ROWS_SHOWN, admin.review.REVIEW_LIST_SHOWN).
+#: What the pages show at most (shop.oversight.officer_view.ROWS_SHOWN and REVIEW_LIST_SHOWN).
 ROWS_SHOWN, WAITING_SHOWN = 200, 100
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -192,7 +192,7 @@ OFFICERS_OWN = (
 
 
 def state_of(outcome, resolved_at, through_seq, entries: int, last_seq: int) -> str:
-    """Where a month stands, as admin.review.MonthStatus.state says it."""
+    """Where a month stands, as shop.oversight.officer_view.MonthStatus.state says it."""
     if outcome is None:
         return "none" if entries else "quiet"
     if outcome == "confirmed":

@@ -1,4 +1,4 @@
-"""The yearly household report (shop.oversight.reports.household_year) against one hand-written SQL aggregate.
+"""The yearly household report (shop.oversight.report_queries.household_year) against one hand-written SQL aggregate.
 
 Both must give every household's twelve monthly net incomes (credits, less
 reversals, plus signed adjustments; payouts move money, not income), and both
@@ -59,7 +59,7 @@ def raw_year(engine: sa.Engine, year: int) -> dict[int, list[int]]:
 def project_year(year: int, admin) -> dict[int, list[int]]:
     """The same figures through the project's report, as the manager's page asks for them."""
     from shop.extensions import db
-    from shop.oversight.reports import household_year
+    from shop.oversight.report_queries import household_year
 
     try:
         figures = household_year(year, admin)
@@ -70,7 +70,7 @@ def project_year(year: int, admin) -> dict[int, list[int]]:
 
 def check_same(project: dict, baseline: dict, expected: dict) -> None:
     """Refuse to time wrong answers: all three accounts of the year must match, household by household."""
-    for name, got in (("shop.oversight.reports.household_year", project), ("the raw SQL aggregate", baseline)):
+    for name, got in (("shop.oversight.report_queries.household_year", project), ("the raw SQL aggregate", baseline)):
         if got != expected:
             wrong = sorted(set(got) ^ set(expected)) or [h for h in expected if got[h] != expected[h]]
             h = wrong[0]

@@ -16,11 +16,9 @@ from shop.ledger.chain import INCOME_KINDS, signed_amount
 from shop.models import Household, LedgerEntry
 from shop.oversight.monitoring import (
     TRAILING_MONTHS,
-    Chart,
     MonitoringLine,
     SteadyEvidence,
     add_months,
-    chart,
     month_start,
     monthly_net,
     months_ending,
@@ -42,7 +40,6 @@ class IncomePicture:
     months: list[tuple[date, int]]  # (month, net income fen), oldest first, the current month last
     per_capita: list[tuple[date, int]]
     evidence: SteadyEvidence
-    chart: Chart
     line: MonitoringLine
 
 
@@ -54,7 +51,7 @@ def income_picture(household: Household, today: date) -> IncomePicture:
     by_month = list(zip(months, net, strict=True))
     per_person = [(m, per_capita(v, household.members)) for m, v in by_month]
     evidence = steady_evidence(by_month, household.members, line, today, since=known_since(household))
-    return IncomePicture(by_month, per_person, evidence, chart(per_person, line.monthly_fen), line)
+    return IncomePicture(by_month, per_person, evidence, line)
 
 
 def known_since(household: Household) -> date:

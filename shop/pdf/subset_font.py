@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PRINTING_MODULES = (
     "shop/pdf/*.py",
     "shop/oversight/statement_pdf.py",
-    "shop/oversight/reports.py",
+    "shop/oversight/report_*.py",
     "shop/money.py",
     "shop/units.py",
     "admin/counter.py",

@@ -14,7 +14,7 @@ from shop.clock import business_today
 from shop.extensions import db
 from shop.models import PayoutMethod, Role, User
 from shop.money import format_fen
-from shop.oversight import adjustments, payouts, reports
+from shop.oversight import adjustments, payouts, report_exports, report_queries
 from shop.oversight.monitoring import add_months, month_end, month_start, per_capita
 from shop.staff import accounts
 from tests.conftest import PASSWORD
@@ -280,9 +280,9 @@ def test_the_use_cases_refuse_a_clerk_even_without_the_view(app, goods):
     with app.app_context():
         clerk = db.session.scalars(sa.select(User).where(User.username == "clerk")).one()
         with pytest.raises(Forbidden):
-            reports.month_report(THIS_MONTH, clerk)
+            report_queries.month_report(THIS_MONTH, clerk)
         with pytest.raises(Forbidden):
-            reports.household_year(TODAY.year, clerk)
+            report_queries.household_year(TODAY.year, clerk)
 
 
 # ---------------------------------------------------------------- bad addresses
@@ -388,7 +388,7 @@ def test_names_that_would_start_a_spreadsheet_formula_are_written_as_text(app, g
     year = {r["户编号"]: r for r in read_csv(admin.get(f"/admin/reports/year/{TODAY.year}.csv"))}
     assert year["EVIL01"]["户主"].startswith("'=")
     # Amounts are ours, not typed: a negative amount stays a number.
-    assert reports.yuan(-1250) == "-12.50" and reports.safe("-12.50") == "'-12.50"
+    assert report_exports.yuan(-1250) == "-12.50" and report_exports.safe("-12.50") == "'-12.50"
 
 
 # ---------------------------------------------------------------- the PDF
@@ -451,7 +451,7 @@ def test_the_year_puts_entries_at_a_month_boundary_in_their_own_months(app, good
     with app.app_context():
         county = db.session.scalars(sa.select(User).where(User.username == "county")).one()
         for year in {on.year for on, _ in month_ends}:
-            figures = reports.household_year(year, county)
+            figures = report_queries.household_year(year, county)
             (wang,) = figures.households
             assert wang.code == "DB001"
             assert list(wang.months) == [buckets[(year, m)] for m in range(1, 13)]
@@ -498,8 +498,8 @@ def test_a_report_is_a_few_grouped_queries_however_many_households_earned(app, g
         admin = db.session.scalars(sa.select(User).where(User.username == "admin")).one()
         sa.event.listen(db.engine, "before_cursor_execute", count)
         try:
-            month = reports.month_report(THIS_MONTH, admin)
-            year = reports.household_year(TODAY.year, admin)
+            month = report_queries.month_report(THIS_MONTH, admin)
+            year = report_queries.household_year(TODAY.year, admin)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len(month.households) == len(year.households) == 2

@@ -10,20 +10,18 @@ from jinja2 import Environment, FileSystemLoader
 
 from shop.money import format_fen
 from shop.oversight.monitoring import (
-    CHART_TOP,
     InvalidMonth,
     MonitoringLine,
     add_months,
-    chart,
     month_end,
     month_start,
     monthly_net,
     months_ending,
-    nice_scale,
     parse_month,
     per_capita,
     steady_evidence,
 )
+from shop.web.charts import CHART_TOP, chart, nice_scale
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

@@ -8,7 +8,8 @@ import pytest
 
 from shop.models import HouseholdCategory, SaleChannel
 from shop.oversight.monitoring import MonitoringLine
-from shop.oversight.reports import (
+from shop.oversight.report_exports import month_csv, safe, year_csv, yuan
+from shop.oversight.report_queries import (
     ChannelFigures,
     HouseholdMonth,
     HouseholdYear,
@@ -17,10 +18,6 @@ from shop.oversight.reports import (
     ProductFigures,
     TownFigures,
     YearFigures,
-    month_csv,
-    safe,
-    year_csv,
-    yuan,
 )
 from shop.units import Unit
 

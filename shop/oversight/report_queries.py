@@ -1,16 +1,14 @@
-"""Reports for supervisors and the manager: the counter's month, and every household's year, read-only.
+"""The figures of the reports for supervisors and the manager: the counter's month, every household's year.
 
 Every figure is summed in SQL (GROUP BY), a fixed number of queries per report
 however many sales and households there are. Sales tables count the counter's
 business; the household tables are the household income ledger, scoped to the
 households the reader may see (a town's supervisor sees their town's only).
 
-The CSV and PDF forms are for the county bureau, so their labels are Chinese
-whatever language the page is shown in.
+Rows are read by the names their columns are labelled with, never by position. The CSV and
+PDF forms of these figures are shop.oversight.report_exports.
 """
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -39,19 +37,14 @@ from shop.models import (
     User,
     Village,
 )
-from shop.money import FEN_PER_YUAN, format_fen
 from shop.oversight.income import monitoring_line
 from shop.oversight.monitoring import MonitoringLine, add_months, month_end, per_capita
-from shop.pdf.report import MonthReport, ReportTable
 from shop.privacy import mask_name
-from shop.units import Unit, grams_to_jin_text
+from shop.units import Unit
 from shop.villages.households import visible_to
 
 #: Who reads reports: the counter manager and the supervisors (a town's, or the county bureau).
 REPORT_READERS = (Role.ADMIN, Role.SUPERVISOR)
-
-#: The tables of a month a CSV can hold, one table a file.
-MONTH_TABLES = ("households", "products", "towns", "channels")
 
 
 class NotAReader(Forbidden):
@@ -270,10 +263,15 @@ def utc_bounds(month: date) -> tuple[datetime, datetime]:
 def _channels(month: date, counter_id: int | None) -> list[ChannelFigures]:
     """Sales per channel in the month, and refunds given in the month per channel of the refunded sale."""
     sold = db.session.execute(
-        sa.select(Sale.channel, sa.func.count(Sale.id), sa.func.sum(Sale.total_fen))
+        sa.select(
+            Sale.channel.label("channel"),
+            sa.func.count(Sale.id).label("sales"),
+            sa.func.sum(Sale.total_fen).label("total_fen"),
+        )
         .where(*_sales_in(month, counter_id))
         .group_by(Sale.channel)
-    ).all()
+    )
+    by_channel = {row.channel: row for row in sold}
     # A refund belongs to the month it was given in (its reversals are dated then), not the sale's.
     start, end = utc_bounds(month)
     refunds = sa.select(Sale.channel, sa.func.sum(Refund.amount_fen)).join(Refund.sale)
@@ -281,36 +279,45 @@ def _channels(month: date, counter_id: int | None) -> list[ChannelFigures]:
     if counter_id is not None:
         refunds = refunds.where(Sale.counter_id == counter_id)
     refunded = dict(db.session.execute(refunds.group_by(Sale.channel)).all())
-    counts = {channel: (count, total) for channel, count, total in sold}
-    return [
-        ChannelFigures(
-            channel,
-            counts.get(channel, (0, 0))[0],
-            int(counts.get(channel, (0, 0))[1] or 0),
-            int(refunded.get(channel) or 0),
-        )
-        for channel in SaleChannel
-    ]
+    return [_channel_figures(channel, by_channel.get(channel), refunded.get(channel)) for channel in SaleChannel]
+
+
+def _channel_figures(channel: SaleChannel, sold, refunded_fen) -> ChannelFigures:
+    """A channel's figures from its labelled sales row (None: no sales) and its refunds (None: none)."""
+    if sold is None:
+        return ChannelFigures(channel, 0, 0, int(refunded_fen or 0))
+    return ChannelFigures(channel, sold.sales, int(sold.total_fen or 0), int(refunded_fen or 0))
 
 
 def _products(month: date, counter_id: int | None) -> list[ProductFigures]:
     """Quantity and amount sold per product, under the names frozen on the lines, the biggest first."""
     amount = sa.func.sum(SaleLine.amount_fen)
     rows = db.session.execute(
-        sa.select(SaleLine.product_id, SaleLine.product_name, SaleLine.unit, sa.func.sum(SaleLine.quantity), amount)
+        sa.select(
+            SaleLine.product_id.label("product_id"),
+            SaleLine.product_name.label("name"),
+            SaleLine.unit.label("unit"),
+            sa.func.sum(SaleLine.quantity).label("quantity"),
+            amount.label("amount_fen"),
+        )
         .join(SaleLine.sale)
         .where(*_sales_in(month, counter_id))
         .group_by(SaleLine.product_id, SaleLine.product_name, SaleLine.unit)
         .order_by(amount.desc(), SaleLine.product_name)
     )
-    return [ProductFigures(pid, name, unit, int(qty), int(fen)) for pid, name, unit, qty, fen in rows]
+    return [ProductFigures(r.product_id, r.name, r.unit, int(r.quantity), int(r.amount_fen)) for r in rows]
 
 
 def _towns(month: date, counter_id: int | None) -> list[TownFigures]:
     """Sales drawn from each town's households' lots (the household frozen on the draw) and their credit."""
     amount = sa.func.sum(Draw.amount_fen)
     rows = db.session.execute(
-        sa.select(Town.name_zh, Town.name_en, amount, sa.func.sum(Draw.credit_fen))
+        sa.select(
+            Town.name_zh.label("town_zh"),
+            Town.name_en.label("town_en"),
+            amount.label("amount_fen"),
+            sa.func.sum(Draw.credit_fen).label("credit_fen"),
+        )
         .select_from(Draw)
         .join(SaleLine, Draw.sale_line_id == SaleLine.id)
         .join(Sale, SaleLine.sale_id == Sale.id)
@@ -321,7 +328,7 @@ def _towns(month: date, counter_id: int | None) -> list[TownFigures]:
         .group_by(Town.id, Town.name_zh, Town.name_en)
         .order_by(amount.desc(), Town.name_zh)
     )
-    return [TownFigures(Place(zh, en), int(fen), int(credit)) for zh, en, fen, credit in rows]
+    return [TownFigures(Place(r.town_zh, r.town_en), int(r.amount_fen), int(r.credit_fen)) for r in rows]
 
 
 def _scope(user: User):
@@ -329,6 +336,38 @@ def _scope(user: User):
     if user.role is Role.ADMIN or (user.role is Role.SUPERVISOR and user.town_id is None):
         return None
     return visible_to(user).with_only_columns(Household.id).scalar_subquery()
+
+
+#: The household's columns both household tables start with, and the names their rows are read by.
+IDENTITY_COLUMNS = {
+    "household_id": Household.id,
+    "code": Household.code,
+    "head_name": Household.head_name,
+    "members": Household.members,
+    "category": Household.category,
+    "village_zh": Village.name_zh,
+    "village_en": Village.name_en,
+    "town_zh": Town.name_zh,
+    "town_en": Town.name_en,
+}
+
+
+def _household_labelled() -> list:
+    """The household's columns, labelled with the names its rows are read by."""
+    return [column.label(name) for name, column in IDENTITY_COLUMNS.items()]
+
+
+def _household_identity(row) -> dict:
+    """Who and where a labelled household row is, as both household tables name it (the head's name masked)."""
+    return {
+        "household_id": row.household_id,
+        "code": row.code,
+        "head_name_masked": mask_name(row.head_name),
+        "town": Place(row.town_zh, row.town_en),
+        "village": Place(row.village_zh, row.village_en),
+        "category": row.category,
+        "members": row.members,
+    }
 
 
 def _households_month(month: date, user: User, counter_id: int | None = None) -> list[HouseholdMonth]:
@@ -354,37 +393,19 @@ def _households_month(month: date, user: User, counter_id: int | None = None) ->
     signed = sa.case((kind.in_((EntryKind.REVERSAL, EntryKind.PAYOUT)), -fen), else_=fen)
     query = (
         sa.select(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.members,
-            Household.category,
-            Village.name_zh,
-            Village.name_en,
-            Town.name_zh,
-            Town.name_en,
-            month_sum(EntryKind.CREDIT),
-            month_sum(EntryKind.REVERSAL),
-            month_sum(EntryKind.ADJUSTMENT),
-            month_sum(EntryKind.PAYOUT),
-            sa.func.sum(signed),
+            *_household_labelled(),
+            month_sum(EntryKind.CREDIT).label("credited_fen"),
+            month_sum(EntryKind.REVERSAL).label("reversed_fen"),
+            month_sum(EntryKind.ADJUSTMENT).label("adjusted_fen"),
+            month_sum(EntryKind.PAYOUT).label("paid_out_fen"),
+            sa.func.sum(signed).label("balance_fen"),
         )
         .select_from(entry)
         .join(Household, entry.household_id == Household.id)
         .join(Village, Household.village_id == Village.id)
         .join(Town, Village.town_id == Town.id)
         .where(entry.entry_date <= month_end(month))
-        .group_by(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.members,
-            Household.category,
-            Village.name_zh,
-            Village.name_en,
-            Town.name_zh,
-            Town.name_en,
-        )
+        .group_by(*IDENTITY_COLUMNS.values())
         .having(sa.func.sum(sa.case((sa.and_(in_month, here), 1), else_=0)) > 0)
         .order_by(Town.name_zh, Village.name_zh, Household.code)
     )
@@ -396,23 +417,18 @@ def _households_month(month: date, user: User, counter_id: int | None = None) ->
 
 
 def _household_month(row) -> HouseholdMonth:
-    hid, code, head, members, category, v_zh, v_en, t_zh, t_en, credited, reversed_, adjusted, paid, balance = row
-    income = int(credited) - int(reversed_) + int(adjusted)
+    """A household's month from its labelled row: income is credited − reversed ± adjusted."""
+    credited, reversed_, adjusted = int(row.credited_fen), int(row.reversed_fen), int(row.adjusted_fen)
+    income = credited - reversed_ + adjusted
     return HouseholdMonth(
-        household_id=hid,
-        code=code,
-        head_name_masked=mask_name(head),
-        town=Place(t_zh, t_en),
-        village=Place(v_zh, v_en),
-        category=category,
-        members=members,
-        credited_fen=int(credited),
-        reversed_fen=int(reversed_),
-        adjusted_fen=int(adjusted),
+        **_household_identity(row),
+        credited_fen=credited,
+        reversed_fen=reversed_,
+        adjusted_fen=adjusted,
         income_fen=income,
-        per_capita_fen=per_capita(income, members),
-        paid_out_fen=int(paid),
-        balance_fen=int(balance),
+        per_capita_fen=per_capita(income, row.members),
+        paid_out_fen=int(row.paid_out_fen),
+        balance_fen=int(row.balance_fen),
     )
 
 
@@ -456,8 +472,8 @@ def household_year(year: int, user: User, counter_id: int | None = None) -> Year
     # .get: an entry committed between the two queries may name a household the sums did not see yet.
     earners = _earners(in_year, scope)
     if counter is not None:
-        earners = [row for row in earners if row[0] in months]
-    rows = [_household_year(row, months.get(row[0], [0] * 12), line) for row in earners]
+        earners = [row for row in earners if row.household_id in months]
+    rows = [_household_year(row, months.get(row.household_id, [0] * 12), line) for row in earners]
     return YearFigures(year, line, rows, counter)
 
 
@@ -465,17 +481,7 @@ def _earners(in_year: list, scope) -> list:
     """The households with an income entry in the year, with their village and town, by town and code."""
     earned = sa.select(LedgerEntry.id).where(LedgerEntry.household_id == Household.id, *in_year).exists()
     query = (
-        sa.select(
-            Household.id,
-            Household.code,
-            Household.head_name,
-            Household.members,
-            Household.category,
-            Village.name_zh,
-            Village.name_en,
-            Town.name_zh,
-            Town.name_en,
-        )
+        sa.select(*_household_labelled())
         .join(Village, Household.village_id == Village.id)
         .join(Town, Village.town_id == Town.id)
         .where(earned)
@@ -487,250 +493,13 @@ def _earners(in_year: list, scope) -> list:
 
 
 def _household_year(row, months: list[int], line: MonitoringLine) -> HouseholdYear:
-    hid, code, head, members, category, v_zh, v_en, t_zh, t_en = row
+    """A household's year from its labelled row and its twelve monthly nets, against the line."""
     total = sum(months)
-    share = per_capita(total, members)
+    share = per_capita(total, row.members)
     return HouseholdYear(
-        household_id=hid,
-        code=code,
-        head_name_masked=mask_name(head),
-        town=Place(t_zh, t_en),
-        village=Place(v_zh, v_en),
-        category=category,
-        members=members,
+        **_household_identity(row),
         months=tuple(months),
         total_fen=total,
         per_capita_fen=share,
         at_or_above_line=share >= line.annual_fen,
     )
-
-
-# ---------------------------------------------------------------- for the bureau: CSV and PDF
-
-#: The categories as the bureau writes them.
-CATEGORY_ZH = {
-    HouseholdCategory.TUOPIN: "脱贫户",
-    HouseholdCategory.JIANCE: "监测户",
-    HouseholdCategory.YIBAN: "一般农户",
-}
-CHANNEL_ZH = {SaleChannel.COUNTER: "柜台", SaleChannel.ONLINE: "线上"}
-
-#: A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def yuan(fen: int) -> str:
-    """Fen as plain yuan text for a spreadsheet: 128050 → "1280.50", -5 → "-0.05"."""
-    sign = "-" if fen < 0 else ""
-    whole, rest = divmod(abs(fen), FEN_PER_YUAN)
-    return f"{sign}{whole}.{rest:02d}"
-
-
-def safe(text: str) -> str:
-    """A text cell a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def quantity_zh(quantity: int, unit: Unit) -> tuple[str, str]:
-    """A quantity and its unit as the bureau counts them: weighed goods in 斤, packs in 件."""
-    return (grams_to_jin_text(quantity), "斤") if unit is Unit.GRAM else (str(quantity), "件")
-
-
-HOUSEHOLD_COLUMNS = (
-    "户编号",
-    "户主",
-    "镇",
-    "村",
-    "类别",
-    "人口",
-    "入账（元）",
-    "冲回（元）",
-    "调整（元）",
-    "净收入（元）",
-    "人均（元）",
-    "支付（元）",
-    "月末余额（元）",
-)
-
-
-def _household_cells(h: HouseholdMonth, money, text) -> tuple[str, ...]:
-    """A household's row: money formatted by `money`, texts people typed passed through `text`."""
-    return (
-        text(h.code),
-        text(h.head_name_masked),
-        text(h.town.name_zh),
-        text(h.village.name_zh),
-        CATEGORY_ZH[h.category],
-        str(h.members),
-        *(
-            money(v)
-            for v in (
-                h.credited_fen,
-                h.reversed_fen,
-                h.adjusted_fen,
-                h.income_fen,
-                h.per_capita_fen,
-                h.paid_out_fen,
-                h.balance_fen,
-            )
-        ),
-    )
-
-
-def _month_tables(figures: MonthFigures, money, text) -> dict[str, tuple[str, tuple[str, ...], list[tuple[str, ...]]]]:
-    """Each table of the month as (Chinese title, columns, rows of text); money and typed texts formatted as given."""
-    return {
-        "channels": (
-            "按渠道",
-            ("渠道", "笔数", "销售额（元）", "退款（元）"),
-            [
-                (CHANNEL_ZH[c.channel], str(c.sales), money(c.total_fen), money(c.refunded_fen))
-                for c in figures.channels
-            ],
-        ),
-        "products": (
-            "按产品",
-            ("产品", "数量", "单位", "销售额（元）"),
-            [(text(p.name), *quantity_zh(p.quantity, p.unit), money(p.amount_fen)) for p in figures.products],
-        ),
-        "towns": (
-            "按镇",
-            ("镇", "销售额（元）", "农户入账（元）"),
-            [(text(t.town.name_zh), money(t.amount_fen), money(t.credit_fen)) for t in figures.towns],
-        ),
-        "households": (
-            "农户收入明细",
-            HOUSEHOLD_COLUMNS,
-            [_household_cells(h, money, text) for h in figures.households],
-        ),
-    }
-
-
-def _csv(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A CSV with a byte-order mark, so that Excel opens the Chinese as UTF-8."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return "\ufeff" + out.getvalue()
-
-
-def month_csv(figures: MonthFigures, table: str = "households") -> str:
-    """One table of the month as CSV for the bureau: the households' income unless another table is named."""
-    _title, columns, rows = _month_tables(figures, yuan, safe)[table]
-    return _csv(columns, rows)
-
-
-def year_csv(figures: YearFigures) -> str:
-    """The year's household × month table as CSV for the bureau, with the per-capita figure against the line."""
-    line = f"是否达到监测线（{figures.line.year}年 {yuan(figures.line.annual_fen)}元）"
-    columns = (
-        "户编号",
-        "户主",
-        "镇",
-        "村",
-        "类别",
-        "人口",
-        *(f"{m}月（元）" for m in range(1, 13)),
-        "全年（元）",
-        "人均（元）",
-        line,
-    )
-    rows = [
-        (
-            safe(h.code),
-            safe(h.head_name_masked),
-            safe(h.town.name_zh),
-            safe(h.village.name_zh),
-            CATEGORY_ZH[h.category],
-            str(h.members),
-            *(yuan(v) for v in h.months),
-            yuan(h.total_fen),
-            yuan(h.per_capita_fen),
-            "是" if h.at_or_above_line else "否",
-        )
-        for h in figures.households
-    ]
-    return _csv(columns, rows)
-
-
-def month_document(figures: MonthFigures, counter_name: str, generated_at: datetime) -> MonthReport:
-    """The month as the PDF renderer takes it: Chinese labels and formatted figures.
-
-    A4 portrait holds the households' twelve columns only without the ¥ and
-    the "（元）" on every figure, so the tables say their unit once, in the title.
-    """
-    summary = (
-        ("销售笔数", str(figures.sales)),
-        ("销售额", format_fen(figures.sales_fen)),
-        ("退款", format_fen(figures.refunded_fen)),
-        ("农户入账", format_fen(figures.credited_fen)),
-        ("农户净收入", format_fen(figures.income_fen)),
-        ("支付农户", format_fen(figures.paid_out_fen)),
-        ("有收入农户", f"{len(figures.households)} 户"),
-    )
-    tables = _month_tables(figures, printed_yuan, str)
-    del tables["households"]
-    return MonthReport(
-        counter_name,
-        figures.month,
-        summary,
-        (*(_printed(*table) for table in tables.values()), _printed_households(figures)),
-        generated_at,
-    )
-
-
-def printed_yuan(fen: int) -> str:
-    """Fen as yuan for print, grouped but without the ¥ the table's title already states: 1,280.50."""
-    return format_fen(fen).replace("¥", "")
-
-
-def _printed(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> ReportTable:
-    """A month table for print: "（元）" said once in the title, figures right-aligned."""
-    numeric = tuple(_numeric(column) for column in columns)
-    short = tuple(column.replace("（元）", "") for column in columns)
-    return ReportTable(f"{title}（金额：元）", short, tuple(rows), numeric)
-
-
-def _printed_households(figures: MonthFigures) -> ReportTable:
-    """The households' table for print: each household and its place on two lines, so that the figures fit A4."""
-    columns = ("农户", "镇村 / 类别", "人口", "入账", "冲回", "调整", "净收入", "人均", "支付", "月末余额")
-    rows = tuple(
-        (
-            f"{h.code}\n{h.head_name_masked}",
-            f"{h.town.name_zh}{h.village.name_zh}\n{CATEGORY_ZH[h.category]}",
-            str(h.members),
-            *(
-                printed_yuan(v)
-                for v in (
-                    h.credited_fen,
-                    h.reversed_fen,
-                    h.adjusted_fen,
-                    h.income_fen,
-                    h.per_capita_fen,
-                    h.paid_out_fen,
-                    h.balance_fen,
-                )
-            ),
-        )
-        for h in figures.households
-    )
-    if rows:
-        hs = figures.households
-        total = (
-            "合计",
-            f"{len(hs)} 户",
-            "",
-            *(printed_yuan(sum(getattr(h, a) for h in hs)) for a in ("credited_fen", "reversed_fen", "adjusted_fen")),
-            printed_yuan(figures.income_fen),
-            "",
-            printed_yuan(figures.paid_out_fen),
-            printed_yuan(sum(h.balance_fen for h in hs)),
-        )
-        rows += (total,)
-    return ReportTable("农户收入明细（金额：元）", columns, rows, (False, False) + (True,) * 8)
-
-
-def _numeric(column: str) -> bool:
-    """Money, counts and quantities are right-aligned."""
-    return "元" in column or column in ("笔数", "数量", "人口")
