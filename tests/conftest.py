@@ -126,6 +126,8 @@ class Api:
     def __init__(self, client: FlaskClient):
         self.client = client
         self.token = None
+        #: Whom the client signed in as, for factories that act as the same person.
+        self.username = None
 
     def refresh_token(self) -> str:
         """Ask the server for this session's CSRF token."""
@@ -151,6 +153,7 @@ class Api:
         response = self.post("/api/session", json={"username": username, "password": password})
         if response.status_code == 200:
             self.token = response.get_json()["csrf_token"]
+            self.username = username
         return response
 
 

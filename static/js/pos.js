@@ -87,6 +87,9 @@
     return m ? Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0')) : NaN;
   }
 
+  // Read-only, so tests can hold the till's arithmetic to the server's (shop/money.py, shop/units.py).
+  window.BangfuPos = Object.freeze({ fen: fen, priceFor: priceFor, jinText: jinText, parseQuantity: parseQuantity, parseYuan: parseYuan });
+
   const isWeighed = (product) => product.unit === 'g';
   const productName = (p) => (CFG.lang === 'en' && p.name_en ? p.name_en : p.name);
 

@@ -11,9 +11,9 @@ from shop.clock import business_today
 from shop.extensions import db
 from shop.models import AuditEvent, Product, User
 from shop.transaction import atomic
+from tests.factories import receive
 
 from .test_order_pages import MASKED, PHONE, place
-from .test_order_pages import receive as receive_here
 
 RAW_NAME = "王亦明"
 HOUSEHOLD_PHONE = "13912345678"
@@ -79,7 +79,7 @@ def phoned(goods, admin) -> int:
 @pytest.fixture
 def sold(goods, clerk) -> dict:
     """王's shrimp received by the clerk, and 500 g of it sold at the till."""
-    lot = receive_here(clerk, goods["shrimp"], goods["wang"], 1000)
+    lot = receive(clerk, goods["shrimp"], goods["wang"], 1000, days=90)
     body = {
         "idempotency_key": "audit-sale-0001",
         "payment_method": "cash",
@@ -228,8 +228,8 @@ def test_no_audit_row_holds_a_password_hash_or_a_heads_full_name_or_phone(app, g
 
 
 def test_showing_an_orders_full_phone_writes_a_view_event_without_the_number(app, goods, clerk, admin):
-    receive_here(clerk, goods["shrimp"], goods["wang"], 2000)
-    receive_here(clerk, goods["paste"], goods["wang"], 10)
+    receive(clerk, goods["shrimp"], goods["wang"], 2000, days=90)
+    receive(clerk, goods["paste"], goods["wang"], 10, days=90)
     order = place(app, goods, fulfilment="delivery")
     page = admin.get(f"/admin/orders/{order}").get_data(as_text=True)
     assert MASKED in page and not events(app, action="view_personal_data")
@@ -371,8 +371,8 @@ def test_odd_but_harmless_filters_give_a_page_or_an_empty_one(app, goods, admin,
 
 
 def test_a_clerks_cancelling_an_order_is_recorded_without_the_buyers_contact(app, goods, clerk):
-    receive_here(clerk, goods["shrimp"], goods["wang"], 2000)
-    receive_here(clerk, goods["paste"], goods["wang"], 10)
+    receive(clerk, goods["shrimp"], goods["wang"], 2000, days=90)
+    receive(clerk, goods["paste"], goods["wang"], 10, days=90)
     order = place(app, goods, fulfilment="delivery", name="李女士")
     assert not events(app, entity="shop_order")  # placed by a buyer, not staff
     assert send(clerk, f"/admin/orders/{order}/cancel").status_code == 302

@@ -19,8 +19,7 @@ from shop.extensions import db
 from shop.ledger import entries, guard
 from shop.models import Household, Sale
 from tests.conftest import PASSWORD, PERSONAL_DATA_KEY, WANG, Api, base_config
-
-from .test_counter_sales import receive
+from tests.factories import receive
 
 PHONE = "13812345678"
 

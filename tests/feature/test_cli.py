@@ -25,7 +25,7 @@ from shop.models import (
     Village,
 )
 from tests.conftest import PASSWORD, base_config
-from tests.feature.test_counter_sales import movements_explain_stock
+from tests.probes import movements_explain_stock
 
 MODELS = (Counter, Town, Village, User, Household, HouseholdStatus, Product, Lot, Sale, StockMovement)
 

@@ -7,8 +7,9 @@ import pytest
 
 from shop.extensions import db
 from shop.models import Refund, StockMovement
+from tests.factories import receive
 
-from .test_order_pages import collect, place, post, receive, sale_line_ids, text
+from .test_order_pages import collect, place, post, sale_line_ids, text
 
 
 @pytest.fixture
@@ -23,8 +24,8 @@ def clerk(as_role):
 def shelf(goods, clerk):
     """1000 g of shrimp from 王 and 10 jars of paste."""
     return {
-        "shrimp": receive(clerk, goods["shrimp"], goods["wang"], 1000),
-        "paste": receive(clerk, goods["paste"], goods["wang"], 10),
+        "shrimp": receive(clerk, goods["shrimp"], goods["wang"], 1000, days=90),
+        "paste": receive(clerk, goods["paste"], goods["wang"], 10, days=90),
     }
 
 

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Counter, Order, Reservation, Sale
+from tests.factories import receive
+from tests.probes import counts, on_hand
 
 from .test_checkout_pages import Buyer
-from .test_counter_sales import counts, on_hand, receive
 from .test_online_orders import body as order_body
 from .test_reports import MONTH, figure, page, read_csv, rows_by_code
 

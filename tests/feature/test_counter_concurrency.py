@@ -1,26 +1,11 @@
 """Many tills at once: stock is never oversold and a sale sent twice at once is recorded once."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Draw, Lot, Sale, StockMovement
-
-from .test_counter_sales import receive
-
-
-def run_together(calls):
-    """Start every call at the same moment, each on its own thread, and collect the responses."""
-    barrier = threading.Barrier(len(calls))
-
-    def start(call):
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(start, calls))
+from tests.concurrency import run_together
+from tests.factories import receive
 
 
 def test_thirty_buyers_racing_for_ten_packs_buy_exactly_ten(app, goods, as_role):

@@ -12,34 +12,10 @@ from pypdf import PdfReader
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import EntryKind, LedgerEntry, Lot, PaymentMethod, Refund, Sale, StockMovement
+from shop.models import EntryKind, LedgerEntry, PaymentMethod, Refund, Sale, StockMovement
 from shop.selling import sales
-
-
-def receive(clerk, product_id, household_id, quantity, **terms):
-    """Receive a lot at the clerk's counter through the API and return its id."""
-    best_before = (business_today() + timedelta(days=90)).isoformat()
-    body = {
-        "product_id": product_id,
-        "household_id": household_id,
-        "quantity": quantity,
-        "best_before": best_before,
-        "mode": "consignment",
-        **terms,
-    }
-    response = clerk.post("/api/lots", json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
-def on_hand(app, lot_id) -> int:
-    with app.app_context():
-        return db.session.get(Lot, lot_id).qty_on_hand
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+from tests.factories import receive
+from tests.probes import count, on_hand
 
 
 def embedded_json(html: str, element_id: str):
@@ -58,8 +34,8 @@ def form_token(html: str) -> str:
 def shelf(goods, clerk):
     """Shrimp from 王 (consignment, 90 %) and paste bought outright from 符."""
     return {
-        "shrimp": receive(clerk, goods["shrimp"], goods["wang"], 1000),
-        "paste": receive(clerk, goods["paste"], goods["fu"], 10, mode="purchase", purchase_price_fen=9000),
+        "shrimp": receive(clerk, goods["shrimp"], goods["wang"], 1000, days=90),
+        "paste": receive(clerk, goods["paste"], goods["fu"], 10, days=90, mode="purchase", purchase_price_fen=9000),
     }
 
 

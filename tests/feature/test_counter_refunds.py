@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import DrawReversal, Refund, StockMovement
-
-from .test_counter_sales import counts, movements_explain_stock, on_hand, receive, sale
+from tests.factories import receive, sale
+from tests.probes import counts, movements_explain_stock, on_hand
 
 
 @pytest.fixture

@@ -7,39 +7,9 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Draw, Lot, Sale, SaleLine, StockMovement
-
-
-def in_days(days: int) -> str:
-    return (business_today() + timedelta(days=days)).isoformat()
-
-
-def receive(clerk, product_id, household_id, quantity, days=180, **terms):
-    """Receive a lot through the API and return its id."""
-    body = {
-        "product_id": product_id,
-        "household_id": household_id,
-        "quantity": quantity,
-        "best_before": in_days(days),
-        "mode": "consignment",
-        **terms,
-    }
-    response = clerk.post("/api/lots", json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
-def on_hand(app, lot_id) -> int:
-    with app.app_context():
-        return db.session.get(Lot, lot_id).qty_on_hand
-
-
-def counts(app) -> tuple:
-    """How many sales, lines, draws and movements are recorded."""
-    with app.app_context():
-        return tuple(
-            db.session.scalar(sa.select(sa.func.count()).select_from(m)) for m in (Sale, SaleLine, Draw, StockMovement)
-        )
+from shop.models import Lot, SaleLine, StockMovement
+from tests.factories import receive, sale
+from tests.probes import counts, movements_explain_stock, on_hand
 
 
 @pytest.fixture
@@ -50,15 +20,6 @@ def shelf(app, goods, clerk):
         "soon": receive(clerk, goods["shrimp"], goods["fu"], 300, days=30, share_bp=8000),
         "paste": receive(clerk, goods["paste"], goods["wang"], 10, mode="purchase", purchase_price_fen=12000),
     }
-
-
-def sale(goods, key="till-1-0001", **overrides):
-    body = {
-        "idempotency_key": key,
-        "payment_method": "cash",
-        "lines": [{"product_id": goods["shrimp"], "quantity": 500}, {"product_id": goods["paste"], "quantity": 2}],
-    }
-    return {**body, **overrides}
 
 
 def test_a_sale_draws_the_soonest_lot_first_and_splits_the_amount_exactly(app, goods, shelf, clerk):
@@ -74,17 +35,6 @@ def test_a_sale_draws_the_soonest_lot_first_and_splits_the_amount_exactly(app, g
     # The paste was bought outright: its household was paid at intake, so the sale credits nothing.
     assert [(d["quantity"], d["credit_fen"]) for d in paste["draws"]] == [(2, 0)]
     assert (on_hand(app, shelf["soon"]), on_hand(app, shelf["late"]), on_hand(app, shelf["paste"])) == (0, 800, 8)
-
-
-def movements_explain_stock(app) -> bool:
-    """Whether every lot's stock on hand is the sum of its movements."""
-    with app.app_context():
-        sums = dict(
-            db.session.execute(
-                sa.select(StockMovement.lot_id, sa.func.sum(StockMovement.qty_delta)).group_by(StockMovement.lot_id)
-            ).all()
-        )
-        return all(sums.get(lot.id, 0) == lot.qty_on_hand for lot in db.session.scalars(sa.select(Lot)))
 
 
 def test_every_sale_is_a_movement_that_explains_the_stock_left(app, goods, shelf, clerk):

@@ -13,11 +13,11 @@ from shop.clock import business_today, now_utc
 from shop.extensions import db
 from shop.models import Order, PaymentMethod, Reservation
 from shop.selling import orders
+from tests.concurrency import run_together
 from tests.conftest import Api
+from tests.factories import receive
 
 from .test_checkout_pages import Buyer
-from .test_counter_concurrency import run_together
-from .test_counter_sales import receive
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Adjustment, Counter, MonthReview, Order, SaleLine, Town, User
+from tests.factories import receive
 
 from ..conftest import PASSWORD
 from . import hostile_corpus as hc
-from .test_counter_sales import receive
 
 WEBHOOK_SECRET = "whsec_hostile_test"
 #: A product photo's size limit in this test, so an oversized upload is quick to send.

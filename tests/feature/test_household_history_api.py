@@ -10,7 +10,7 @@ from shop.audit import VIEW_PERSONAL_DATA
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import AuditEvent, Household, HouseholdChange, HouseholdStatus, LedgerEntry, Village
-from tests.feature.test_counter_sales import receive
+from tests.factories import receive
 
 
 def patch(user, url: str, body):

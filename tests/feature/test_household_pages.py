@@ -15,9 +15,8 @@ from shop.ledger import entries
 from shop.models import Adjustment, AdjustmentStatus, LedgerEntry, Payout, Role, SaleLine
 from shop.money import format_fen
 from shop.staff import accounts
-
-from .test_counter_concurrency import run_together
-from .test_counter_sales import receive
+from tests.concurrency import run_together
+from tests.factories import receive
 
 #: 王's balance after the `sold` fixture: 90 % of ¥68.00 credited, 100 g of it refunded.
 WANG_CREDITED, WANG_REVERSED = 6120, 1224

@@ -7,9 +7,8 @@ from sqlalchemy.exc import DBAPIError
 from shop.extensions import db
 from shop.ledger import guard
 from shop.models import LedgerEntry
-
-from .test_counter_concurrency import run_together
-from .test_counter_sales import receive
+from tests.concurrency import run_together
+from tests.factories import receive
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from shop.ledger.chain import entry_hash
 from shop.models import Household, LedgerEntry, PayoutMethod, ReviewOutcome, User
 from shop.oversight import adjustments, payouts, reviews, statements
 from shop.oversight.monitoring import month_start
+from tests.concurrency import run_together
 
 from . import test_ledger
-from .test_counter_concurrency import run_together
 from .test_ledger import tamper, verify
 
 #: The same fixture as the ledger tests': 王 credited and partly refunded, 符 paid for a purchase.

@@ -21,8 +21,7 @@ from shop.models import Draw, DrawReversal, LedgerEntry, Lot, PaymentMethod, Pay
 from shop.money import share_of
 from shop.oversight import payouts
 from shop.selling import sales
-
-from .test_counter_sales import receive
+from tests.factories import receive
 
 keys = itertools.count()
 

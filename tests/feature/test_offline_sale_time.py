@@ -11,8 +11,8 @@ from shop.clock import BUSINESS_TZ, business_today
 from shop.extensions import db
 from shop.models import LedgerEntry, ProductPrice, Sale
 from shop.selling import sales
-
-from .test_counter_sales import counts, receive
+from tests.factories import receive
+from tests.probes import counts
 
 SALES = "/api/counter/sales"
 HAINAN = BUSINESS_TZ

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from shop.clock import business_today, now_utc
 from shop.extensions import db
 from shop.models import Order, Reservation, Sale
-
-from .test_counter_concurrency import run_together
-from .test_counter_sales import on_hand, receive
+from tests.concurrency import run_together
+from tests.factories import receive
+from tests.probes import on_hand
 
 
 @pytest.fixture

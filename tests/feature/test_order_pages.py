@@ -13,7 +13,6 @@ from shop.models import (
     Draw,
     DrawReversal,
     Fulfilment,
-    Lot,
     Order,
     OrderPayment,
     OrderRefund,
@@ -24,24 +23,11 @@ from shop.models import (
 from shop.selling import orders
 from shop.selling.order_flow import OrderStatus
 from shop.selling.sales import LineRequest
+from tests.factories import receive
+from tests.probes import count, on_hand
 
 PHONE = "13812345678"
 MASKED = "138****5678"
-
-
-def receive(clerk, product_id, household_id, quantity, **terms):
-    """Receive a lot at the clerk's counter through the API and return its id."""
-    body = {
-        "product_id": product_id,
-        "household_id": household_id,
-        "quantity": quantity,
-        "best_before": (business_today() + timedelta(days=90)).isoformat(),
-        "mode": "consignment",
-        **terms,
-    }
-    response = clerk.post("/api/lots", json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
 
 
 def place(app, goods, *, shrimp=500, paste=2, fulfilment="pickup", payment="pay_at_pickup", lapsed=False, **contact):
@@ -71,16 +57,6 @@ def order_in_db(app, order_id) -> Order:
         order = db.session.get(Order, order_id)
         db.session.expunge(order)
         return order
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-def on_hand(app, lot_id) -> int:
-    with app.app_context():
-        return db.session.get(Lot, lot_id).qty_on_hand
 
 
 def available(clerk) -> dict[str, int]:
@@ -122,8 +98,8 @@ def admin(as_role):
 def shelf(goods, clerk):
     """1000 g of shrimp from 王 (consignment, 90 %) and 10 jars of paste bought outright from 符."""
     return {
-        "shrimp": receive(clerk, goods["shrimp"], goods["wang"], 1000),
-        "paste": receive(clerk, goods["paste"], goods["fu"], 10, mode="purchase", purchase_price_fen=9000),
+        "shrimp": receive(clerk, goods["shrimp"], goods["wang"], 1000, days=90),
+        "paste": receive(clerk, goods["paste"], goods["fu"], 10, days=90, mode="purchase", purchase_price_fen=9000),
     }
 
 
@@ -486,10 +462,9 @@ def test_an_online_sale_is_refunded_from_its_order_not_from_the_till(app, goods,
     from shop.models import PaymentMethod, User
     from shop.selling import orders
     from shop.selling.sales import LineRequest
-    from tests.feature.test_counter_sales import receive
 
     clerk = as_role("clerk")
-    receive(clerk, goods["paste"], goods["fu"], 5)
+    receive(clerk, goods["paste"], goods["fu"], 5, days=180)
     with app.app_context():
         order = orders.place_order(
             lines=[LineRequest(goods["paste"], 2)],

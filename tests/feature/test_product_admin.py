@@ -13,8 +13,7 @@ from PIL import Image
 from shop.extensions import db
 from shop.models import AuditEvent, Product
 from tests.conftest import Api
-
-from .test_counter_sales import receive
+from tests.factories import receive
 
 
 def send(user: Api, url: str, **fields):

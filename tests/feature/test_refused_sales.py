@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Counter, RefusedSale, Sale
-
-from .test_counter_pages import receive
+from tests.factories import receive
 
 URL = "/api/counter/refused-sales"
 
@@ -63,7 +62,7 @@ def test_a_dismissed_sale_is_recorded_with_what_was_sold_the_money_and_who_settl
 
 
 def test_a_sale_sold_again_names_its_new_sale_and_the_page_links_it(app, goods, clerk, admin):
-    receive(clerk, goods["shrimp"], goods["wang"], 1000)
+    receive(clerk, goods["shrimp"], goods["wang"], 1000, days=90)
     resale = {
         "idempotency_key": "resale-0001",
         "payment_method": "cash",
@@ -132,7 +131,7 @@ def test_a_bad_settlement_is_422_and_records_nothing(app, goods, clerk, changes)
 
 
 def test_a_settlement_for_a_sale_the_server_recorded_is_refused(app, goods, clerk):
-    receive(clerk, goods["shrimp"], goods["wang"], 1000)
+    receive(clerk, goods["shrimp"], goods["wang"], 1000, days=90)
     sold = {
         "idempotency_key": "refused-0001",
         "payment_method": "cash",

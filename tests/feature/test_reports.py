@@ -18,9 +18,8 @@ from shop.oversight import adjustments, payouts, report_exports, report_queries
 from shop.oversight.monitoring import add_months, month_end, month_start, per_capita
 from shop.staff import accounts
 from tests.conftest import PASSWORD
+from tests.factories import receive, sale
 from tests.unit.test_pdf import font_programs
-
-from .test_counter_sales import receive, sale
 
 TODAY = business_today()
 THIS_MONTH = month_start(TODAY)

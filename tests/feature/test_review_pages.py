@@ -11,8 +11,7 @@ from shop.clock import business_today
 from shop.extensions import db
 from shop.models import MonthReview
 from shop.oversight.monitoring import add_months, month_start
-
-from .test_counter_sales import receive
+from tests.factories import receive
 
 
 def this_month() -> str:

@@ -9,6 +9,7 @@ from shop import create_app
 from shop.extensions import db
 from shop.models import Household, Order
 from tests.conftest import PERSONAL_DATA_KEY, WANG, base_config
+from tests.factories import receive
 
 from .test_order_pages import number, place
 
@@ -50,8 +51,6 @@ def test_a_buyers_phone_is_stored_sealed_and_still_finds_the_order(app, goods, c
 
 
 def receive_stock(clerk, goods) -> None:
-    from .test_counter_sales import receive
-
     receive(clerk, goods["shrimp"], goods["wang"], 5000)
     receive(clerk, goods["paste"], goods["wang"], 10)
 

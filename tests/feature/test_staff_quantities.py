@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from .test_counter_sales import receive, sale
+from tests.factories import receive, sale
 
 
 def zh(api):

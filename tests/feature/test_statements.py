@@ -20,8 +20,8 @@ from shop.oversight.statements import MonthStatement, digest_of, month_statement
 from shop.pdf.statement import signed_fen
 from shop.staff import accounts
 from tests.conftest import PASSWORD
+from tests.factories import receive
 
-from .test_counter_sales import receive
 from .test_review_pages import month_url, refund, review, this_month
 
 

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import StockMovement
-
-from .test_counter_sales import movements_explain_stock, on_hand, receive
+from tests.factories import receive
+from tests.probes import movements_explain_stock, on_hand
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pypdf import PdfReader
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Counter, Lot, SettlementMode, StockMovement, User
+from tests.probes import movements_explain_stock, on_hand
 
 
 def in_days(days: int) -> str:
@@ -56,22 +57,6 @@ def movements(app, lot_id: int) -> list[tuple[str, int, str | None, str, int | N
             sa.select(StockMovement).where(StockMovement.lot_id == lot_id).order_by(StockMovement.id)
         )
         return [(m.kind.value, m.qty_delta, m.reason.value if m.reason else None, m.note, m.counted_qty) for m in rows]
-
-
-def on_hand(app, lot_id: int) -> int:
-    with app.app_context():
-        return db.session.get(Lot, lot_id).qty_on_hand
-
-
-def movements_explain_stock(app) -> bool:
-    """Whether every lot's stock on hand is the sum of its movements."""
-    with app.app_context():
-        sums = dict(
-            db.session.execute(
-                sa.select(StockMovement.lot_id, sa.func.sum(StockMovement.qty_delta)).group_by(StockMovement.lot_id)
-            ).all()
-        )
-        return all(sums.get(lot.id, 0) == lot.qty_on_hand for lot in db.session.scalars(sa.select(Lot)))
 
 
 def receive(staff, goods, **changes) -> int:

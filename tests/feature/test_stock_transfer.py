@@ -8,10 +8,11 @@ from shop import create_app
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Counter, LedgerEntry, Lot, MovementKind, StockMovement
+from tests.concurrency import run_together
 from tests.conftest import base_config
+from tests.factories import receive
+from tests.probes import counts, on_hand
 
-from .test_counter_concurrency import run_together
-from .test_counter_sales import counts, on_hand, receive
 from .test_ledger import verify
 from .test_online_orders import body as order_body
 

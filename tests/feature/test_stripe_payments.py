@@ -14,8 +14,8 @@ from shop.clock import now_utc
 from shop.extensions import db
 from shop.models import Draw, DrawReversal, Order, OrderRefund, Sale, StripeEvent
 from tests.conftest import WEBHOOK_SECRET
-
-from .test_counter_sales import on_hand, receive
+from tests.factories import receive
+from tests.probes import on_hand
 
 
 @pytest.fixture
