@@ -19,10 +19,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, Regexp
+from wtforms.validators import AnyOf, InputRequired, Length
 
-from admin.households import month_text, person, signed_text, words
-from admin.stock import pdf_response, show_domain_error
 from shop import audit
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
@@ -33,8 +31,10 @@ from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, mont
 from shop.oversight.statements import Cause, month_statement
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
+from shop.web.forms import MANY_LINES, show_domain_error
+from shop.web.responses import pdf_response
 from shop.web.statement_check import statement_url
-from shop.web.templating import quantity_text
+from shop.web.templating import month_text, person, quantity_text, signed_text, words
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 
@@ -42,8 +42,6 @@ bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 #: The manager's overview lists at most this many households still to be confirmed.
 REVIEW_LIST_SHOWN = 100
-#: Control characters have no place in a note, and PostgreSQL refuses NUL outright; line breaks may stay.
-NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
 
 
 # ---------------------------------------------------------------- words
@@ -147,7 +145,7 @@ class ReviewForm(FlaskForm):
     """The officer's verdict on the month they saw: confirmed, or disputed with a note."""
 
     outcome = HiddenField(validators=[AnyOf([o.value for o in ReviewOutcome], message=_l("Confirm or dispute."))])
-    note = TextAreaField(_l("What is wrong?"), validators=[Length(max=reviews.MAX_NOTE), NOTE_TEXT])
+    note = TextAreaField(_l("What is wrong?"), validators=[Length(max=reviews.MAX_NOTE), MANY_LINES])
     #: The digest of the statement shown with the form: the use case refuses if the month changed since.
     digest = HiddenField(validators=[InputRequired(_l("Open the month again and review it.")), Length(max=64)])
 
@@ -242,7 +240,11 @@ class ResolveForm(FlaskForm):
 
     resolution = TextAreaField(
         _l("Answer"),
-        validators=[InputRequired(_l("Say what was done about the dispute.")), Length(max=reviews.MAX_NOTE), NOTE_TEXT],
+        validators=[
+            InputRequired(_l("Say what was done about the dispute.")),
+            Length(max=reviews.MAX_NOTE),
+            MANY_LINES,
+        ],
     )
 
 

@@ -39,14 +39,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms import HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from shop.errors import DomainError
 from shop.extensions import db, limiter, login_manager
 from shop.models import User, normalise_username
 from shop.staff import accounts
 from shop.web.access import PUBLIC, public, signed_in_user, staff_required
+from shop.web.forms import OneLineField
 from shop.web.responses import STATUS_OF, json_error, wants_json
 
 bp = Blueprint("auth", __name__)
@@ -213,10 +214,7 @@ def safe_next(target: str | None) -> str | None:
 class LoginForm(FlaskForm):
     """Username and password."""
 
-    username = StringField(
-        _l("Username"),
-        validators=[DataRequired(), Length(max=40), Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Not a username."))],
-    )
+    username = OneLineField(_l("Username"), [DataRequired()], max_length=40, message=_l("Not a username."))
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
 

@@ -1,6 +1,6 @@
 """Error responses: the JSON shape the API promises (docs/architecture.md), pages for people."""
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -44,6 +44,15 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
     if wants_json():
         return json_error(status, code, message, fields)
     return render_template("errors/error.html", status=status, message=message), status
+
+
+def pdf_response(document: bytes, filename: str):
+    """A PDF shown in the browser (to print), not cached on shared machines."""
+    response = make_response(document)
+    response.mimetype = "application/pdf"
+    response.headers.set("Content-Disposition", "inline", filename=filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def domain_error_response(error: DomainError):
