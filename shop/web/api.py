@@ -47,8 +47,8 @@ from shop.stock.counters import working_counter
 from shop.units import Unit
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
-from shop.web.auth import end_session, login_throttle, start_session
 from shop.web.responses import json_error, takes_idempotency_key
+from shop.web.sessions import end_session, login_throttle, start_session
 from shop.web.statement_check import statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")

@@ -17,7 +17,7 @@ from shop.clock import business_today
 from shop.models import ProductCategory
 from shop.stock import lots as stock
 from shop.web.access import public
-from shop.web.auth import safe_next
+from shop.web.sessions import safe_next
 
 bp = Blueprint("catalog", __name__)
 
