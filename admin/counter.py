@@ -27,11 +27,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, StringField
+from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, Regexp
+from wtforms.validators import Optional, Regexp
 
-from shop import units
+from shop.catalog import products
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.models import COUNTER_METHODS, Counter, PaymentMethod, RefusedOutcome, Role, Sale, SettlementMode, User
@@ -41,11 +41,12 @@ from shop.privacy import mask_numbers_in
 from shop.selling import orders, refused_sales, sales
 from shop.stock import lots
 from shop.stock.counters import UnknownCounter, counter_for, working_counter
-from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
+from shop.units import GRAMS_PER_JIN, Unit
 from shop.web.access import roles_required, signed_in_user
-from shop.web.api import till_catalog
+from shop.web.forms import OneLineField, refund_requests
 from shop.web.responses import status_of
-from shop.web.templating import label, localised, product_image_url, staff_quantity_text
+from shop.web.templating import label, localised, product_image_url, staff_quantity_text, unit_price_text
+from shop.wording import printed_quantity_zh
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
 
@@ -133,7 +134,7 @@ def service_worker():
 
 def till_products(counter: Counter) -> list[dict]:
     """What GET /api/counter/products answers, with each product's picture for the till's grid."""
-    return [{**entry, "image": product_image_url(product)} for product, entry in till_catalog(counter.id)]
+    return [{**entry, "image": product_image_url(product)} for product, entry in products.till_catalog(counter.id)]
 
 
 def pos_messages() -> dict[str, str]:
@@ -308,10 +309,7 @@ class RefundForm(FlaskForm):
         choices=[SelectChoice("yes", _l("Back on the shelf")), SelectChoice("no", _l("Written off as damaged"))],
         default="yes",
     )
-    note = StringField(
-        _l("Note"),
-        validators=[Length(max=200), Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Control characters are not allowed."))],
-    )
+    note = OneLineField(_l("Note"), max_length=200, message=_l("Control characters are not allowed."))
     #: Made when the form is drawn, so a form sent twice (a double tap) records one refund.
     key = HiddenField(
         default=lambda: uuid.uuid4().hex,
@@ -385,7 +383,7 @@ def _render_sale(
     question: str | None = None,
 ):
     """The sale page, with the refund form as it was filled in and, before a refund, the question that confirms it."""
-    given = refunded_quantities(sale)
+    given = sales.refunded_quantities(sale)
     return render_template(
         "admin/counter/sale.html",
         sale=sale,
@@ -402,15 +400,6 @@ def _render_sale(
         refund_lines=_refund_line_names(sale),
         question=question,
     )
-
-
-def refunded_quantities(sale: Sale) -> dict[int, int]:
-    """Grams or pieces of each sale line already given back."""
-    given: dict[int, int] = {}
-    for r in sale.refunds:
-        for line in r.lines:
-            given[line.sale_line_id] = given.get(line.sale_line_id, 0) + line.quantity
-    return given
 
 
 def _refund_line_names(sale: Sale) -> dict[int, object]:
@@ -502,55 +491,3 @@ def _per_zh(price_per: int, unit: Unit) -> str:
 def unit_price_zh(line) -> str:
     """A line's frozen shelf price for the receipt: ¥68.00/斤."""
     return f"{format_fen(line.price_fen)}/{_per_zh(line.price_per, line.unit)}"
-
-
-# ---------------------------------------------------------------- display in the UI language
-
-
-def unit_price_text(line) -> str:
-    """A line's frozen shelf price on screen: ¥68.00 / jin."""
-    price = format_fen(line.price_fen)
-    if line.unit is Unit.GRAM:
-        if line.price_per == GRAMS_PER_JIN:
-            return _("%(price)s / jin", price=price)
-        return _("%(price)s / %(n)s g", price=price, n=line.price_per)
-    if line.price_per == 1:
-        return _("%(price)s / piece", price=price)
-    return _("%(price)s / %(n)s pieces", price=price, n=line.price_per)
-
-
-# ---------------------------------------------------------------- reading the refund form
-
-
-class BadQuantity(ValueError):
-    """A typed quantity is not one the till can use."""
-
-
-def parse_quantity(text: str, unit: Unit, entered_in: str) -> int:
-    """Grams or pieces from what a clerk typed: "250" g, "0.5" jin (250 g), or "2" pieces; 0 for blank."""
-    if not (text or "").strip():
-        return 0
-    entered_in = "jin" if unit is Unit.GRAM and entered_in == "jin" else ("g" if unit is Unit.GRAM else "piece")
-    try:
-        quantity = units.parse_quantity(text, entered_in)
-    except units.InvalidQuantity:
-        if entered_in == "jin":
-            raise BadQuantity(_("Type jin as a whole number of grams, like 0.5 or 1.25.")) from None
-        raise BadQuantity(_("Type a whole number.")) from None
-    if quantity > lots.MAX_LOT_QTY:
-        raise BadQuantity(_("That is more than was sold."))
-    return quantity
-
-
-def refund_requests(sale: Sale, form: Mapping) -> tuple[list[sales.RefundRequest], dict[int, str]]:
-    """The lines a refund form asks to give back, and a message for each line typed wrong."""
-    requests, errors = [], {}
-    for line in sale.lines:
-        try:
-            quantity = parse_quantity(form.get(f"qty-{line.id}", ""), line.unit, form.get(f"unit-{line.id}", "g"))
-        except BadQuantity as bad:
-            errors[line.id] = str(bad)
-            continue
-        if quantity:
-            requests.append(sales.RefundRequest(line.id, quantity))
-    return requests, errors

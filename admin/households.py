@@ -16,36 +16,29 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import NotFound as HTTPNotFound
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from admin.stock import pdf_response, show_domain_error, show_error
 from shop import audit
 from shop.clock import business_today
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.ledger import entries
-from shop.ledger.chain import EntryKind
 from shop.models import (
-    AdjustmentStatus,
     Household,
     HouseholdCategory,
-    HouseholdField,
     MonitoringStatus,
     MonitorSubtype,
     Payout,
     PayoutMethod,
-    ReviewOutcome,
     Role,
-    User,
 )
-from shop.money import InvalidAmount, format_fen, parse_yuan
+from shop.money import format_fen
 from shop.oversight import adjustments, officer_view, payouts
 from shop.oversight.monitoring import month_start
 from shop.pdf.payout import PayoutReceipt, render_payout_receipt
@@ -53,8 +46,9 @@ from shop.stock.counters import counter_for
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
 from shop.web.charts import chart
-from shop.web.responses import status_of
-from shop.web.templating import is_chinese, label
+from shop.web.forms import MANY_LINES, MoneyField, OneLineField, show_domain_error, show_error
+from shop.web.responses import pdf_response, status_of
+from shop.web.templating import is_chinese, label, month_text, person, signed_text, words
 from shop.web.urls import public_url
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
@@ -66,10 +60,9 @@ PROPOSERS = (Role.ADMIN, Role.OFFICER)
 
 #: Longest search text: a code is 32 characters, a name far fewer.
 MAX_SEARCH = 40
-#: Control characters have no place in a one-line entry, and PostgreSQL refuses NUL outright.
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
-#: A note may keep its line breaks and tabs, nothing else below space.
-NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
+
+#: What a payout or a correction says of an amount that is not one.
+AMOUNT_IN_YUAN = _l("Write the amount in yuan, such as 150 or 150.50 (at most two decimals).")
 
 #: The phone's chart in SVG units and its label size: drawn about 300 px wide on a 360 px phone,
 #: its labels come out at 13 px.
@@ -81,47 +74,6 @@ METHOD_ZH = {PayoutMethod.CASH: "现金", PayoutMethod.BANK_TRANSFER: "银行转
 
 
 # ---------------------------------------------------------------- words
-
-
-def words(value) -> str:
-    """The words for an entry kind, payout method, adjustment status or review outcome."""
-    return {
-        EntryKind.CREDIT: _("Credit"),
-        EntryKind.REVERSAL: _("Refund reversal"),
-        EntryKind.PAYOUT: _("Payout"),
-        EntryKind.ADJUSTMENT: _("Correction"),
-        PayoutMethod.CASH: _("Cash"),
-        PayoutMethod.BANK_TRANSFER: _("Bank transfer"),
-        AdjustmentStatus.PENDING: _("Waiting for approval"),
-        AdjustmentStatus.APPROVED: _("Approved"),
-        AdjustmentStatus.REJECTED: _("Rejected"),
-        ReviewOutcome.CONFIRMED: _("Confirmed"),
-        ReviewOutcome.DISPUTED: _("Disputed"),
-        HouseholdField.HEAD_NAME: _("Head of the household"),
-        HouseholdField.MEMBERS: _("Members"),
-        HouseholdField.PHONE: _("Phone"),
-        HouseholdField.VILLAGE: _("Village"),
-        HouseholdField.OFFICER: _("Officer"),
-        households.FROM_PAGE: _("household page"),
-        households.FROM_API: _("API"),
-        households.FROM_IMPORT: _("roster import"),
-        households.FROM_ACCOUNT: _("staff account"),
-    }.get(value, str(value))
-
-
-def month_text(month: date) -> str:
-    """A month as people write it: 2026年5月, or May 2026."""
-    return f"{month.year}年{month.month}月" if is_chinese() else format_date(month, "MMM y")
-
-
-def signed_text(fen: int) -> str:
-    """An amount with its sign spelled out, so a take-back never reads as income: +¥12.00 / -¥3.00."""
-    return ("+" if fen > 0 else "") + format_fen(fen)
-
-
-def person(user: User | None) -> str:
-    """A staff member as pages name them."""
-    return (user.display_name or user.username) if user else "—"
 
 
 def month_page_url(household_id: int, month: date) -> str:
@@ -316,7 +268,9 @@ def household_phone(household_id: int):
 class PayoutForm(FlaskForm):
     """A payout as the manager types it: yuan, how, the bank's reference and a note."""
 
-    amount = StringField(_l("Amount (yuan)"), validators=[InputRequired(_l("Give the amount.")), Length(max=20)])
+    amount = MoneyField(
+        _l("Amount (yuan)"), [InputRequired(_l("Give the amount.")), Length(max=20)], message=AMOUNT_IN_YUAN
+    )
     method = RadioField(
         _l("Paid by"),
         choices=[
@@ -326,8 +280,8 @@ class PayoutForm(FlaskForm):
         default=PayoutMethod.CASH.value,
         validators=[InputRequired(_l("Choose how it was paid."))],
     )
-    reference = StringField(_l("Bank reference"), validators=[Optional(), Length(max=payouts.MAX_REFERENCE), ONE_LINE])
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+    reference = OneLineField(_l("Bank reference"), validators=[Optional()], max_length=payouts.MAX_REFERENCE)
+    note = OneLineField(_l("Note"), validators=[Optional()], max_length=200)
     #: The balance the manager saw on the form: a second tap of the same form finds it changed.
     seen_balance = StringField(validators=[Optional(), Length(max=20)])
 
@@ -347,17 +301,6 @@ def payout_page(household: Household, form: PayoutForm, status: int = 200):
     return body, status
 
 
-def read_amount(form: FlaskForm, field: str = "amount") -> int | None:
-    """A typed yuan amount as fen, or None with the reason shown beside the field."""
-    if form[field].errors:
-        return None
-    try:
-        return parse_yuan(form[field].data or "")
-    except InvalidAmount:
-        show_error(form, field, _("Write the amount in yuan, such as 150 or 150.50 (at most two decimals)."))
-        return None
-
-
 def balance_seen(form: PayoutForm) -> int | None:
     """The balance the form was opened with, so a second tap of the same form pays nothing."""
     seen = (form.seen_balance.data or "").strip()
@@ -374,7 +317,7 @@ def new_payout(household_id: int):
     if not form.is_submitted():
         return payout_page(household, form)
     valid = form.validate()
-    amount = read_amount(form)
+    amount = form.amount.fen
     if not valid or amount is None:
         return payout_page(household, form, 422)
     request_ = payouts.PayoutRequest(
@@ -454,13 +397,15 @@ class AdjustmentForm(FlaskForm):
         default="add",
         validators=[InputRequired(_l("Choose whether to add or take back."))],
     )
-    amount = StringField(_l("Amount (yuan)"), validators=[InputRequired(_l("Give the amount.")), Length(max=20)])
+    amount = MoneyField(
+        _l("Amount (yuan)"), [InputRequired(_l("Give the amount.")), Length(max=20)], message=AMOUNT_IN_YUAN
+    )
     entry_date = DateField(
         _l("Belongs to the day"), validators=[InputRequired(_l("Give the day the income belongs to."))]
     )
     reason = TextAreaField(
         _l("Reason"),
-        validators=[InputRequired(_l("Say why the income needs correcting.")), Length(max=500), NOTE_TEXT],
+        validators=[InputRequired(_l("Say why the income needs correcting.")), Length(max=500), MANY_LINES],
     )
 
 
@@ -481,7 +426,7 @@ def propose_adjustment(household_id: int):
     household = visible(household_id)
     form = AdjustmentForm()
     valid = form.validate()
-    amount = read_amount(form)
+    amount = form.amount.fen
     if not valid or amount is None:
         return household_page(household, adjust_form=form, status=422)
     signed = -amount if form.direction.data == "take_back" else amount
@@ -506,7 +451,7 @@ def propose_adjustment(household_id: int):
 class DecisionForm(FlaskForm):
     """The manager's approval or rejection of a proposed correction, with a note."""
 
-    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500), NOTE_TEXT])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500), MANY_LINES])
 
 
 def adjustments_page(errors: dict[int, str] | None = None, status: int = 200):
@@ -566,19 +511,19 @@ class RecordForm(FlaskForm):
         ],
     )
     #: Left empty, the name and the phone stay as they are: the form never shows them in full.
-    head_name = StringField(_l("New name of the head"), validators=[Optional(), Length(max=50), ONE_LINE])
-    phone = StringField(_l("New phone number"), validators=[Optional(), Length(max=20), ONE_LINE])
+    head_name = OneLineField(_l("New name of the head"), validators=[Optional()], max_length=50)
+    phone = OneLineField(_l("New phone number"), validators=[Optional()], max_length=20)
     remove_phone = BooleanField(_l("Remove the phone number"))
     town = SelectField(_l("Town"), validators=[InputRequired(_l("Choose the town."))])
-    village = StringField(_l("Village"), validators=[InputRequired(_l("Name the village.")), Length(max=60), ONE_LINE])
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), NOTE_TEXT])
+    village = OneLineField(_l("Village"), validators=[InputRequired(_l("Name the village."))], max_length=60)
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), MANY_LINES])
 
 
 class HandOverForm(FlaskForm):
     """Hand the household to another officer, saying why."""
 
     officer = SelectField(_l("New officer"), validators=[InputRequired(_l("Choose the officer."))])
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), NOTE_TEXT])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), MANY_LINES])
 
 
 class StandingForm(FlaskForm):
@@ -590,7 +535,7 @@ class StandingForm(FlaskForm):
     effective_on = DateField(_l("From the day"), validators=[InputRequired(_l("Give the day the change holds from."))])
     reason = TextAreaField(
         _l("Reason"),
-        validators=[InputRequired(_l("Say why, for the household's history.")), Length(max=500), NOTE_TEXT],
+        validators=[InputRequired(_l("Say why, for the household's history.")), Length(max=500), MANY_LINES],
     )
 
 

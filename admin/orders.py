@@ -22,7 +22,6 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
-from admin.counter import refund_requests, refunded_quantities, unit_price_text
 from shop import audit
 from shop.clock import business_today, local_time
 from shop.errors import Conflict, DomainError, Forbidden, Invalid
@@ -45,8 +44,9 @@ from shop.selling.order_flow import PAID_STATUSES, OrderStatus, staff_moves
 from shop.stock import lots
 from shop.stock.counters import UnknownCounter, counter_for, working_counter
 from shop.web.access import roles_required, signed_in_user
+from shop.web.forms import refund_requests
 from shop.web.responses import status_of
-from shop.web.templating import label, staff_quantity_text
+from shop.web.templating import label, staff_quantity_text, unit_price_text
 
 bp = Blueprint("admin_orders", __name__, url_prefix="/admin/orders")
 
@@ -284,7 +284,7 @@ def _refund_lines(refunds: list[OrderRefund]) -> dict[int, list[tuple[int, int]]
 
 def _left_to_refund(sale: Sale, refunds: list[OrderRefund]) -> dict[int, int]:
     """Grams or pieces of each sale line still refundable: neither given back nor waiting on a pending refund."""
-    given = refunded_quantities(sale)
+    given = sales.refunded_quantities(sale)
     for r in refunds:
         if r.status is RefundStatus.PENDING:
             for line_id, qty in _refund_lines([r])[r.id]:

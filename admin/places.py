@@ -10,9 +10,9 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Optional
 
 from shop.errors import DomainError
 from shop.extensions import db
@@ -20,29 +20,27 @@ from shop.models import Role
 from shop.stock import counters
 from shop.villages import places
 from shop.web.access import roles_required
+from shop.web.forms import OneLineField
 from shop.web.responses import status_of
 
 bp = Blueprint("admin_places", __name__, url_prefix="/admin/places")
 
 manager_only = roles_required(Role.ADMIN)
 
-#: Control characters have no place in a one-line entry, and PostgreSQL refuses NUL outright.
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
-
 
 class CounterForm(FlaskForm):
     """A counter's name, address, opening hours and phone (its code is set once, on the new counter's form)."""
 
-    name = StringField(_l("Counter name"), validators=[DataRequired(), Length(max=counters.NAME_MAX), ONE_LINE])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=counters.ADDRESS_MAX), ONE_LINE])
-    opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=counters.HOURS_MAX), ONE_LINE])
-    phone = StringField(_l("Phone for buyers"), validators=[Optional(), Length(max=counters.PHONE_MAX), ONE_LINE])
+    name = OneLineField(_l("Counter name"), validators=[DataRequired()], max_length=counters.NAME_MAX)
+    address = OneLineField(_l("Address"), validators=[Optional()], max_length=counters.ADDRESS_MAX)
+    opening_hours = OneLineField(_l("Opening hours"), validators=[Optional()], max_length=counters.HOURS_MAX)
+    phone = OneLineField(_l("Phone for buyers"), validators=[Optional()], max_length=counters.PHONE_MAX)
 
 
 class NewCounterForm(CounterForm):
     """A new counter: its code too."""
 
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=counters.CODE_MAX), ONE_LINE])
+    code = OneLineField(_l("Code"), validators=[DataRequired()], max_length=counters.CODE_MAX)
 
 
 class OpenForm(FlaskForm):
@@ -54,8 +52,8 @@ class OpenForm(FlaskForm):
 class PlaceForm(FlaskForm):
     """A town's or a village's Chinese and English names."""
 
-    name_zh = StringField(_l("Chinese name"), validators=[DataRequired(), ONE_LINE])
-    name_en = StringField(_l("English name"), validators=[Optional(), Length(max=places.ENGLISH_NAME_MAX), ONE_LINE])
+    name_zh = OneLineField(_l("Chinese name"), validators=[DataRequired()])
+    name_en = OneLineField(_l("English name"), validators=[Optional()], max_length=places.ENGLISH_NAME_MAX)
 
 
 def show_refusal(form: FlaskForm, error: DomainError) -> int:

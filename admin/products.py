@@ -14,11 +14,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional
 
-from admin.stock import show_domain_error, show_error
 from shop import money
 from shop.catalog import pricing, products
 from shop.clock import business_today, local_time
@@ -27,15 +26,13 @@ from shop.extensions import db
 from shop.models import Product, ProductCategory, Role
 from shop.units import Unit
 from shop.web.access import roles_required, signed_in_user
+from shop.web.forms import MANY_LINES, MoneyField, OneLineField, show_domain_error, show_error
 from shop.web.templating import label
 
 bp = Blueprint("admin_products", __name__, url_prefix="/admin/products")
 
 manager_only = roles_required(Role.ADMIN)
 
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
-#: Descriptions may run over lines, but carry no other control character.
-MANY_LINES = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
 #: Which form field shows each use-case error.
 FIELDS = {"sku": "sku", "name_zh": "name_zh", "name": "name_zh", "price": "price", "price_per": "per", "image": "image"}
 #: The quantities a price may be per, by unit: a 斤 is how a Hainan market prices dried seafood.
@@ -60,15 +57,17 @@ def per_choices(unit: Unit, current: int | None = None) -> list[SelectChoice]:
 class ProductForm(FlaskForm):
     """What the manager may change about a product."""
 
-    name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=100), ONE_LINE])
-    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=100), ONE_LINE])
+    name_zh = OneLineField(_l("Name (Chinese)"), validators=[DataRequired()], max_length=100)
+    name_en = OneLineField(_l("Name (English)"), validators=[Optional()], max_length=100)
     category = SelectField(_l("Shelf section"), validators=[DataRequired()])
-    price = StringField(_l("Price (yuan)"), validators=[DataRequired(), Length(max=20)])
+    price = MoneyField(
+        _l("Price (yuan)"), [DataRequired(), Length(max=20)], message=_l("Give the price in yuan, such as 68 or 68.50.")
+    )
     per = SelectField(_l("Per"), validators=[DataRequired()])
     description_zh = TextAreaField(_l("Description (Chinese)"), validators=[Length(max=2000), MANY_LINES])
     description_en = TextAreaField(_l("Description (English)"), validators=[Length(max=2000), MANY_LINES])
-    cert_no = StringField(_l("Assistance product certificate no."), validators=[Length(max=60), ONE_LINE])
-    cert_issuer = StringField(_l("Issued by"), validators=[Length(max=100), ONE_LINE])
+    cert_no = OneLineField(_l("Assistance product certificate no."), max_length=60)
+    cert_issuer = OneLineField(_l("Issued by"), max_length=100)
     cert_expires_on = DateField(_l("Certificate valid until"), validators=[Optional()])
     active = BooleanField(_l("On sale"))
 
@@ -78,17 +77,14 @@ class ProductForm(FlaskForm):
         self.per.choices = per_choices(unit, current_per)
 
     def changes(self) -> dict | None:
-        """The use case's keyword arguments, or None with the price's error shown."""
-        try:
-            price_fen = money.parse_yuan(self.price.data or "")
-        except money.InvalidAmount:
-            show_error(self, "price", _("Give the price in yuan, such as 68 or 68.50."))
+        """The use case's keyword arguments, or None when the price was not read."""
+        if self.price.fen is None:
             return None
         return {
             "name_zh": self.name_zh.data,
             "name_en": self.name_en.data or "",
             "category": ProductCategory(self.category.data),
-            "price_fen": price_fen,
+            "price_fen": self.price.fen,
             "price_per": int(self.per.data),
             "description_zh": self.description_zh.data or "",
             "description_en": self.description_en.data or "",
@@ -102,7 +98,7 @@ class ProductForm(FlaskForm):
 class NewProductForm(ProductForm):
     """A new product: its SKU and unit too, which never change afterwards."""
 
-    sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=40), ONE_LINE])
+    sku = OneLineField(_l("SKU"), validators=[DataRequired()], max_length=40)
     unit = SelectField(_l("How it is sold"), validators=[DataRequired()])
 
     def fill_choices(self, unit: Unit, current_per: int | None = None) -> None:

@@ -19,10 +19,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
-from wtforms.validators import AnyOf, InputRequired, Length, Regexp
+from wtforms.validators import AnyOf, InputRequired, Length
 
-from admin.households import month_text, person, signed_text, words
-from admin.stock import pdf_response, show_domain_error
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.models import Household, ReviewOutcome, Role
@@ -32,15 +30,15 @@ from shop.oversight.officer_view import review_state
 from shop.oversight.statements import Cause, month_statement
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
-from shop.web.templating import quantity_text
+from shop.web.forms import MANY_LINES, show_domain_error
+from shop.web.responses import pdf_response
+from shop.web.templating import month_text, person, quantity_text, signed_text, words
 from shop.web.urls import statement_url
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 
 #: Who reads statements: the manager, the officers (their own households) and the supervisors (their town, or all).
 READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
-#: Control characters have no place in a note, and PostgreSQL refuses NUL outright; line breaks may stay.
-NOTE_TEXT = Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", message=_l("Remove the control characters."))
 
 
 # ---------------------------------------------------------------- words
@@ -135,7 +133,7 @@ class ReviewForm(FlaskForm):
     """The officer's verdict on the month they saw: confirmed, or disputed with a note."""
 
     outcome = HiddenField(validators=[AnyOf([o.value for o in ReviewOutcome], message=_l("Confirm or dispute."))])
-    note = TextAreaField(_l("What is wrong?"), validators=[Length(max=reviews.MAX_NOTE), NOTE_TEXT])
+    note = TextAreaField(_l("What is wrong?"), validators=[Length(max=reviews.MAX_NOTE), MANY_LINES])
     #: The digest of the statement shown with the form: the use case refuses if the month changed since.
     digest = HiddenField(validators=[InputRequired(_l("Open the month again and review it.")), Length(max=64)])
 
@@ -229,7 +227,11 @@ class ResolveForm(FlaskForm):
 
     resolution = TextAreaField(
         _l("Answer"),
-        validators=[InputRequired(_l("Say what was done about the dispute.")), Length(max=reviews.MAX_NOTE), NOTE_TEXT],
+        validators=[
+            InputRequired(_l("Say what was done about the dispute.")),
+            Length(max=reviews.MAX_NOTE),
+            MANY_LINES,
+        ],
     )
 
 

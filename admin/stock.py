@@ -12,50 +12,54 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional
 
 try:  # WTForms 3.3 declares a select's options as SelectChoice; tuples go away in 3.4.
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms takes (value, label) tuples
     SelectChoice = None
 
-from shop import audit, units
+from shop import audit
 from shop.catalog import products
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.models import Counter, Household, Lot, Product, Role, SettlementMode, User, WriteOffReason
-from shop.money import InvalidAmount, format_fen, parse_yuan, price_for
+from shop.money import format_fen, price_for
 from shop.pdf import PackageLabel, ReceivingSlip, render_labels, render_receiving_slip
 from shop.pdf.labels import MAX_COPIES
 from shop.stock import lots as stock
 from shop.stock.counters import counter_for, find_counter
-from shop.units import GRAMS_PER_JIN, Unit, printed_quantity_zh
+from shop.units import GRAMS_PER_JIN, Unit
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
-from shop.web.responses import error_response, status_of
+from shop.web.forms import (
+    STOCK_WORDS,
+    BadEntry,
+    MoneyField,
+    OneLineField,
+    QuantityField,
+    parse_entry,
+    show_domain_error,
+    show_error,
+)
+from shop.web.responses import error_response, pdf_response
 from shop.web.templating import label, localised, quantity_text, share_text, staff_quantity_text
 from shop.web.urls import public_url
+from shop.wording import printed_quantity_zh
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
 
 #: Who handles stock: the counter manager and the clerks.
 STOCK_STAFF = (Role.ADMIN, Role.CLERK)
-#: Control characters have no place in a note, and PostgreSQL refuses NUL outright.
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
-
 _PERCENT = re.compile(r"(?P<whole>\d{1,3})(?:\.(?P<frac>\d{1,2}))?%?")
 
 
 # Reading what people type.
-
-
-class BadEntry(ValueError):
-    """Something typed into a form that cannot be read as what the field asks for."""
 
 
 def unit_words() -> tuple[str, str, str]:
@@ -83,28 +87,16 @@ def parse_quantity(text: str | None, unit: str, product: Product | None, *, allo
 
     Without a product (none chosen yet) any unit goes, so the number can still be checked.
     """
+    check_unit(unit, product)
+    return parse_entry(text, unit, STOCK_WORDS, allow_zero=allow_zero)
+
+
+def check_unit(unit: str | None, product: Product | None) -> None:
+    """Refuse a unit the product is not counted in: 斤 or grams for weighed goods, pieces for the rest."""
     if unit not in dict(unit_choices(product.unit if product else None)):
         if product.unit is Unit.GRAM:
             raise BadEntry(_("%(product)s is weighed: give the quantity in jin or grams.", product=localised(product)))
         raise BadEntry(_("%(product)s is counted in pieces: choose pieces.", product=localised(product)))
-    try:
-        quantity = units.parse_quantity(text, unit)
-    except units.InvalidQuantity as bad:
-        raise BadEntry(_quantity_message(bad.reason, unit, text)) from None
-    if quantity == 0 and not allow_zero:
-        raise BadEntry(_("The quantity must be more than zero."))
-    return quantity
-
-
-def _quantity_message(reason: str, unit: str, text: str | None) -> str:
-    """Why a typed quantity was refused, in the words of the unit it was typed in."""
-    if reason == units.InvalidQuantity.NEGATIVE:
-        return _("The quantity must be more than zero.")
-    if reason == units.InvalidQuantity.NOT_A_NUMBER:
-        return _("Write the quantity as a number, such as 3 or 1.5.")
-    if unit == "jin":
-        return _("%(n)s jin is not a whole number of grams (1 jin = 500 g); weigh it in grams.", n=(text or "").strip())
-    return _("Give whole grams.") if unit == "g" else _("Give whole pieces.")
 
 
 def parse_share(text: str | None) -> int:
@@ -129,29 +121,16 @@ def _optional_id(value) -> int | None:
     return None if value in (None, "") else int(value)
 
 
-def show_error(form: FlaskForm, field_name: str | None, message: str) -> None:
-    """Put a message beside a form's field, or at the top when no field is at fault."""
-    if field_name and field_name in form:
-        form[field_name].errors = [*form[field_name].errors, message]
-    else:
-        form.form_errors.append(message)
-
-
-def show_domain_error(form: FlaskForm, error: DomainError, fields: dict[str, str]) -> int:
-    """Show a use case's refusal on the form and return the HTTP status of its kind."""
-    show_error(form, fields.get(error.field or ""), error.message)
-    return status_of(error)
-
-
 def read_quantity(form: FlaskForm, product: Product | None) -> int | None:
-    """The quantity and unit fields of a form as grams or pieces, or None with the error shown."""
+    """The quantity field (read in the unit chosen) as grams or pieces of this product, or None with the error shown."""
     if form.quantity.errors:
         return None
     try:
-        return parse_quantity(form.quantity.data, form.unit.data, product)
+        check_unit(form.unit.data, product)
     except BadEntry as error:
         show_error(form, "quantity", str(error))
         return None
+    return form.quantity.quantity
 
 
 # Who sees which counter and lot.
@@ -246,13 +225,17 @@ class ReceiveForm(FlaskForm):
         _l("Household"), coerce=_optional_id, validators=[InputRequired(_l("Choose the household that delivered."))]
     )
     #: What the clerk typed to find the household: its choices are at most households.SEARCH_LIMIT matches.
-    household_search = StringField(_l("Find the household"), validators=[Optional(), Length(max=200), ONE_LINE])
-    quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
+    household_search = OneLineField(_l("Find the household"), validators=[Optional()], max_length=200)
+    quantity = QuantityField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
     unit = SelectField(_l("Unit"))
     best_before = DateField(_l("Best before"), validators=[InputRequired(_l("Give the best-before date."))])
     mode = RadioField(_l("Settlement"), default=SettlementMode.CONSIGNMENT.value)
     share = StringField(_l("Household's share of the sale price (%)"), validators=[Length(max=10)])
-    price = StringField(_l("Price agreed for the whole lot (yuan)"), validators=[Length(max=20)])
+    price = MoneyField(
+        _l("Price agreed for the whole lot (yuan)"),
+        [Length(max=20)],
+        message=_l("Write the price in yuan, such as 150 or 150.50."),
+    )
     counter = SelectField(_l("Counter"), coerce=_optional_id)
     #: The households the search found, offered by receive_page (with full names when it answers 200).
     found: tuple[Household, ...] = ()
@@ -388,21 +371,16 @@ class Delivery:
 def read_delivery(form: ReceiveForm, on_sale: dict[int, Product]) -> Delivery | None:
     """The form's quantity and terms as integers, or None with the errors shown."""
     quantity = read_quantity(form, on_sale.get(form.product.data))
-    share_bp = price_fen = None
+    share_bp = None
     if form.mode.data == SettlementMode.CONSIGNMENT and (form.share.data or "").strip():
         try:
             share_bp = parse_share(form.share.data)
         except BadEntry as error:
             show_error(form, "share", str(error))
-    price_typed = (form.price.data or "").strip()
-    if form.mode.data == SettlementMode.PURCHASE and not price_typed:
+    # A price typed beside 代销 is passed on (form.price.fen), so the terms refuse it instead of dropping it unseen.
+    price_fen = form.price.fen
+    if form.mode.data == SettlementMode.PURCHASE and not (form.price.data or "").strip():
         show_error(form, "price", _("Give the price agreed for the whole lot, in yuan."))
-    elif price_typed:
-        # A price typed beside 代销 is passed on, so the terms refuse it instead of dropping it unseen.
-        try:
-            price_fen = parse_yuan(price_typed)
-        except InvalidAmount:
-            show_error(form, "price", _("Write the price in yuan, such as 150 or 150.50."))
     if quantity is None or form.errors:
         return None
     return Delivery(quantity, share_bp, price_fen)
@@ -469,29 +447,29 @@ def valid_ids(form: ReceiveForm) -> set[int]:
 class WriteOffForm(FlaskForm):
     """Goods taken off the shelf unsold (报损)."""
 
-    quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
+    quantity = QuantityField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
     unit = SelectField(_l("Unit"))
     reason = SelectField(_l("Reason"))
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+    note = OneLineField(_l("Note"), validators=[Optional()], max_length=200)
 
 
 class ReturnForm(FlaskForm):
     """Unsold consignment goods given back to their household (退回农户)."""
 
-    quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
+    quantity = QuantityField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
     unit = SelectField(_l("Unit"))
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+    note = OneLineField(_l("Note"), validators=[Optional()], max_length=200)
 
 
 class TransferForm(FlaskForm):
     """Part of a lot moved to another counter (调拨)."""
 
-    quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
+    quantity = QuantityField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
     unit = SelectField(_l("Unit"))
     to_counter = SelectField(
         _l("To counter"), coerce=_optional_id, validators=[InputRequired(_l("Choose the counter to move it to."))]
     )
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+    note = OneLineField(_l("Note"), validators=[Optional()], max_length=200)
 
 
 def transfer_form(lot: Lot) -> TransferForm:
@@ -690,15 +668,6 @@ def trace_url(lot: Lot) -> str:
     return public_url("catalog.trace", token=lot.trace_token)
 
 
-def pdf_response(document: bytes, filename: str):
-    """A PDF shown in the browser (to print), not cached on shared machines."""
-    response = make_response(document)
-    response.mimetype = "application/pdf"
-    response.headers.set("Content-Disposition", "inline", filename=filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/lots/<id:lot_id>/slip.pdf")
 @roles_required(*STOCK_STAFF)
 def slip(lot_id: int):
@@ -783,7 +752,7 @@ def labels(lot_id: int):
 class StocktakeForm(FlaskForm):
     """What was counted on the shelf; one count, unit and expected quantity per lot are added to it."""
 
-    note = StringField(_l("Note"), validators=[Optional(), Length(max=200), ONE_LINE])
+    note = OneLineField(_l("Note"), validators=[Optional()], max_length=200)
 
 
 def stocktake_form(lots: list[Lot]) -> StocktakeForm:

@@ -14,17 +14,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import PasswordField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from admin.stock import show_domain_error
 from shop.clock import local_time
 from shop.errors import DomainError
 from shop.extensions import db
 from shop.models import Counter, Role, Town
 from shop.staff import accounts
 from shop.web.access import roles_required, signed_in_user
+from shop.web.forms import OneLineField, show_domain_error
 from shop.web.responses import error_response
 from shop.web.templating import label, localised
 
@@ -32,8 +32,6 @@ bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
 manager_only = roles_required(Role.ADMIN)
 
-#: Control characters have no place in a one-line entry, and PostgreSQL refuses NUL outright.
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
 #: Household codes, one per line or separated by commas or spaces.
 CODES = Regexp(r"^[A-Za-z0-9_.\-\s,，;；]*$", message=_l("Household codes are letters, digits, '-', '_' and '.'."))
 #: Which form field shows each use-case error.
@@ -66,7 +64,7 @@ def split_codes(text: str | None) -> list[str]:
 class AccountForm(FlaskForm):
     """The name, role and scope of an account."""
 
-    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=60), ONE_LINE])
+    display_name = OneLineField(_l("Display name"), validators=[Optional()], max_length=60)
     role = SelectField(_l("Role"), validators=[DataRequired()])
     town = SelectField(_l("Town (supervisors only)"), validators=[Optional()], validate_choice=True)
     counter = SelectField(_l("Counter (clerks and the manager)"), validators=[Optional()], validate_choice=True)
@@ -91,7 +89,7 @@ class AccountForm(FlaskForm):
 class NewAccountForm(AccountForm):
     """A new account: its username and first password too."""
 
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=40), ONE_LINE])
+    username = OneLineField(_l("Username"), validators=[DataRequired()], max_length=40)
     password = PasswordField(
         _l("First password"), validators=[DataRequired(), Length(max=accounts.MAX_PASSWORD_LENGTH)]
     )

@@ -40,15 +40,6 @@ def grams_to_jin_text(grams: int) -> str:
     return f"{whole}.{frac:02d}".rstrip("0").rstrip(".")
 
 
-def printed_quantity_zh(quantity: int, unit: Unit) -> str:
-    """A quantity as printed papers (receipts, slips) give it, in Chinese: 3000 克（6 斤）, or 12 件."""
-    if unit is Unit.GRAM:
-        jin = grams_to_jin_text(quantity)
-        # A crumb under 0.01 斤 would print "0 斤": its grams say it all.
-        return f"{quantity} 克（{jin} 斤）" if jin != "0" else f"{quantity} 克"
-    return f"{quantity} 件"
-
-
 def grams_to_kg_text(grams: int) -> str:
     """Write grams as kilograms with at most two decimals and no trailing zeros."""
     hundredths = (grams * 2 + 10) // 20

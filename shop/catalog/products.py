@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from shop.catalog import pricing, product_images
+from shop.clock import business_today
 from shop.errors import Conflict, Invalid, NotFound
 from shop.extensions import db
 from shop.models import Product, ProductCategory, User, Village
@@ -214,3 +215,24 @@ def remove_picture(product_id: int) -> Product:
         found = _locked(session, product_id)
         found.image = None
     return found
+
+
+def till_catalog(counter_id: int) -> list[tuple]:
+    """Each active product with its JSON for the till, counting only what is on sale at this counter."""
+    available = lots.available_at_counter(counter_id, business_today())
+    return [
+        (
+            p,
+            {
+                "id": p.id,
+                "sku": p.sku,
+                "name": p.name_zh,
+                "name_en": p.name_en,
+                "unit": p.unit.value,
+                "price_fen": p.price_fen,
+                "price_per": p.price_per,
+                "available": available.get(p.id, 0),
+            },
+        )
+        for p in active_products()
+    ]

@@ -14,7 +14,7 @@ from shop.ledger.chain import EntryKind
 from shop.models import HouseholdCategory, MonitorSubtype, MonthReview, PayoutMethod, ReviewOutcome, User
 from shop.oversight.statements import Cause, Line, MonthStatement
 from shop.pdf.statement import HouseholdStatement, StatementRow, render_statement
-from shop.units import Unit, grams_to_jin_text
+from shop.wording import market_quantity_zh
 
 #: Who issues the statement: every counter of the installation credits the same ledger.
 ISSUER = "临高县消费帮扶专柜"
@@ -92,7 +92,7 @@ def description(kind: EntryKind, cause: Cause) -> str:
         return f"调整：{cause.adjustment.reason}"
     if cause.payout is not None:
         return f"支付 {cause.payout.number} · {PAYOUT_METHODS.get(cause.payout.method, cause.payout.method)}"
-    goods = f"{cause.product_name} {quantity_zh(cause.quantity, cause.unit)}".strip()
+    goods = f"{cause.product_name} {market_quantity_zh(cause.quantity, cause.unit)}".strip()
     lot = f"批次 {cause.lot.code}" if cause.lot is not None else ""
     if cause.refund_id is not None:
         return " · ".join(p for p in (goods, f"退款 #{cause.refund_id}", f"销售 #{cause.sale_id}", lot) if p)
@@ -101,16 +101,6 @@ def description(kind: EntryKind, cause: Cause) -> str:
     if cause.lot is not None:
         return " · ".join(p for p in ("收购", goods, lot) if p)
     return {EntryKind.CREDIT: "入账", EntryKind.REVERSAL: "冲减", EntryKind.PAYOUT: "支付"}.get(kind, "调整")
-
-
-def quantity_zh(quantity: int | None, unit) -> str:
-    """A quantity as a Chinese market reads it: 0.5 斤 (2 克 for a crumb under 0.01 斤), 2 件."""
-    if quantity is None:
-        return ""
-    if unit is Unit.GRAM:
-        jin = grams_to_jin_text(quantity)
-        return f"{quantity} 克" if jin == "0" and quantity else f"{jin} 斤"
-    return f"{quantity} 件"
 
 
 def category_text(category: HouseholdCategory, subtype: MonitorSubtype | None) -> str:

@@ -37,7 +37,10 @@ from shop.stock import lots as stock
 from shop.stock.counters import default_counter, find_counter
 from shop.transaction import atomic
 from shop.units import Unit
-from shop.web.templating import quantity_text
+from shop.wording import quantity_text
+
+#: An order link's token as new_order_token makes it (url-safe base64, 32 characters), with room to spare.
+ORDER_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class UnknownOrder(NotFound):

@@ -53,7 +53,7 @@ from shop.stock.counters import counter_for, working_counter
 from shop.stock.lots import UnknownProduct
 from shop.transaction import atomic
 from shop.units import Unit
-from shop.web.templating import staff_quantity_text
+from shop.wording import staff_quantity_text
 
 #: A basket longer than this is a mistake at the till, not a purchase.
 MAX_LINES = 50
@@ -617,3 +617,12 @@ def refunds_of_earlier_sales(counter_id: int, on: date) -> list[Refund]:
             .order_by(Refund.created_at, Refund.id)
         )
     )
+
+
+def refunded_quantities(sale: Sale) -> dict[int, int]:
+    """Grams or pieces of each sale line already given back."""
+    given: dict[int, int] = {}
+    for r in sale.refunds:
+        for line in r.lines:
+            given[line.sale_line_id] = given.get(line.sale_line_id, 0) + line.quantity
+    return given

@@ -22,6 +22,7 @@ from shop.clock import now_utc
 from shop.errors import Conflict, Forbidden, Invalid, NotFound
 from shop.extensions import db
 from shop.models import EndedSession, Household, HouseholdField, Role, User, normalise_username
+from shop.plain_text import is_one_line
 from shop.stock.counters import counter_by_code
 from shop.transaction import atomic
 from shop.villages.households import FROM_ACCOUNT, change_part, households_by_code
@@ -34,7 +35,6 @@ MAX_PASSWORD_LENGTH = 128
 MIN_PASSWORD_SCORE = 3
 MAX_DISPLAY_NAME = 60
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,39}")
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Checked against when the account does not exist, so that a wrong username
 # takes as long to refuse as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -85,7 +85,7 @@ def check_password_strength(password: str, username: str = "", display_name: str
         raise WeakPassword(_("A password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH), "password")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise WeakPassword(_("A password has at most %(n)d characters.", n=MAX_PASSWORD_LENGTH), "password")
-    if CONTROL.search(password):
+    if not is_one_line(password):
         raise WeakPassword(_("Remove the control characters from the password."), "password")
     name = normalise_username(username)
     if len(name) >= 3 and name in password.lower():
@@ -178,7 +178,7 @@ def _check_username(username: str) -> str:
 
 def _check_display_name(display_name: str) -> str:
     display_name = (display_name or "").strip()
-    if len(display_name) > MAX_DISPLAY_NAME or CONTROL.search(display_name):
+    if len(display_name) > MAX_DISPLAY_NAME or not is_one_line(display_name):
         raise Invalid(_("A name of at most %(n)d characters, on one line.", n=MAX_DISPLAY_NAME), "display_name")
     return display_name
 

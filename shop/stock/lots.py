@@ -46,7 +46,7 @@ from shop.stock.counters import counter_for, find_counter
 from shop.transaction import atomic
 from shop.units import Unit
 from shop.villages.households import UnknownHousehold
-from shop.web.templating import staff_quantity_text
+from shop.wording import staff_quantity_text
 
 #: The most one lot may hold: ten tonnes in grams, or ten million pieces.
 MAX_LOT_QTY = 10_000_000

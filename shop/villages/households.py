@@ -25,6 +25,7 @@ from shop.models import (
     Village,
     normalise_username,
 )
+from shop.plain_text import is_one_line, is_plain_lines
 from shop.privacy import mask_name, mask_phone
 from shop.transaction import atomic
 from shop.villages.places import village_in
@@ -35,8 +36,6 @@ HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 MOBILE = re.compile(r"1[3-9][0-9]{9}")
 #: More people than this in one household is a typing mistake.
 MAX_MEMBERS = 50
-#: Control characters have no place in a name or a reason, and PostgreSQL refuses NUL outright.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 #: Where a change to a household was made, as its history records it.
 #: (An officer's account naming its households hands them over too.)
@@ -241,7 +240,7 @@ def visible_household(user: User, household_id: int) -> Household:
 def check_head_name(name: str) -> str:
     """A head's name: one line of 1 to 50 characters."""
     name = (name or "").strip()
-    if not name or len(name) > 50 or _CONTROL.search(name):
+    if not name or len(name) > 50 or not is_one_line(name):
         raise Invalid(_("Give the head's name in one line of at most 50 characters."), "head_name")
     return name
 
@@ -266,7 +265,7 @@ def check_reason(reason: str, *, required: bool) -> str:
     reason = (reason or "").strip()
     if required and not reason:
         raise Invalid(_("Say why, for the household's history."), "reason")
-    if len(reason) > 500 or re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", reason):
+    if len(reason) > 500 or not is_plain_lines(reason):
         raise Invalid(_("The reason is at most 500 characters, without control characters."), "reason")
     return reason
 

@@ -5,8 +5,6 @@ town_en and village_en optional); Lingao's ships with the package (LINGAO_FILE).
 all or nothing and adds only what is new, so a file can be imported again after it grows.
 """
 
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from shop.errors import Conflict, Invalid, NotFound
 from shop.extensions import db
 from shop.models import Town, Village
+from shop.plain_text import is_place_name
 from shop.tables import Row
 from shop.transaction import atomic
 
@@ -33,8 +32,6 @@ PLACE_COLUMNS = {
 REQUIRED_COLUMNS = ("town",)
 #: How many of a file's problems are kept to show; the rest are only counted.
 MAX_PROBLEMS_SHOWN = 100
-#: Control characters, line and paragraph separators and bidirectional overrides: a name is one plain line.
-_NOT_IN_A_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def lingao_file():
@@ -156,7 +153,7 @@ def name_problem(text: str, limit: int, required: bool) -> str | None:
         return _("The name is empty.") if required else None
     if len(text) > limit:
         return _("A name has at most %(n)d characters (this one has %(length)d).", n=limit, length=len(text))
-    if _NOT_IN_A_NAME.search(text) or any(unicodedata.category(c) == "Cs" for c in text):
+    if not is_place_name(text):
         return _("Remove the control characters.")
     return None
 

@@ -36,6 +36,7 @@ from shop.models import (
     Village,
     normalise_username,
 )
+from shop.plain_text import is_one_line
 from shop.privacy import mask_name, mask_phone
 from shop.tables import Refusal, Row, UnreadableTable, read_table
 from shop.transaction import atomic
@@ -90,7 +91,6 @@ SUBTYPE_ZH = {
     MonitorSubtype.SUDDEN: "突发严重困难户",
 }
 MAX_VILLAGE = 60
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,4}")
 
 
@@ -153,7 +153,7 @@ def _choice(text: str, choices: dict, column: str):
 
 def _village(text: str) -> str:
     name = _plain(text)
-    if not name or len(name) > MAX_VILLAGE or _CONTROL.search(name):
+    if not name or len(name) > MAX_VILLAGE or not is_one_line(name):
         raise Invalid(_("Name the village in one line of at most %(n)s characters.", n=MAX_VILLAGE), "village")
     return name
 
@@ -167,7 +167,7 @@ def _code(text: str) -> str:
 
 def _required(text: str, column: str) -> str:
     value = _plain(text)
-    if not value or len(value) > 40 or _CONTROL.search(value):
+    if not value or len(value) > 40 or not is_one_line(value):
         raise Invalid(_("Fill in this column (one line, at most 40 characters)."), column)
     return value
 

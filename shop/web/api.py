@@ -39,6 +39,7 @@ from shop.money import MAX_FEN
 from shop.oversight import statement_pdf
 from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
 from shop.oversight.statements import month_statement
+from shop.plain_text import MANY_LINES, ONE_LINE
 from shop.selling import orders, payments, refused_sales, sales
 from shop.staff import accounts
 from shop.stock import lots
@@ -46,17 +47,11 @@ from shop.stock.counters import working_counter
 from shop.units import Unit
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
-from shop.web.checkout import ORDER_TOKEN
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
 from shop.web.urls import statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-#: Control characters have no place in a name, and PostgreSQL refuses NUL outright.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-#: Descriptions may keep line breaks and tabs.
-MANY_LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def Text(max_length: int, min_length: int = 0, pattern: str = ONE_LINE):
@@ -635,28 +630,7 @@ def counter_products():
     if chosen is not None and not 0 < chosen < 2**31:
         return json_error(404, "not_found", _("No open counter has id %(id)s.", id=chosen))
     counter = working_counter(signed_in_user(), chosen)
-    return jsonify([entry for _product, entry in till_catalog(counter.id)])
-
-
-def till_catalog(counter_id: int) -> list[tuple]:
-    """Each active product with its JSON for the till, counting only what is on sale at this counter."""
-    available = lots.available_at_counter(counter_id, business_today())
-    return [
-        (
-            p,
-            {
-                "id": p.id,
-                "sku": p.sku,
-                "name": p.name_zh,
-                "name_en": p.name_en,
-                "unit": p.unit.value,
-                "price_fen": p.price_fen,
-                "price_per": p.price_per,
-                "available": available.get(p.id, 0),
-            },
-        )
-        for p in products.active_products()
-    ]
+    return jsonify([entry for _product, entry in products.till_catalog(counter.id)])
 
 
 @bp.post("/counter/sales")
@@ -850,7 +824,7 @@ def place_order():
 @public
 def get_order(token):
     """An order and its status, for whoever holds its link."""
-    if not ORDER_TOKEN.fullmatch(token):  # a NUL would be a database error, not a 404
+    if not orders.ORDER_TOKEN.fullmatch(token):  # a NUL would be a database error, not a 404
         abort(json_error(404, "not_found", _("There is no such order.")))
     return jsonify(order_json(orders.order_by_token(token)))
 

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms import HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from shop.errors import DomainError
 from shop.staff import accounts
 from shop.web.access import public, signed_in_user, staff_required
+from shop.web.forms import OneLineField
 from shop.web.responses import json_error, status_of, wants_json
 from shop.web.sessions import end_session, keep_session, keep_this_session, login_throttle, safe_next, start_session
 
@@ -21,10 +22,7 @@ bp.before_app_request(keep_session)
 class LoginForm(FlaskForm):
     """Username and password."""
 
-    username = StringField(
-        _l("Username"),
-        validators=[DataRequired(), Length(max=40), Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Not a username."))],
-    )
+    username = OneLineField(_l("Username"), [DataRequired()], max_length=40, message=_l("Not a username."))
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
 

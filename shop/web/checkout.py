@@ -35,7 +35,6 @@ try:  # WTForms 3.3 declares choices as SelectChoice; tuples go away in 3.4.
 except ImportError:  # pragma: no cover - older WTForms takes (value, label) tuples
     SelectChoice = None
 
-from shop import units
 from shop.catalog import products
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
@@ -50,6 +49,7 @@ from shop.stock.allocation import OutOfStock
 from shop.stock.counters import default_counter
 from shop.units import Unit, grams_to_jin_text
 from shop.web.access import public
+from shop.web.forms import CART_WORDS, OneLineField, PlainText, QuantityField
 from shop.web.responses import status_of
 from shop.web.templating import is_chinese, localised, quantity_text
 from shop.web.urls import public_url
@@ -63,21 +63,15 @@ MAX_CART_LINES = MAX_LINES
 MAX_LINE_QTY = stock.MAX_LOT_QTY
 #: A mainland mobile number: 11 digits starting 13–19 (ASCII digits only; `\d` would take any script's).
 MOBILE = r"^1[3-9][0-9]{9}$"
-#: Control characters have no place in a name or an address, and PostgreSQL refuses NUL outright.
-ONE_LINE = Regexp(r"^[^\x00-\x1f\x7f]*$", message=_l("Remove the control characters."))
 #: How often the order page looks again while Stripe confirms a payment, and for how long.
 CONFIRM_EVERY_S = 3
 CONFIRM_CHECKS = 20
 
 
-#: An order link's token as new_order_token makes it (url-safe base64, 32 characters), with room to spare.
-ORDER_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
 @bp.url_value_preprocessor
 def _plain_token(_endpoint, values) -> None:
     """A token that no order could have (a NUL, markup, 100 kB) is a 404 before it reaches the database."""
-    if values and "token" in values and not ORDER_TOKEN.fullmatch(values["token"]):
+    if values and "token" in values and not orders.ORDER_TOKEN.fullmatch(values["token"]):
         abort(404)
 
 
@@ -167,32 +161,6 @@ def unit_choices(unit: Unit) -> list[tuple[str, str]]:
     return [("piece", _("pieces"))]
 
 
-def read_quantity(text: str | None, entered_in: str | None, product: Product) -> int:
-    """A typed quantity as whole grams or pieces of this product, or BadQuantity saying why not."""
-    if entered_in not in dict(unit_choices(product.unit)):
-        raise BadQuantity(_("Choose the unit from the list."))
-    try:
-        quantity = units.parse_quantity(text or "", entered_in)
-    except units.InvalidQuantity as bad:
-        raise BadQuantity(_quantity_message(bad.reason, entered_in, text)) from None
-    if quantity == 0:
-        raise BadQuantity(_("The quantity must be more than zero."))
-    if quantity > orders.line_cap(product.unit):
-        raise BadQuantity(orders.line_cap_message(product.unit))
-    return quantity
-
-
-def _quantity_message(reason: str, entered_in: str, text: str | None) -> str:
-    """Why a typed quantity was refused, in the words of the unit it was typed in."""
-    if reason == units.InvalidQuantity.NEGATIVE:
-        return _("The quantity must be more than zero.")
-    if reason == units.InvalidQuantity.NOT_A_NUMBER:
-        return _("Write the quantity as a number, such as 3 or 1.5.")
-    if entered_in == "jin":
-        return _("%(n)s jin is not a whole number of grams (1 jin = 500 g); give it in grams.", n=(text or "").strip())
-    return _("Give whole grams.") if entered_in == "g" else _("Give whole pieces.")
-
-
 def entry_of(quantity: int, unit: Unit) -> tuple[str, str]:
     """A cart quantity as the form shows it again: in 斤 when that is exact, else in grams; pieces as they are."""
     if unit is Unit.PIECE:
@@ -204,16 +172,24 @@ def entry_of(quantity: int, unit: Unit) -> tuple[str, str]:
 class QuantityForm(FlaskForm):
     """A quantity and the unit it is typed in: the product page's "add to cart" and each cart line."""
 
-    quantity = StringField(_l("Quantity"), validators=[InputRequired(_l("Give the quantity.")), Length(max=20)])
-    # The product decides which units are allowed; read_quantity checks the choice.
+    quantity = QuantityField(
+        _l("Quantity"),
+        [InputRequired(_l("Give the quantity.")), Length(max=20)],
+        words=CART_WORDS,
+        wrong_unit=_l("Choose the unit from the list."),
+    )
+    # The product decides which units are allowed; quantity_from offers them to the quantity field.
     unit = SelectField(_l("Unit"), validate_choice=False)
 
 
 def quantity_from(form: QuantityForm, product: Product) -> int:
     """The quantity a submitted form asks for, or BadQuantity."""
+    form.quantity.offered = dict(unit_choices(product.unit))
     if not form.validate_on_submit():
         raise BadQuantity(next(iter(form.errors.values()))[0])
-    return read_quantity(form.quantity.data, form.unit.data, product)
+    if form.quantity.quantity > orders.line_cap(product.unit):
+        raise BadQuantity(orders.line_cap_message(product.unit))
+    return form.quantity.quantity
 
 
 # The cart's pages.
@@ -335,17 +311,13 @@ def phone_field(label) -> StringField:
 class CheckoutForm(FlaskForm):
     """Who is buying, how the goods reach them, and how they pay."""
 
-    name = StringField(
-        _l("Your name"),
-        filters=[lambda v: (v or "").strip()],
-        validators=[DataRequired(_l("Give your name.")), Length(max=50), ONE_LINE],
-    )
+    name = OneLineField(_l("Your name"), [DataRequired(_l("Give your name."))], max_length=50)
     phone = phone_field(_l("Mobile number"))
     fulfilment = RadioField(
         _l("How you get your goods"), default="pickup", validators=[InputRequired(_l("Choose pickup or delivery."))]
     )
     address = TextAreaField(
-        _l("Delivery address"), filters=[lambda v: (v or "").strip()], validators=[Length(max=300), ONE_LINE]
+        _l("Delivery address"), filters=[lambda v: (v or "").strip()], validators=[Length(max=300), PlainText()]
     )
     payment = RadioField(_l("Payment"), validators=[InputRequired(_l("Choose how you pay."))])
     #: Where a pickup is collected; only offered when more than one counter is open.

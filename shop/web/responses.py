@@ -1,6 +1,6 @@
 """Error responses: the JSON shape the API promises (docs/architecture.md), pages for people."""
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -55,6 +55,15 @@ def status_of(error: DomainError) -> int:
     bug, so 500.
     """
     return next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), 500)
+
+
+def pdf_response(document: bytes, filename: str):
+    """A PDF shown in the browser (to print), not cached on shared machines."""
+    response = make_response(document)
+    response.mimetype = "application/pdf"
+    response.headers.set("Content-Disposition", "inline", filename=filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def domain_error_response(error: DomainError):

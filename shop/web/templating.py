@@ -1,38 +1,34 @@
 """What templates may call: money and quantity display, localised names, the language."""
 
-from flask import Flask, g, has_request_context, url_for
-from flask_babel import get_locale
+from datetime import date
+
+from flask import Flask, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from shop.catalog import product_images
+from shop.ledger.chain import EntryKind
 from shop.models import (
+    AdjustmentStatus,
     HouseholdCategory,
+    HouseholdField,
     MonitoringStatus,
     MonitorSubtype,
     MovementKind,
     PaymentMethod,
+    PayoutMethod,
     Product,
     ProductCategory,
+    ReviewOutcome,
     Role,
     SettlementMode,
+    User,
     WriteOffReason,
 )
 from shop.money import format_fen
-from shop.units import GRAMS_PER_JIN, Unit, grams_to_jin_text, grams_to_kg_text
-
-
-def is_chinese() -> bool:
-    """Whether the page is being shown in Chinese; decided once per request, since a shelf asks it per product."""
-    if not has_request_context():
-        return str(get_locale()).startswith("zh")
-    chinese = g.get(_CHINESE)
-    if chinese is None:
-        chinese = str(get_locale()).startswith("zh")
-        setattr(g, _CHINESE, chinese)
-    return chinese
-
-
-_CHINESE = "_bangfu_is_chinese"
+from shop.units import GRAMS_PER_JIN, Unit
+from shop.villages import households
+from shop.wording import is_chinese, quantity_text, staff_quantity_text
 
 
 def localised(obj, attribute: str = "name") -> str:
@@ -42,25 +38,6 @@ def localised(obj, attribute: str = "name") -> str:
         if english:
             return english
     return getattr(obj, f"{attribute}_zh")
-
-
-def quantity_text(qty: int, unit: Unit) -> str:
-    """A stock quantity as a shopper reads it: 6.5 斤 / 3.25 kg, or 12 件 / 12 pcs."""
-    if unit is Unit.GRAM:
-        if is_chinese():
-            jin = grams_to_jin_text(qty)
-            # A crumb under 0.01 斤 would read "0 斤": say its grams instead.
-            return _("%(g)s g", g=qty) if jin == "0" and qty else _("%(n)s jin", n=jin)
-        return _("%(n)s kg", n=grams_to_kg_text(qty))
-    return _("%(n)s pcs", n=qty)
-
-
-def staff_quantity_text(quantity: int, unit: Unit) -> str:
-    """A quantity as staff read it at the counter, exact and in the till's units: 250 g (0.5 jin), or 2 pcs."""
-    if unit is Unit.GRAM:
-        jin = grams_to_jin_text(quantity)
-        return _("%(g)s g (%(jin)s jin)", g=quantity, jin=jin) if jin != "0" else _("%(g)s g", g=quantity)
-    return _("%(n)s pcs", n=quantity)
 
 
 def price_text(product: Product) -> str:
@@ -74,6 +51,59 @@ def price_text(product: Product) -> str:
     if per == 1:
         return _("%(price)s / piece", price=price)
     return _("%(price)s / %(n)s pieces", price=price, n=per)
+
+
+def unit_price_text(line) -> str:
+    """A line's frozen shelf price on screen: ¥68.00 / jin."""
+    price = format_fen(line.price_fen)
+    if line.unit is Unit.GRAM:
+        if line.price_per == GRAMS_PER_JIN:
+            return _("%(price)s / jin", price=price)
+        return _("%(price)s / %(n)s g", price=price, n=line.price_per)
+    if line.price_per == 1:
+        return _("%(price)s / piece", price=price)
+    return _("%(price)s / %(n)s pieces", price=price, n=line.price_per)
+
+
+def words(value) -> str:
+    """The words for an entry kind, payout method, adjustment status or review outcome."""
+    return {
+        EntryKind.CREDIT: _("Credit"),
+        EntryKind.REVERSAL: _("Refund reversal"),
+        EntryKind.PAYOUT: _("Payout"),
+        EntryKind.ADJUSTMENT: _("Correction"),
+        PayoutMethod.CASH: _("Cash"),
+        PayoutMethod.BANK_TRANSFER: _("Bank transfer"),
+        AdjustmentStatus.PENDING: _("Waiting for approval"),
+        AdjustmentStatus.APPROVED: _("Approved"),
+        AdjustmentStatus.REJECTED: _("Rejected"),
+        ReviewOutcome.CONFIRMED: _("Confirmed"),
+        ReviewOutcome.DISPUTED: _("Disputed"),
+        HouseholdField.HEAD_NAME: _("Head of the household"),
+        HouseholdField.MEMBERS: _("Members"),
+        HouseholdField.PHONE: _("Phone"),
+        HouseholdField.VILLAGE: _("Village"),
+        HouseholdField.OFFICER: _("Officer"),
+        households.FROM_PAGE: _("household page"),
+        households.FROM_API: _("API"),
+        households.FROM_IMPORT: _("roster import"),
+        households.FROM_ACCOUNT: _("staff account"),
+    }.get(value, str(value))
+
+
+def month_text(month: date) -> str:
+    """A month as people write it: 2026年5月, or May 2026."""
+    return f"{month.year}年{month.month}月" if is_chinese() else format_date(month, "MMM y")
+
+
+def signed_text(fen: int) -> str:
+    """An amount with its sign spelled out, so a take-back never reads as income: +¥12.00 / -¥3.00."""
+    return ("+" if fen > 0 else "") + format_fen(fen)
+
+
+def person(user: User | None) -> str:
+    """A staff member as pages name them."""
+    return (user.display_name or user.username) if user else "—"
 
 
 def share_text(share_bp: int) -> str:
