@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from shop.ledger.chain import EntryKind
 from shop.models import (
+    COUNTER_METHODS,
     Fulfilment,
     HouseholdCategory,
     HouseholdField,
@@ -186,10 +187,16 @@ class SaleLineIn(Body):
     quantity: Quantity
 
 
+#: The schema names only what a counter takes; "stripe" is refused by the sale itself, with its own message.
+CounterPayment = Annotated[
+    PaymentMethod, WithJsonSchema({"type": "string", "enum": [m.value for m in COUNTER_METHODS]}, mode="validation")
+]
+
+
 class NewSale(Body):
     #: Made by the till (a UUID, say); the same key sent again replays the sale.
     idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
-    payment_method: PaymentMethod
+    payment_method: CounterPayment
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
     #: Cash only: what the buyer handed over, so the receipt shows the change.
     tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
