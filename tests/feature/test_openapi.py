@@ -157,7 +157,8 @@ def naming_real_objects(case, real: dict):
 
 def with_real_ids(value, real: dict):
     if isinstance(value, dict):
-        return {k: real[k] if k in real and isinstance(v, int | float) else with_real_ids(v, real) for k, v in value.items()}
+        named = {k: real[k] for k, v in value.items() if k in real and isinstance(v, int | float)}
+        return {k: named.get(k, with_real_ids(v, real)) for k, v in value.items()}
     if isinstance(value, list):
         return [with_real_ids(item, real) for item in value]
     return value
