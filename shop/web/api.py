@@ -1,4 +1,4 @@
-"""The JSON API under /api (its contract: docs/architecture.md and the README's "JSON API").
+"""The JSON API under /api (its contract: GET /api/openapi.json, from the models in shop/web/api_models.py).
 
 Each view parses its body with a strict schema (wrong types are errors, not
 coerced), calls one use case, and turns domain errors into the agreed

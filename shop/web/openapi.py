@@ -187,9 +187,22 @@ def _query_parameters(query: type[BaseModel] | None) -> list[dict]:
     schema = query.model_json_schema()
     required = set(schema.get("required", ()))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {"name": name, "in": "query", "required": name in required, "schema": _query_value(prop)}
         for name, prop in schema["properties"].items()
     ]
+
+
+def _query_value(prop: dict) -> dict:
+    """A query argument's schema: a query string has no null, so an optional argument is simply left out."""
+    value = {key: part for key, part in prop.items() if key not in ("anyOf", "title")}
+    options = [option for option in prop.get("anyOf", ()) if option != {"type": "null"}]
+    if len(options) == 1:
+        value.update(options[0])
+    elif options:
+        value["anyOf"] = options
+    if "default" in value and value["default"] is None:
+        del value["default"]
+    return value
 
 
 def error_statuses(rule, view, operation: Operation, method: str) -> set[int]:
