@@ -30,7 +30,7 @@ from shop.web.openapi import RULE_VARIABLE
 from tests.conftest import Api
 
 #: Examples per operation and generation mode: enough to find a crash, few enough for every run.
-EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 6}
+EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 5}
 
 
 def document(client) -> dict:
