@@ -1,274 +1,96 @@
-"""The JSON API under /api (its contract: docs/architecture.md and the README's "JSON API").
+"""The JSON API under /api (its contract: GET /api/openapi.json, from the models in shop/web/api_models.py).
 
 Each view parses its body with a strict schema (wrong types are errors, not
 coerced), calls one use case, and turns domain errors into the agreed
 `{"error": {"code", "message", "fields"}}` body.
 """
 
-import re
-from datetime import date, datetime
-from typing import Annotated, TypeVar
+from datetime import date
+from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from pydantic_core import PydanticCustomError
+from pydantic import ValidationError
 
 from shop import audit
 from shop.catalog import pricing, products
 from shop.clock import business_today
 from shop.ledger import entries as credits
-from shop.models import (
-    Fulfilment,
-    Household,
-    HouseholdCategory,
-    MonitoringStatus,
-    MonitorSubtype,
-    OrderPayment,
-    PaymentMethod,
-    ProductCategory,
-    RefusedOutcome,
-    Role,
-    Sale,
-    SettlementMode,
-    WriteOffReason,
-)
-from shop.money import MAX_FEN
+from shop.models import Fulfilment, Household, OrderPayment, Role, Sale
 from shop.oversight import statement_pdf
 from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
 from shop.oversight.statements import month_statement
-from shop.plain_text import MANY_LINES, ONE_LINE
 from shop.selling import orders, payments, refused_sales, sales
 from shop.staff import accounts
 from shop.stock import lots
 from shop.stock.counters import working_counter
-from shop.units import Unit
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
+from shop.web.api_models import (
+    Answer,
+    Body,
+    Catalog,
+    CatalogEntry,
+    ChangeRow,
+    CounterChoice,
+    Created,
+    Credentials,
+    Draw,
+    HouseholdDetail,
+    HouseholdEdit,
+    HouseholdFound,
+    HouseholdHead,
+    HouseholdList,
+    HouseholdQuery,
+    HouseholdRow,
+    HouseholdsFound,
+    LedgerEntry,
+    LedgerPeriod,
+    MonthChoice,
+    MovedLot,
+    Movement,
+    Movements,
+    NewHousehold,
+    NewLot,
+    NewOrder,
+    NewProduct,
+    NewRefund,
+    NewReturn,
+    NewSale,
+    NewStatus,
+    NewStocktake,
+    NewTransfer,
+    NewWriteOff,
+    OrderBody,
+    OrderContact,
+    OrderLine,
+    OrderPlaced,
+    Period,
+    PriceRow,
+    ProductDetail,
+    ProductEdit,
+    RefundBody,
+    RefundLine,
+    RefusedSaleIn,
+    RefusedSaleSettled,
+    Reversal,
+    SaleBody,
+    SaleLine,
+    SaleWithRefunds,
+    SessionState,
+    SessionUser,
+    StatusRow,
+    StripeIntent,
+    TillCatalog,
+)
+from shop.web.openapi import documented, openapi_document
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
 from shop.web.urls import statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def Text(max_length: int, min_length: int = 0, pattern: str = ONE_LINE):
-    """A string field, trimmed, within these lengths and free of control characters."""
-    return Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length, pattern=pattern),
-    ]
-
-
-Id = Annotated[int, Field(gt=0, le=2**31 - 1)]
-
-#: RFC 3339 with its offset, as the till writes it: 2026-12-03T23:59:00.000+08:00 (or Z for UTC).
-RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})", re.ASCII)
-
-
-def _instant(text: str) -> datetime:
-    """An RFC 3339 instant with its offset; anything else (no offset, a 13th month) is a field error."""
-    try:
-        if RFC3339.fullmatch(text):
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    raise PydanticCustomError("instant_format", "not an RFC 3339 instant with its offset")
-
-
-#: An instant with its UTC offset.
-Instant = Annotated[str, StringConstraints(max_length=40), AfterValidator(_instant)]
-
-
-class Body(BaseModel):
-    """A JSON body: exact types, no unknown fields."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class Credentials(Body):
-    username: Text(40)
-    password: Annotated[str, StringConstraints(max_length=200)]
-
-
-class NewProduct(Body):
-    sku: Text(40, 1)
-    name: Text(100, 1)
-    unit: Unit
-    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
-    price_per: Annotated[int, Field(gt=0, le=1_000_000)]
-    name_en: Text(100) = ""
-    category: ProductCategory = ProductCategory.OTHER
-    description_zh: Text(2000, pattern=MANY_LINES) = ""
-    description_en: Text(2000, pattern=MANY_LINES) = ""
-    cert_no: Text(60) | None = None
-    cert_issuer: Text(100) | None = None
-    cert_expires_on: date | None = None
-
-
-class ProductEdit(Body):
-    """The parts of a product to change; a part left out stays as it is (null is no value for any of them)."""
-
-    # The None defaults are never validated: a part sent as null is refused, one left out is unset.
-    name: Text(100, 1) = None
-    price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] = None
-    price_per: Annotated[int, Field(gt=0, le=1_000_000)] = None
-    active: bool = None
-
-
-class NewHousehold(Body):
-    code: Text(32, 1)
-    head_name: Text(50, 1)
-    town: Text(40, 1)
-    village: Text(60, 1)
-    members: Annotated[int, Field(gt=0, le=50)]
-    category: HouseholdCategory
-    officer: Text(40, 1)
-    monitor_subtype: MonitorSubtype | None = None
-    #: A mainland mobile number, ASCII digits only.
-    phone: Text(11, pattern=r"^1[3-9][0-9]{9}$") | None = None
-
-
-#: A mainland mobile number (ASCII digits only), or "" to remove the household's number.
-PhoneOrNone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=11, pattern=r"^(1[3-9][0-9]{9})?$")]
-
-
-class HouseholdEdit(Body):
-    """The parts of a household's record to change; a part left out (or null) stays as it is."""
-
-    head_name: Text(50, 1) | None = None
-    members: Annotated[int, Field(gt=0, le=50)] | None = None
-    phone: PhoneOrNone | None = None
-    #: A town needs its village named too; a village alone stays in the household's town.
-    town: Text(40, 1) | None = None
-    village: Text(60, 1) | None = None
-    officer: Text(40, 1) | None = None
-    reason: Text(500, pattern=MANY_LINES) = ""
-
-
-class NewStatus(Body):
-    category: HouseholdCategory
-    monitoring_status: MonitoringStatus | None = None
-    monitor_subtype: MonitorSubtype | None = None
-    effective_on: date
-    reason: Text(500, 1, pattern=MANY_LINES)
-
-
-class NewLot(Body):
-    product_id: Id
-    household_id: Id
-    quantity: Annotated[int, Field(gt=0, le=lots.MAX_LOT_QTY)]
-    best_before: date
-    mode: SettlementMode
-    share_bp: Annotated[int, Field(ge=0, le=10_000)] | None = None
-    purchase_price_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
-    counter_id: Id | None = None
-
-
-Quantity = Annotated[int, Field(gt=0, le=lots.MAX_LOT_QTY)]
-
-
-class SaleLineIn(Body):
-    product_id: Id
-    quantity: Quantity
-
-
-class NewSale(Body):
-    #: Made by the till (a UUID, say); the same key sent again replays the sale.
-    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
-    payment_method: PaymentMethod
-    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
-    #: Cash only: what the buyer handed over, so the receipt shows the change.
-    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
-    #: The counter sold at: the manager's choice; a clerk may name only their own.
-    counter_id: Id | None = None
-    #: When the till rang the sale up: it is priced and dated by this moment, however late it syncs.
-    sold_at: Instant | None = None
-
-
-class RefusedSaleIn(Body):
-    """How a clerk settled a queued sale the server refused: the sale as the till sent it, and the outcome."""
-
-    #: The refused sale's own key: a settlement sent again is recorded once.
-    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
-    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
-    payment_method: PaymentMethod
-    #: What the till computed and the buyer paid; the server never priced this sale.
-    taken_fen: Annotated[int, Field(ge=0, le=MAX_FEN)]
-    tendered_fen: Annotated[int, Field(ge=0, le=MAX_FEN)] | None = None
-    #: The server's words when it refused the sale.
-    refused_error: Text(300, 1)
-    #: When the till rang the sale up, with its offset (the till sends UTC, "…Z").
-    rung_up_at: AwareDatetime
-    outcome: RefusedOutcome
-    #: Sold again: the new sale's idempotency key.
-    resold_key: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None = (
-        None
-    )
-    note: Text(200) = ""
-    counter_id: Id | None = None
-
-
-class RefundLineIn(Body):
-    line_id: Id
-    quantity: Quantity
-
-
-class NewRefund(Body):
-    #: Made by the till; the same key sent again replays the refund instead of refunding twice.
-    idempotency_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$")
-    lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
-    restock: bool
-    note: Text(200) = ""
-
-
-class NewWriteOff(Body):
-    quantity: Quantity
-    reason: WriteOffReason
-    note: Text(200) = ""
-
-
-class NewReturn(Body):
-    quantity: Quantity
-    note: Text(200) = ""
-
-
-class NewTransfer(Body):
-    to_counter_id: Id
-    quantity: Quantity
-    note: Text(200) = ""
-
-
-class CountIn(Body):
-    lot_id: Id
-    counted: Annotated[int, Field(ge=0, le=lots.MAX_LOT_QTY)]
-    #: What the lot held when counting began; a sale since then makes the count stale (409).
-    expected: Annotated[int, Field(ge=0, le=lots.MAX_LOT_QTY)] | None = None
-
-
-class NewStocktake(Body):
-    counts: Annotated[list[CountIn], Field(min_length=1, max_length=500)]
-    note: Text(200) = ""
-
-
-class ContactIn(Body):
-    name: Text(50, 1)
-    #: A mainland mobile number, ASCII digits only.
-    phone: Text(11, pattern=r"^1[3-9][0-9]{9}$")
-
-
-class NewOrder(Body):
-    lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=sales.MAX_LINES)]
-    contact: ContactIn
-    fulfilment: Fulfilment
-    address: Text(300) = ""
-    payment: OrderPayment
-    #: Where a pickup is collected (or a delivery ships from); by default the first counter (for a
-    #: delivery, the first holding the whole basket).
-    counter_id: Id | None = None
-
 
 B = TypeVar("B", bound=Body)
 
@@ -317,21 +139,38 @@ def _field_message(problem: dict) -> str:
     return problem["msg"]
 
 
-def user_json(user) -> dict | None:
+def answer(body: Answer | Catalog, status: int = 200):
+    """A response model as JSON; a key with a default is sent only when the view set it."""
+    response = jsonify(body.model_dump(mode="json", exclude_unset=True))
+    response.status_code = status
+    return response
+
+
+@bp.get("/openapi.json")
+@documented(answers={200: dict})
+@public
+def openapi():
+    """This API described as an OpenAPI 3.1 document, made from the models the views answer with."""
+    return jsonify(openapi_document(current_app))
+
+
+def session_user(user) -> SessionUser | None:
     """The signed-in user as the session endpoints show it."""
     if not user.is_authenticated:
         return None
-    return {"username": user.username, "role": user.role.value}
+    return SessionUser(username=user.username, role=user.role)
 
 
 @bp.get("/session")
+@documented(answers={200: SessionState})
 @public
 def get_session():
     """Who is signed in, and the CSRF token for this session's writes."""
-    return jsonify(user=user_json(current_user), csrf_token=generate_csrf())
+    return answer(SessionState(user=session_user(current_user), csrf_token=generate_csrf()))
 
 
 @bp.post("/session")
+@documented(body=Credentials, answers={200: SessionState}, errors=(401, 429))
 @public
 @login_throttle
 def post_session():
@@ -341,51 +180,57 @@ def post_session():
     if user is None:  # accounts.authenticate has logged and audited the failure
         return json_error(401, "bad_credentials", _("Wrong username or password."))
     token = start_session(user)
-    return jsonify(user=user_json(user), csrf_token=token)
+    return answer(SessionState(user=session_user(user), csrf_token=token))
 
 
 @bp.delete("/session")
+@documented(answers={200: SessionState})
 @public
 def delete_session():
     """Sign out."""
     token = end_session()
-    return jsonify(user=None, csrf_token=token)
+    return answer(SessionState(user=None, csrf_token=token))
 
 
 @bp.get("/products")
+@documented(answers={200: Catalog})
 @public
 def list_products():
     """Every product on sale, with the grams or pieces available now."""
     entries = products.catalog(business_today())
-    return jsonify(
-        [
-            {
-                "id": e.product.id,
-                "sku": e.product.sku,
-                "name": e.product.name_zh,
-                "name_en": e.product.name_en,
-                "category": e.product.category.value,
-                "unit": e.product.unit.value,
-                "price_fen": e.product.price_fen,
-                "price_per": e.product.price_per,
-                "available": e.available,
-            }
-            for e in sorted(entries, key=lambda e: e.product.id)
-        ]
+    return answer(
+        Catalog(
+            [
+                CatalogEntry(
+                    id=e.product.id,
+                    sku=e.product.sku,
+                    name=e.product.name_zh,
+                    name_en=e.product.name_en,
+                    category=e.product.category,
+                    unit=e.product.unit,
+                    price_fen=e.product.price_fen,
+                    price_per=e.product.price_per,
+                    available=e.available,
+                )
+                for e in sorted(entries, key=lambda e: e.product.id)
+            ]
+        )
     )
 
 
 @bp.post("/products")
+@documented(body=NewProduct, answers={201: Created}, errors=(409,))
 @roles_required(Role.ADMIN)
 def create_product():
     """Add a product (counter manager)."""
     body = parse(NewProduct)
     fields = body.model_dump(exclude={"name"})
     product = products.create_product(name_zh=body.name, by=signed_in_user(), **fields)
-    return jsonify(id=product.id), 201
+    return answer(Created(id=product.id), 201)
 
 
 @bp.patch("/products/<id:product_id>")
+@documented(body=ProductEdit, answers={200: ProductDetail})
 @roles_required(Role.ADMIN)
 def edit_product(product_id):
     """Change a product's name, price or whether it is on sale (counter manager); a new price applies from now."""
@@ -397,33 +242,33 @@ def edit_product(product_id):
     if "name" in asked:
         asked["name_zh"] = asked.pop("name")
     product = products.update_product(product_id, by=signed_in_user(), **asked)
-    return jsonify(product_json(product))
+    return answer(product_detail(product))
 
 
-def product_json(product) -> dict:
+def product_detail(product) -> ProductDetail:
     """A product as the manager sees it through the API, with its price history newest first."""
-    return {
-        "id": product.id,
-        "sku": product.sku,
-        "name": product.name_zh,
-        "unit": product.unit.value,
-        "price_fen": product.price_fen,
-        "price_per": product.price_per,
-        "active": product.active,
-        "prices": [
-            {
-                "price_fen": row.price_fen,
-                "price_per": row.price_per,
-                "valid_from": iso_utc(row.valid_from),
-                "set_by": row.set_by.username if row.set_by else None,
-            }
+    return ProductDetail(
+        id=product.id,
+        sku=product.sku,
+        name=product.name_zh,
+        unit=product.unit,
+        price_fen=product.price_fen,
+        price_per=product.price_per,
+        active=product.active,
+        prices=[
+            PriceRow(
+                price_fen=row.price_fen,
+                price_per=row.price_per,
+                valid_from=row.valid_from,
+                set_by=row.set_by.username if row.set_by else None,
+            )
             for row in pricing.history_of(product.id)
         ],
-    }
+    )
 
 
-def household_json(h: Household) -> dict:
-    """A household as the list shows it: the head's name masked."""
+def household_fields(h: Household) -> dict:
+    """A household as the list shows it, the head's name masked: the fields of a HouseholdRow."""
     return {
         "id": h.id,
         "code": h.code,
@@ -431,53 +276,56 @@ def household_json(h: Household) -> dict:
         "town": h.village.town.name_zh,
         "village": h.village.name_zh,
         "members": h.members,
-        "category": h.category.value,
-        "monitor_subtype": h.monitor_subtype.value if h.monitor_subtype else None,
-        "monitoring_status": h.monitoring_status.value if h.monitoring_status else None,
+        "category": h.category,
+        "monitor_subtype": h.monitor_subtype,
+        "monitoring_status": h.monitoring_status,
         "officer": h.officer.username if h.officer else None,
     }
 
 
-def household_detail(household_id: int) -> dict:
+def household_detail(household_id: int) -> HouseholdDetail:
     """A household with its standings and the changes of its record, both oldest first."""
     statuses, changes = households.history_of(household_id)
     household = households.with_places([household_id])[household_id]
-    return {
-        **household_json(household),
-        "status_history": [
-            {
-                "category": s.category.value,
-                "monitor_subtype": s.monitor_subtype.value if s.monitor_subtype else None,
-                "monitoring_status": s.monitoring_status.value if s.monitoring_status else None,
-                "effective_on": s.effective_on.isoformat(),
-                "reason": s.note,
-                "recorded_by": s.recorded_by.username if s.recorded_by else None,
-            }
+    return HouseholdDetail(
+        **household_fields(household),
+        status_history=[
+            StatusRow(
+                category=s.category,
+                monitor_subtype=s.monitor_subtype,
+                monitoring_status=s.monitoring_status,
+                effective_on=s.effective_on,
+                reason=s.note,
+                recorded_by=s.recorded_by.username if s.recorded_by else None,
+            )
             for s in statuses
         ],
-        "changes": [
-            {
-                "field": c.field.value,
-                "before": c.before,
-                "after": c.after,
-                "reason": c.reason,
-                "source": c.source,
-                "changed_by": c.changed_by.username if c.changed_by else None,
-                "changed_at": iso_utc(c.changed_at),
-            }
+        changes=[
+            ChangeRow(
+                field=c.field,
+                before=c.before,
+                after=c.after,
+                reason=c.reason,
+                source=c.source,
+                changed_by=c.changed_by.username if c.changed_by else None,
+                changed_at=c.changed_at,
+            )
             for c in reversed(changes)
         ],
-    }
+    )
 
 
 @bp.get("/households")
+@documented(answers={200: HouseholdList})
 @roles_required(*Role)
 def list_households():
     """The households the caller may see, names masked."""
-    return jsonify([household_json(h) for h in households.list_visible(signed_in_user())])
+    visible = households.list_visible(signed_in_user())
+    return answer(HouseholdList([HouseholdRow(**household_fields(h)) for h in visible]))
 
 
 @bp.get("/households/search")
+@documented(query=HouseholdQuery, answers={200: HouseholdsFound})
 @roles_required(*Role)
 def search_households():
     """At most 20 households the caller may see whose code, head's name or village contains ?q=.
@@ -490,28 +338,34 @@ def search_households():
     found = households.search_visible(user, request.args.get("q"), request.args.get("limit", 20, int))
     full = households.named_in_full(user, found, receiving=True)
     audit.personal_data_listed(Household.__tablename__, full, "head_name")
-    return jsonify([{**household_json(h), **({"head_name": h.head_name} if h.id in full else {})} for h in found])
+    rows = [
+        HouseholdFound(**household_fields(h), **({"head_name": h.head_name} if h.id in full else {})) for h in found
+    ]
+    return answer(HouseholdsFound(rows))
 
 
 @bp.get("/households/<id:household_id>")
+@documented(answers={200: HouseholdDetail})
 @roles_required(*Role)
 def get_household(household_id):
     """One household the caller may see, with its status history and record changes; another's is 404."""
     households.visible_household(signed_in_user(), household_id)
-    return jsonify(household_detail(household_id))
+    return answer(household_detail(household_id))
 
 
 @bp.get("/households/<id:household_id>/head")
+@documented(answers={200: HouseholdHead})
 @roles_required(Role.ADMIN, Role.CLERK)
 def household_head(household_id):
     """The head's full name, so a clerk can check who stands at the counter; each view goes to the audit trail."""
     household = households.visible_household(signed_in_user(), household_id)
     # PIPL: record who saw the name (never the name itself) before showing it.
     audit.personal_data_shown(Household.__tablename__, household.id, "head_name")
-    return jsonify(id=household.id, code=household.code, head_name=household.head_name)
+    return answer(HouseholdHead(id=household.id, code=household.code, head_name=household.head_name))
 
 
 @bp.patch("/households/<id:household_id>")
+@documented(body=HouseholdEdit, answers={200: HouseholdDetail})
 @roles_required(Role.ADMIN)
 def edit_household(household_id):
     """Change a household's record (counter manager); each change is kept in its history."""
@@ -524,29 +378,32 @@ def edit_household(household_id):
     households.edit_household(
         household_id, by=signed_in_user(), source=households.FROM_API, reason=body.reason, **asked
     )
-    return jsonify(household_detail(household_id))
+    return answer(household_detail(household_id))
 
 
 @bp.post("/households/<id:household_id>/status")
+@documented(body=NewStatus, answers={201: HouseholdDetail})
 @roles_required(Role.ADMIN)
 def record_household_status(household_id):
     """Record a household's new category or monitoring status from a date on (counter manager)."""
     body = parse(NewStatus)
     households.visible_household(signed_in_user(), household_id)
     households.record_status(household_id, **body.model_dump(), by=signed_in_user())
-    return jsonify(household_detail(household_id)), 201
+    return answer(household_detail(household_id), 201)
 
 
 @bp.post("/households")
+@documented(body=NewHousehold, answers={201: Created}, errors=(409,))
 @roles_required(Role.ADMIN)
 def create_household():
     """List a household (counter manager)."""
     body = parse(NewHousehold)
     household = households.create_household(**body.model_dump(), recorded_by=signed_in_user())
-    return jsonify(id=household.id), 201
+    return answer(Created(id=household.id), 201)
 
 
 @bp.post("/lots")
+@documented(body=NewLot, answers={201: Created})
 @roles_required(Role.ADMIN, Role.CLERK)
 def receive_lot():
     """Receive a lot from a household onto a counter's shelf."""
@@ -562,10 +419,11 @@ def receive_lot():
         today=business_today(),
         counter_id=body.counter_id,
     )
-    return jsonify(id=lot.id), 201
+    return answer(Created(id=lot.id), 201)
 
 
 @bp.post("/lots/<id:lot_id>/write-offs")
+@documented(body=NewWriteOff, answers={201: Movement}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def write_off(lot_id):
     """Take spoiled, damaged or sample goods off a lot (报损)."""
@@ -573,19 +431,21 @@ def write_off(lot_id):
     movement = lots.write_off(
         lot_id=lot_id, quantity=body.quantity, reason=body.reason, note=body.note, by=signed_in_user()
     )
-    return jsonify(movement_json(movement)), 201
+    return answer(movement_body(movement), 201)
 
 
 @bp.post("/lots/<id:lot_id>/returns")
+@documented(body=NewReturn, answers={201: Movement}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def return_goods(lot_id):
     """Give unsold consignment goods back to their household."""
     body = parse(NewReturn)
     movement = lots.return_to_household(lot_id=lot_id, quantity=body.quantity, note=body.note, by=signed_in_user())
-    return jsonify(movement_json(movement)), 201
+    return answer(movement_body(movement), 201)
 
 
 @bp.post("/lots/<id:lot_id>/transfers")
+@documented(body=NewTransfer, answers={201: MovedLot}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def transfer_stock(lot_id):
     """Move part of a lot to another counter (调拨); the moved part becomes a new lot there."""
@@ -593,10 +453,11 @@ def transfer_stock(lot_id):
     moved = lots.transfer(
         lot_id=lot_id, to_counter_id=body.to_counter_id, quantity=body.quantity, note=body.note, by=signed_in_user()
     )
-    return jsonify(id=moved.id, counter_id=moved.counter_id, quantity=moved.qty_on_hand), 201
+    return answer(MovedLot(id=moved.id, counter_id=moved.counter_id, quantity=moved.qty_on_hand), 201)
 
 
 @bp.post("/stocktakes")
+@documented(body=NewStocktake, answers={201: Movements}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def stocktake():
     """Record counted quantities and book the differences (盘点)."""
@@ -607,22 +468,23 @@ def stocktake():
         return json_error(422, "invalid", message, {"counts": message})
     expected = {c.lot_id: c.expected for c in body.counts if c.expected is not None}
     movements = lots.stocktake(counts=counts, note=body.note, by=signed_in_user(), expected=expected)
-    return jsonify(movements=[movement_json(m) for m in movements]), 201
+    return answer(Movements(movements=[movement_body(m) for m in movements]), 201)
 
 
-def movement_json(movement) -> dict:
+def movement_body(movement) -> Movement:
     """A stock movement as the API shows it."""
-    return {
-        "id": movement.id,
-        "lot_id": movement.lot_id,
-        "kind": movement.kind.value,
-        "qty_delta": movement.qty_delta,
-        "counted_qty": movement.counted_qty,
-        "reason": movement.reason.value if movement.reason else None,
-    }
+    return Movement(
+        id=movement.id,
+        lot_id=movement.lot_id,
+        kind=movement.kind,
+        qty_delta=movement.qty_delta,
+        counted_qty=movement.counted_qty,
+        reason=movement.reason,
+    )
 
 
 @bp.get("/counter/products")
+@documented(query=CounterChoice, answers={200: TillCatalog}, errors=(404,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def counter_products():
     """What the till sells: every active product with what is on sale at the caller's counter (or ?counter_id=)."""
@@ -634,6 +496,7 @@ def counter_products():
 
 
 @bp.post("/counter/sales")
+@documented(body=NewSale, answers={201: SaleBody, 200: SaleBody}, errors=(409,))
 @takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def record_sale():
@@ -649,17 +512,26 @@ def record_sale():
         counter_id=body.counter_id,
         sold_at=body.sold_at,
     )
-    return jsonify(sale_json(sales.sale_for(sale.id, signed_in_user()))), 201 if created else 200
+    return answer(sale_body(sales.sale_for(sale.id, signed_in_user())), 201 if created else 200)
 
 
 @bp.get("/counter/sales/<id:sale_id>")
+@documented(answers={200: SaleWithRefunds})
 @roles_required(Role.ADMIN, Role.CLERK)
 def get_sale(sale_id):
     """A counter sale with its lines, draws and refunds."""
-    return jsonify(sale_json(sales.sale_for(sale_id, signed_in_user()), with_refunds=True))
+    sale = sales.sale_for(sale_id, signed_in_user())
+    return answer(
+        SaleWithRefunds(
+            **sale_fields(sale),
+            refunded_fen=sum(r.amount_fen for r in sale.refunds),
+            refunds=[refund_body(r) for r in sale.refunds],
+        )
+    )
 
 
 @bp.post("/counter/sales/<id:sale_id>/refunds")
+@documented(body=NewRefund, answers={201: RefundBody, 200: RefundBody}, errors=(409,))
 @takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def refund_sale(sale_id):
@@ -673,10 +545,11 @@ def refund_sale(sale_id):
         by=signed_in_user(),
         idempotency_key=body.idempotency_key,
     )
-    return jsonify(refund_json(refund)), 201 if created else 200
+    return answer(refund_body(refund), 201 if created else 200)
 
 
 @bp.post("/counter/refused-sales")
+@documented(body=RefusedSaleIn, answers={201: RefusedSaleSettled, 200: RefusedSaleSettled}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def settle_refused_sale():
     """Record how a queued sale the server refused was settled; the same key sent again records once."""
@@ -697,84 +570,86 @@ def settle_refused_sale():
         ),
         by=signed_in_user(),
     )
-    answer = {
-        "id": record.id,
-        "idempotency_key": record.idempotency_key,
-        "outcome": record.outcome.value,
-        "counter_id": record.counter_id,
-        "rung_up_on": record.rung_up_on.isoformat(),
-        "settled_at": iso_utc(record.settled_at),
-    }
-    return jsonify(answer), 201 if created else 200
+    settled = RefusedSaleSettled(
+        id=record.id,
+        idempotency_key=record.idempotency_key,
+        outcome=record.outcome,
+        counter_id=record.counter_id,
+        rung_up_on=record.rung_up_on,
+        settled_at=record.settled_at,
+    )
+    return answer(settled, 201 if created else 200)
 
 
-def sale_json(sale: Sale, with_refunds: bool = False) -> dict:
-    """A sale in the shape the API promises, plus its frozen facts; refunds only when asked, as they change."""
-    body = {
+def sale_fields(sale: Sale) -> dict:
+    """A sale in the shape the API promises, plus its frozen facts: the fields of a SaleBody."""
+    return {
         "id": sale.id,
         "number": sale.number,
         "total_fen": sale.total_fen,
-        "payment_method": sale.payment_method.value,
+        "payment_method": sale.payment_method,
         "tendered_fen": sale.tendered_fen,
         "change_fen": None if sale.tendered_fen is None else sale.tendered_fen - sale.total_fen,
-        "sold_on": sale.sold_on.isoformat(),
-        "sold_at": iso_utc(sale.sold_at),
+        "sold_on": sale.sold_on,
+        "sold_at": sale.sold_at,
         "lines": [
-            {
-                "id": line.id,
-                "product_id": line.product_id,
-                "quantity": line.quantity,
-                "amount_fen": line.amount_fen,
-                "draws": [
-                    {
-                        "lot_id": d.lot_id,
-                        "household_id": d.household_id,
-                        "quantity": d.quantity,
-                        "amount_fen": d.amount_fen,
-                        "credit_fen": d.credit_fen,
-                    }
+            SaleLine(
+                id=line.id,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                amount_fen=line.amount_fen,
+                draws=[
+                    Draw(
+                        lot_id=d.lot_id,
+                        household_id=d.household_id,
+                        quantity=d.quantity,
+                        amount_fen=d.amount_fen,
+                        credit_fen=d.credit_fen,
+                    )
                     for d in line.draws
                 ],
-            }
+            )
             for line in sale.lines
         ],
     }
-    if with_refunds:
-        body["refunded_fen"] = sum(r.amount_fen for r in sale.refunds)
-        body["refunds"] = [refund_json(r) for r in sale.refunds]
-    return body
 
 
-def refund_json(refund) -> dict:
+def sale_body(sale: Sale) -> SaleBody:
+    """A sale as a sale's POST answers it: without refunds, as they change."""
+    return SaleBody(**sale_fields(sale))
+
+
+def refund_body(refund) -> RefundBody:
     """A refund with the credit each household gives back."""
-    return {
-        "id": refund.id,
-        "sale_id": refund.sale_id,
-        "amount_fen": refund.amount_fen,
-        "restock": refund.restock,
-        "lines": [
-            {
-                "line_id": line.sale_line_id,
-                "quantity": line.quantity,
-                "amount_fen": line.amount_fen,
-                "reversals": [
-                    {
-                        "draw_id": r.draw_id,
-                        "lot_id": r.draw.lot_id,
-                        "household_id": r.household_id,
-                        "quantity": r.quantity,
-                        "amount_fen": r.amount_fen,
-                        "credit_fen": r.credit_fen,
-                    }
+    return RefundBody(
+        id=refund.id,
+        sale_id=refund.sale_id,
+        amount_fen=refund.amount_fen,
+        restock=refund.restock,
+        lines=[
+            RefundLine(
+                line_id=line.sale_line_id,
+                quantity=line.quantity,
+                amount_fen=line.amount_fen,
+                reversals=[
+                    Reversal(
+                        draw_id=r.draw_id,
+                        lot_id=r.draw.lot_id,
+                        household_id=r.household_id,
+                        quantity=r.quantity,
+                        amount_fen=r.amount_fen,
+                        credit_fen=r.credit_fen,
+                    )
                     for r in line.reversals
                 ],
-            }
+            )
             for line in refund.lines
         ],
-    }
+    )
 
 
 @bp.post("/orders")
+@documented(body=NewOrder, answers={201: OrderPlaced}, errors=(409, 429))
 @public
 @orders.order_throttle
 def place_order():
@@ -800,65 +675,59 @@ def place_order():
         counter_id=body.counter_id,
         client_address=request.remote_addr,
     )
-    answer = {
-        "id": order.id,
-        "counter_id": order.counter_id,
-        "token": order.token,
-        "number": order.number,
-        "total_fen": order.total_fen,
-        "status": order.status.value,
-        "expires_at": iso_utc(order.expires_at),
-    }
+    placed = OrderPlaced(
+        id=order.id,
+        counter_id=order.counter_id,
+        token=order.token,
+        number=order.number,
+        total_fen=order.total_fen,
+        status=order.status,
+        expires_at=order.expires_at,
+    )
     if order.payment is OrderPayment.STRIPE:
         try:
             intent_id, secret = payments.start_payment(order.id)
-            answer["stripe"] = {"payment_intent_id": intent_id, "client_secret": secret}
+            placed.stripe = StripeIntent(payment_intent_id=intent_id, client_secret=secret)
         except payments.PaymentUnavailable as error:
             # The order and its stock stand; paying can be tried again from the order's page.
-            answer["stripe"] = None
-            answer["payment_error"] = error.message
-    return jsonify(answer), 201
+            placed.stripe = None
+            placed.payment_error = error.message
+    return answer(placed, 201)
 
 
 @bp.get("/orders/<token>")
+@documented(answers={200: OrderBody})
 @public
 def get_order(token):
     """An order and its status, for whoever holds its link."""
     if not orders.ORDER_TOKEN.fullmatch(token):  # a NUL would be a database error, not a 404
         abort(json_error(404, "not_found", _("There is no such order.")))
-    return jsonify(order_json(orders.order_by_token(token)))
+    return answer(order_body(orders.order_by_token(token)))
 
 
-def iso_utc(moment) -> str:
-    """A stored naive-UTC instant as ISO 8601 with its zone."""
-    return moment.isoformat(timespec="seconds") + "Z"
-
-
-def order_json(order) -> dict:
+def order_body(order) -> OrderBody:
     """An order as its buyer may see it: the phone masked, no household names."""
-    return {
-        "id": order.id,
-        "number": order.number,
-        "status": orders.effective_status(order).value,
-        "total_fen": order.total_fen,
-        "refunded_fen": order.refunded_fen,
-        "expires_at": iso_utc(order.expires_at),
-        "fulfilment": order.fulfilment.value,
-        "payment": order.payment.value,
-        "contact": {"name": order.contact_name, "phone_masked": order.contact_phone_masked},
-        "lines": [
-            {
-                "product_id": line.product_id,
-                "name": line.product_name,
-                "quantity": line.quantity,
-                "amount_fen": line.amount_fen,
-            }
+    return OrderBody(
+        id=order.id,
+        number=order.number,
+        status=orders.effective_status(order),
+        total_fen=order.total_fen,
+        refunded_fen=order.refunded_fen,
+        expires_at=order.expires_at,
+        fulfilment=order.fulfilment,
+        payment=order.payment,
+        contact=OrderContact(name=order.contact_name, phone_masked=order.contact_phone_masked),
+        lines=[
+            OrderLine(
+                product_id=line.product_id, name=line.product_name, quantity=line.quantity, amount_fen=line.amount_fen
+            )
             for line in order.lines
         ],
-    }
+    )
 
 
 @bp.get("/households/<id:household_id>/ledger")
+@documented(query=Period, answers={200: LedgerPeriod}, errors=(422,))
 @roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 def household_ledger(household_id):
     """A household's ledger entries in a period, the period's totals and its balance at the period's end."""
@@ -867,33 +736,36 @@ def household_ledger(household_id):
     if start and end and start > end:
         return json_error(422, "invalid", _("The period ends before it starts."), {"to": _("Before from.")})
     statement = credits.household_ledger(household_id, start, end)
-    return jsonify(
-        entries=[
-            {
-                "seq": e.seq,
-                "date": e.entry_date.isoformat(),
-                "kind": e.kind.value,
-                "amount_fen": e.amount_fen,
-                "draw_id": e.draw_id,
-                "lot_id": e.lot_id,
-                "draw_reversal_id": e.draw_reversal_id,
-                "payout_id": e.payout_id,
-                "adjustment_id": e.adjustment_id,
-                "category": e.category.value,
-                "monitoring_status": e.monitoring_status.value if e.monitoring_status else None,
-                "hash": e.hash,
-            }
-            for e in statement.entries
-        ],
-        credited_fen=statement.credited_fen,
-        reversed_fen=statement.reversed_fen,
-        paid_out_fen=statement.paid_out_fen,
-        adjusted_fen=statement.adjusted_fen,
-        balance_fen=statement.balance_fen,
+    return answer(
+        LedgerPeriod(
+            entries=[
+                LedgerEntry(
+                    seq=e.seq,
+                    date=e.entry_date,
+                    kind=e.kind,
+                    amount_fen=e.amount_fen,
+                    draw_id=e.draw_id,
+                    lot_id=e.lot_id,
+                    draw_reversal_id=e.draw_reversal_id,
+                    payout_id=e.payout_id,
+                    adjustment_id=e.adjustment_id,
+                    category=e.category,
+                    monitoring_status=e.monitoring_status,
+                    hash=e.hash,
+                )
+                for e in statement.entries
+            ],
+            credited_fen=statement.credited_fen,
+            reversed_fen=statement.reversed_fen,
+            paid_out_fen=statement.paid_out_fen,
+            adjusted_fen=statement.adjusted_fen,
+            balance_fen=statement.balance_fen,
+        )
     )
 
 
 @bp.get("/households/<id:household_id>/statement.pdf")
+@documented(query=MonthChoice, answers={200: "application/pdf"}, errors=(422,))
 @roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 def household_statement(household_id):
     """A household's statement for ?month=YYYY-MM, a month that has begun, as the printed PDF."""
