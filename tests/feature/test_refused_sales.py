@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop.clock import business_today
+from shop.clock import business_today, midnight_utc
 from shop.extensions import db
 from shop.models import Counter, RefusedSale, Sale
 from tests.factories import receive
@@ -14,8 +14,10 @@ URL = "/api/counter/refused-sales"
 
 
 def rung_up(minutes_ago: int = 30) -> str:
-    """An instant as the till writes it (toISOString): UTC, milliseconds, Z."""
-    moment = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    """An instant earlier today, as the till writes it (toISOString): UTC, milliseconds, Z."""
+    # Never before today's midnight in Hainan, so a run just after it still rings up today.
+    start_of_today = midnight_utc(business_today()).replace(tzinfo=UTC)
+    moment = max(datetime.now(UTC) - timedelta(minutes=minutes_ago), start_of_today)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
