@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from shop import create_app
 from shop.extensions import db
@@ -24,6 +25,10 @@ PG_VARIABLES = ("PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGSERVICE")
 PERSONAL_DATA_KEY = "6Qy0_6t1cLQ2zq0J9dXGmKJ7bW2m1n3JvN4pC8sR0aE="
 #: The password of every account the fixtures make.
 PASSWORD = "correct horse battery"
+
+# Tests assert behaviour, never time: a busy shared machine must not fail a property on its deadline.
+settings.register_profile("bangfu", deadline=None)
+settings.load_profile("bangfu")
 
 
 def postgres_server_url() -> str | None:
