@@ -3,6 +3,7 @@
 import pytest
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from shop.units import Unit
@@ -26,7 +27,7 @@ class PriceForm(Form):
 
 class WeighedForm(Form):
     quantity = QuantityField("Quantity", [InputRequired("Give the quantity.")])
-    unit = SelectField("Unit", choices=[("jin", "jin"), ("g", "grams")])
+    unit = SelectField("Unit", choices=[SelectChoice("jin", "jin"), SelectChoice("g", "grams")])
 
 
 class CartForm(Form):
