@@ -29,6 +29,30 @@ def instance_uri(instance_path: str) -> str:
     return f"{SCHEME}:///{Path(instance_path).resolve() / FILE_NAME}"
 
 
+#: Threads of one worker open their connections one after another.
+_SETTING_UP = threading.Lock()
+#: Another worker may be setting up the same file: how often, and how long apart, to try again.
+SETUP_TRIES, SETUP_PAUSE_S = 100, 0.05
+
+
+def _set_up(connection: sqlite3.Connection) -> None:
+    """WAL, relaxed syncing and the counter table, retried while another worker holds the file's lock."""
+    for attempt in range(SETUP_TRIES):
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            # Counters need not survive a power cut; a lost second of them costs nothing.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS counter "
+                "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, ends_at REAL NOT NULL)"
+            )
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == SETUP_TRIES - 1:
+                raise
+            time.sleep(SETUP_PAUSE_S)
+
+
 class SharedFileStorage(Storage):
     """Fixed-window counters in a SQLite file: one row per key, its count and when its window ends."""
 
@@ -52,13 +76,10 @@ class SharedFileStorage(Storage):
         if connection is None or self._local.pid != os.getpid():
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode = WAL")
-            # Counters need not survive a power cut; a lost second of them costs nothing.
-            connection.execute("PRAGMA synchronous = NORMAL")
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS counter "
-                "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, ends_at REAL NOT NULL)"
-            )
+            # One thread at a time: switching a new file to WAL while another connection opens it
+            # answers "database is locked" at once, without waiting out the busy timeout.
+            with _SETTING_UP:
+                _set_up(connection)
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 
