@@ -66,7 +66,7 @@ class AccountForm(FlaskForm):
 
     display_name = OneLineField(_l("Display name"), validators=[Optional()], max_length=60)
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    town = SelectField(_l("Town (supervisors only)"), validators=[Optional()], validate_choice=True)
+    town = SelectField(_l("Town (supervisors and inspectors only)"), validators=[Optional()], validate_choice=True)
     counter = SelectField(_l("Counter (clerks and the manager)"), validators=[Optional()], validate_choice=True)
     households = TextAreaField(_l("Household codes (officers only)"), validators=[Length(max=4000), CODES])
 

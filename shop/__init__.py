@@ -27,6 +27,7 @@ from shop.web import (
     storefront,
     templating,
     webhooks,
+    worklog_api,
 )
 
 
@@ -67,7 +68,16 @@ def create_app(config: Mapping | None = None) -> Flask:
     _init_extensions(app)
     _check_keys(app)
     audit.install()
-    for blueprint in (storefront.bp, checkout.bp, auth.bp, api.bp, webhooks.bp, statement_check.bp, health.bp):
+    for blueprint in (
+        storefront.bp,
+        checkout.bp,
+        auth.bp,
+        api.bp,
+        webhooks.bp,
+        statement_check.bp,
+        health.bp,
+        worklog_api.bp,
+    ):
         app.register_blueprint(blueprint)
     admin.register(app)
     responses.register(app)

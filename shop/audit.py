@@ -3,6 +3,7 @@
 State-changing staff actions are captured automatically by one session listener (`install`),
 for the models in AUDITED: products, households and their status history, lots (received),
 stock movements other than sales, refunds, order refunds, payouts, corrections, month reviews,
+the officers' work ledger (measures, tick-offs, visits, declared income, risk proposals and their steps),
 staff accounts, counters, towns and villages, and order status changes made by staff. Explicit
 events (sign-in, sign-out, a failed sign-in, a view of a full phone number) are written with
 `record` or the small use cases below.
@@ -34,9 +35,12 @@ from shop.models import (
     Adjustment,
     AuditEvent,
     Counter,
+    DeclaredIncome,
     Household,
     HouseholdStatus,
     Lot,
+    Measure,
+    MeasureDone,
     MonthReview,
     MovementKind,
     Order,
@@ -44,10 +48,13 @@ from shop.models import (
     Payout,
     Product,
     Refund,
+    RiskProposal,
+    RiskStep,
     StockMovement,
     Town,
     User,
     Village,
+    Visit,
     normalise_username,
 )
 from shop.privacy import mask_name, mask_phone
@@ -103,6 +110,13 @@ AUDITED: dict[type, Audited] = {
     Counter: Audited(),
     Town: Audited(),
     Village: Audited(),
+    # The officers' work ledger: who wrote what when, for the inspectors (the rows are append-only too).
+    Measure: Audited(actions=frozenset({INSERT})),
+    MeasureDone: Audited(actions=frozenset({INSERT})),
+    Visit: Audited(actions=frozenset({INSERT})),
+    DeclaredIncome: Audited(actions=frozenset({INSERT})),
+    RiskProposal: Audited(actions=frozenset({INSERT})),
+    RiskStep: Audited(actions=frozenset({INSERT})),
     # The buyer's name, phone and address stay out: only the order's progress is kept.
     Order: Audited(actions=frozenset({UPDATE}), only=frozenset({"status", "refunded_fen", "paid_at"}), staff_only=True),
 }

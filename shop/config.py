@@ -96,6 +96,12 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "PRODUCT_IMAGE_MAX_BYTES",
         "ROSTER_UPLOAD_MAX_BYTES",
         "SOLD_AT_MAX_AGE_HOURS",
+        "VISIT_EVERY_DAYS_MONITORED",
+        "VISIT_EVERY_DAYS_RISK_ELIMINATED",
+        "VISIT_EVERY_DAYS_TUOPIN",
+        "WARNING_DROP_PERCENT",
+        "WARNING_BASELINE_DAYS",
+        "WARNING_MIN_BASELINE_FEN",
     ):
         if env.get(name, "").strip().isdigit():
             settings[name] = int(env[name])
@@ -189,6 +195,20 @@ class Config:
     #: The oldest a sale the till queued offline may be when it syncs (its sold_at); an older one is
     #: refused (422) for the manager to settle, so a tablet left in a drawer cannot rewrite last week.
     SOLD_AT_MAX_AGE_HOURS = 72
+
+    #: How often households are visited (回访), in days; 0 schedules no visits. A 监测户 still at risk
+    #: (identified or relapsed) monthly; one whose risk was eliminated quarterly, to catch a relapse
+    #: early; 脱贫户 as their officer plans.
+    VISIT_EVERY_DAYS_MONITORED = 30
+    VISIT_EVERY_DAYS_RISK_ELIMINATED = 90
+    VISIT_EVERY_DAYS_TUOPIN = 0
+
+    #: Early warning (预警): a monitored household whose counter income over the last 30 days fell below
+    #: this percentage of its own average 30 days over the WARNING_BASELINE_DAYS before them. A household
+    #: that earned less than WARNING_MIN_BASELINE_FEN a month before is not warned about a fall.
+    WARNING_DROP_PERCENT = 50
+    WARNING_BASELINE_DAYS = 90
+    WARNING_MIN_BASELINE_FEN = 5_000
 
     #: A consignment lot's household share when the clerk names none: 90 %.
     CONSIGNMENT_SHARE_BP = 9000

@@ -21,6 +21,7 @@ from shop.sealing import Sealed
 from shop.selling.order_flow import OrderStatus
 from shop.units import Unit
 from shop.villages.standing import HouseholdCategory, MonitoringStatus, MonitorSubtype
+from shop.worklog.rules import IncomeSource, MeasureKind, ProposalStep, VisitKind
 
 
 def _enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
@@ -54,7 +55,8 @@ class Role(StrEnum):
     ADMIN = "admin"  # the counter manager
     CLERK = "clerk"
     OFFICER = "officer"  # 帮扶责任人
-    SUPERVISOR = "supervisor"  # read-only: a town leader, or the county bureau when town is empty
+    SUPERVISOR = "supervisor"  # a town leader, or the county bureau when town is empty
+    INSPECTOR = "inspector"  # 督查: an inspection team or discipline inspector; reads, never writes
 
 
 class ProductCategory(StrEnum):
@@ -216,7 +218,9 @@ class User(UserMixin, db.Model):
     """A staff account. Buyers do not have accounts."""
 
     __tablename__ = "app_user"
-    __table_args__ = (sa.CheckConstraint("town_id IS NULL OR role = 'supervisor'", name="town_only_for_supervisor"),)
+    __table_args__ = (
+        sa.CheckConstraint("town_id IS NULL OR role IN ('supervisor', 'inspector')", name="town_only_for_supervisor"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Stored lower-case, so that "Wang" and "wang" are one account.
@@ -227,7 +231,7 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: The counter a clerk works at; staff without one use the first counter.
     counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counter.id"))
-    #: A supervisor's town; an empty town means the county bureau, which sees all.
+    #: A supervisor's or inspector's town; an empty town means the whole county.
     town_id: Mapped[int | None] = mapped_column(sa.ForeignKey("town.id"))
     #: Set when the manager resets the password: the user must choose a new one at next sign-in.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -1033,6 +1037,164 @@ class MonthReview(db.Model):
     household: Mapped[Household] = relationship()
     reviewed_by: Mapped[User] = relationship(foreign_keys=[reviewed_by_id])
     resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])
+
+
+class Measure(db.Model):
+    """One measure of a household's plan (一户一策): what will be done, under which kind, by when.
+
+    Never edited or deleted (database triggers refuse it): a correction is a new measure that names
+    the one it replaces and says why, and the replaced one no longer counts.
+    """
+
+    __tablename__ = "measure"
+    __table_args__ = (
+        sa.CheckConstraint("corrects_id IS NULL OR correction_reason <> ''", name="correction_has_reason"),
+        sa.CheckConstraint("due_on >= starts_on", name="due_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    kind: Mapped[MeasureKind] = mapped_column(_enum(MeasureKind, "measure_kind"))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    #: The business day the measure was planned (the server's), and the deadline the officer set.
+    starts_on: Mapped[date]
+    due_on: Mapped[date]
+    #: An industry measure about selling through the counter: its evidence is the household's credits.
+    sells_through_counter: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: The measure this one replaces, and why; a measure is corrected at most once (its replacement may be).
+    corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("measure.id"), unique=True)
+    correction_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    #: When the server received it.
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship()
+    recorded_by: Mapped[User] = relationship()
+    done: Mapped["MeasureDone | None"] = relationship(back_populates="measure", uselist=False)
+
+
+class MeasureDone(db.Model):
+    """A measure ticked off (销号): the day it was done and the evidence. At most one per measure."""
+
+    __tablename__ = "measure_done"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure_id: Mapped[int] = mapped_column(sa.ForeignKey("measure.id"), unique=True)
+    done_on: Mapped[date]
+    evidence: Mapped[str] = mapped_column(sa.String(1000))
+    #: Received more than 7 days after done_on (shop.worklog.rules.is_late), set by the server.
+    late: Mapped[bool]
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    measure: Mapped[Measure] = relationship(back_populates="done")
+    recorded_by: Mapped[User] = relationship()
+
+
+class Visit(db.Model):
+    """A visit to a household (走访, 回访), at home or by phone: what was found, and whether a risk was."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        sa.CheckConstraint("corrects_id IS NULL OR correction_reason <> ''", name="correction_has_reason"),
+        sa.Index("ix_visit_household_visited_on", "household_id", "visited_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"))
+    visited_on: Mapped[date]
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
+    findings: Mapped[str] = mapped_column(sa.String(2000))
+    risk_found: Mapped[bool]
+    #: Received more than 7 days after visited_on, set by the server: shown wherever the visit is.
+    late: Mapped[bool]
+    #: The key the officer's phone gave the record when it was typed (its queue sends it again with
+    #: the same key until answered), so a record sent twice is kept once.
+    client_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: The phone's clock when the record was typed, as the phone said: kept beside the server's, never trusted.
+    device_recorded_at: Mapped[datetime | None]
+    corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visit.id"), unique=True)
+    correction_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+
+class DeclaredIncome(db.Model):
+    """One source of a household's income (or a deductible expense) over a period, as an officer recorded it.
+
+    The counter's own income is not declared: it comes from the ledger. Declared business income
+    is what the household earned besides its sales through the counter.
+    """
+
+    __tablename__ = "declared_income"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("period_end >= period_start", name="period_in_order"),
+        sa.CheckConstraint("corrects_id IS NULL OR correction_reason <> ''", name="correction_has_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    #: The visit at which it was recorded, when there was one.
+    visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visit.id"))
+    source: Mapped[IncomeSource] = mapped_column(_enum(IncomeSource, "income_source"))
+    #: The whole household's amount for the period (not per person), in fen.
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    #: How the figure was checked: a pay slip, a bank book, the household's word…
+    how_checked: Mapped[str] = mapped_column(sa.String(200))
+    corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("declared_income.id"), unique=True)
+    correction_reason: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+
+class RiskProposal(db.Model):
+    """An officer's proposal that a monitored household's risk is eliminated (风险消除), with its evidence frozen."""
+
+    __tablename__ = "risk_proposal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    #: The evidence gathered when it was proposed, as JSON: the six months against the line, the
+    #: plan's measures, the last visit. Frozen, so what the town and county approve is what was shown.
+    evidence: Mapped[str] = mapped_column(sa.Text)
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    proposed_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    household: Mapped[Household] = relationship()
+    proposed_by: Mapped[User] = relationship()
+    steps: Mapped[list["RiskStep"]] = relationship(back_populates="proposal", order_by="RiskStep.id")
+
+
+class RiskStep(db.Model):
+    """A step on a risk-elimination proposal: the town agreed, the county approved, or either returned it."""
+
+    __tablename__ = "risk_step"
+    __table_args__ = (
+        sa.CheckConstraint("step <> 'returned' OR reason <> ''", name="return_has_reason"),
+        sa.CheckConstraint("(step = 'approved') = (status_id IS NOT NULL)", name="approval_records_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(sa.ForeignKey("risk_proposal.id"), index=True)
+    step: Mapped[ProposalStep] = mapped_column(_enum(ProposalStep, "proposal_step"))
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: The household's status change an approval recorded.
+    status_id: Mapped[int | None] = mapped_column(sa.ForeignKey("household_status.id"), unique=True)
+    by_id: Mapped[int] = mapped_column(sa.ForeignKey("app_user.id"))
+    at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    proposal: Mapped[RiskProposal] = relationship(back_populates="steps")
+    by: Mapped[User] = relationship()
 
 
 class EndedSession(db.Model):

@@ -232,6 +232,8 @@ def staff(world):
         accounts.create_user("officer2", PASSWORD, Role.OFFICER)
         accounts.create_user("heshe", PASSWORD, Role.SUPERVISOR, town="和舍镇")
         accounts.create_user("county", PASSWORD, Role.SUPERVISOR)
+        accounts.create_user("inspector", PASSWORD, Role.INSPECTOR)
+        accounts.create_user("heshe-inspector", PASSWORD, Role.INSPECTOR, town="和舍镇")
     return world
 
 

@@ -1,9 +1,10 @@
 """The database triggers that make a table append-only, on SQLite and PostgreSQL.
 
 The household ledger (migration 0004), the audit trail (migration 0007), the ended sessions (0010), a
-household's history (its changes and statuses, 0011), the products' prices (0015) and the settled
-refused sales (0016) are guarded. Tests that tamper with them behind the app's back (and the test
-fixtures that empty the database) drop the triggers first, as an attacker with database access would.
+household's history (its changes and statuses, 0011), the products' prices (0015), the settled
+refused sales (0016) and the officers' work ledger (0019) are guarded. Tests that tamper with them
+behind the app's back (and the test fixtures that empty the database) drop the triggers first, as an
+attacker with database access would.
 Change a guard only by adding a migration: the SQL here is what those migrations ran.
 """
 
@@ -20,6 +21,12 @@ GUARDED = (
     "household_status",
     "product_price",
     "refused_sale",
+    "measure",
+    "measure_done",
+    "visit",
+    "declared_income",
+    "risk_proposal",
+    "risk_step",
 )
 
 

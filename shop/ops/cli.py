@@ -31,7 +31,7 @@ def seed_demo_command():
 @click.command("create-user")
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="What the account may do.")
-@click.option("--town", help="A supervisor's town (a town leader); leave out for the county bureau.")
+@click.option("--town", help="A supervisor's or inspector's town; leave out for the whole county.")
 @click.option("--households", default="", help="An officer's households, as CODE,CODE.")
 @click.option("--counter", help="A clerk's counter code; the first counter if left out.")
 @click.option("--name", "display_name", default="", help="The name shown in the interface.")

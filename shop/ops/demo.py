@@ -73,7 +73,7 @@ VILLAGES = [
     ("和舍镇", "抱堂村", "Baotang", "BT", "officer4"),
 ]
 
-#: (username, role, display name, town of a supervisor)
+#: (username, role, display name, town of a supervisor or inspector)
 STAFF = [
     ("admin", Role.ADMIN, "李秀兰", None),
     ("clerk", Role.CLERK, "陈美玲", None),
@@ -83,6 +83,7 @@ STAFF = [
     ("officer4", Role.OFFICER, "吴国栋", None),
     ("heshe", Role.SUPERVISOR, "和舍镇大队长 羊文清", "和舍镇"),
     ("county", Role.SUPERVISOR, "县乡村振兴局 谢志明", None),
+    ("inspector", Role.INSPECTOR, "县督查组 邢立新", None),
 ]
 
 SURNAMES = "王陈李符吴林黄刘张邢蔡周羊谢"

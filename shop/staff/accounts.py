@@ -185,8 +185,8 @@ def _check_display_name(display_name: str) -> str:
 
 def _check_scope(role: Role, town: str | None, counter_code: str | None, household_codes: list[str] | None) -> None:
     """Each role has its own kind of scope: a supervisor's town, an officer's households, the till's counter."""
-    if town and role is not Role.SUPERVISOR:
-        raise Invalid(_("Only supervisors are limited to a town."), "town")
+    if town and role not in (Role.SUPERVISOR, Role.INSPECTOR):
+        raise Invalid(_("Only supervisors and inspectors are limited to a town."), "town")
     if household_codes and role is not Role.OFFICER:
         raise Invalid(_("Only officers are assigned households."), "households")
     if counter_code and role not in (Role.CLERK, Role.ADMIN):

@@ -57,13 +57,13 @@ class UnknownOfficer(Invalid):
 def visible_to(user: User) -> sa.Select:
     """Households this user may see: the scoping lives in the query, not the template.
 
-    Officers see their own households, a town's supervisor that town's, and
-    admins, clerks (who receive goods from anyone) and the county bureau all.
+    Officers see their own households, a town's supervisor or inspector that town's, and
+    admins, clerks (who receive goods from anyone), the county bureau and county inspectors all.
     """
     query = sa.select(Household)
     if user.role is Role.OFFICER:
         return query.where(Household.officer_id == user.id)
-    if user.role is Role.SUPERVISOR and user.town_id is not None:
+    if user.role in (Role.SUPERVISOR, Role.INSPECTOR) and user.town_id is not None:
         return query.join(Household.village).where(Village.town_id == user.town_id)
     return query
 

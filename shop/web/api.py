@@ -6,13 +6,11 @@ coerced), calls one use case, and turns domain errors into the agreed
 """
 
 from datetime import date
-from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from pydantic import ValidationError
 
 from shop import audit
 from shop.catalog import pricing, products
@@ -29,8 +27,6 @@ from shop.stock.counters import working_counter
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
 from shop.web.api_models import (
-    Answer,
-    Body,
     Catalog,
     CatalogEntry,
     ChangeRow,
@@ -85,65 +81,13 @@ from shop.web.api_models import (
     StripeIntent,
     TillCatalog,
 )
+from shop.web.json_bodies import answer, parse
 from shop.web.openapi import documented, openapi_document
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
 from shop.web.urls import statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-B = TypeVar("B", bound=Body)
-
-
-def parse(schema: type[B]) -> B:
-    """The request's JSON body as `schema`; a 415 or 422 response is raised otherwise."""
-    if not request.is_json:
-        abort(json_error(415, "unsupported_media_type", _("Send the request body as JSON.")))
-    try:
-        return schema.model_validate_json(request.get_data(cache=False) or b"")
-    except ValidationError as error:
-        fields = {}
-        for problem in error.errors(include_url=False):
-            where = ".".join(str(part) for part in problem["loc"]) or "body"
-            fields.setdefault(where, _field_message(problem))
-        abort(json_error(422, "invalid", _("Some fields are missing or wrong."), fields))
-
-
-def _field_message(problem: dict) -> str:
-    """A short, translated reason for one field's problem."""
-    kind, ctx = problem["type"], problem.get("ctx", {})
-    if kind == "missing":
-        return _("This field is required.")
-    if kind == "extra_forbidden":
-        return _("Unknown field.")
-    if kind in ("json_invalid", "model_type", "model_attributes_type"):
-        return _("The body is not a JSON object.")
-    if kind in ("int_type", "int_from_float", "int_parsing"):
-        return _("Must be a whole number.")
-    if kind in ("string_type", "string_unicode"):
-        return _("Must be text.")
-    if kind == "string_too_short":
-        return _("Must not be empty.")
-    if kind == "string_too_long":
-        return _("At most %(n)s characters.", n=ctx.get("max_length"))
-    if kind == "string_pattern_mismatch":
-        return _("Not in the expected format.")
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return _("Out of the allowed range.")
-    if kind in ("enum", "literal_error"):
-        return _("Must be one of: %(choices)s.", choices=ctx.get("expected", ""))
-    if kind == "instant_format":
-        return _("Must be a moment with its UTC offset, such as 2026-12-03T23:59:00+08:00.")
-    if kind.startswith("date"):
-        return _("Must be a date written YYYY-MM-DD.")
-    return problem["msg"]
-
-
-def answer(body: Answer | Catalog, status: int = 200):
-    """A response model as JSON; a key with a default is sent only when the view set it."""
-    response = jsonify(body.model_dump(mode="json", exclude_unset=True))
-    response.status_code = status
-    return response
 
 
 @bp.get("/openapi.json")

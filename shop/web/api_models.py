@@ -7,7 +7,7 @@ Response models are what the views fill in and serialise, so the answer and the 
 
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -45,6 +45,7 @@ from shop.selling import sales
 from shop.selling.order_flow import OrderStatus
 from shop.stock import lots
 from shop.units import Unit
+from shop.worklog.rules import MeasureKind, VisitKind
 
 # ---------------------------------------------------------------- what the API accepts
 
@@ -627,3 +628,98 @@ class LedgerPeriod(Answer):
     adjusted_fen: int
     #: At the period's end.
     balance_fen: int
+
+
+# ---------------------------------------------------------------- the officers' work ledger
+
+
+class NewMeasure(Body):
+    kind: MeasureKind
+    title: Text(200, 1)
+    due_on: date
+    #: An industry measure about selling through the counter: the household's credits are its evidence.
+    sells_through_counter: bool = False
+
+
+class MeasureTickedOff(Body):
+    done_on: date
+    evidence: Text(1000, 1, pattern=MANY_LINES)
+
+
+class NewVisit(Body):
+    visited_on: date
+    kind: VisitKind
+    findings: Text(2000, 1, pattern=MANY_LINES)
+    risk_found: bool
+    #: The key the phone's queue gave the record: the same record sent again is kept once.
+    client_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$") | None = None
+    #: The phone's clock when the record was typed, with its offset; kept beside the server's time.
+    device_recorded_at: Instant | None = None
+
+
+class VisitCreated(Answer):
+    id: int
+    #: Recorded more than 7 days after visited_on: kept, and shown as late.
+    late: bool
+
+
+class MeasureRow(Answer):
+    id: int
+    kind: MeasureKind
+    title: str
+    starts_on: date
+    due_on: date
+    status: Literal["open", "done"]
+    done_on: date | None
+    evidence: str | None
+    #: The tick-off was recorded more than 7 days after done_on.
+    done_late: bool | None
+    recorded_at: UtcInstant
+    sells_through_counter: bool
+    #: For a measure about selling through the counter: the household's net credits over its period, from the ledger.
+    counter_fen: int | None
+    #: The measure this one corrects, and why.
+    corrects_id: int | None
+    correction_reason: str
+    #: The newer measure that replaced this one: a corrected measure no longer counts.
+    corrected_by: int | None
+
+
+class VisitRow(Answer):
+    id: int
+    visited_on: date
+    kind: VisitKind
+    findings: str
+    risk_found: bool
+    recorded_at: UtcInstant
+    #: The phone's clock when it was typed, as the phone said.
+    device_recorded_at: UtcInstant | None
+    late: bool
+    corrects_id: int | None
+    correction_reason: str
+    corrected_by: int | None
+
+
+class Worklog(Answer):
+    measures: list[MeasureRow]
+    visits: list[VisitRow]
+    #: When the next visit is due under the schedule; null when none is scheduled.
+    next_visit_due: date | None
+
+
+class OverdueMeasureRow(Answer):
+    id: int
+    household_id: int
+    kind: MeasureKind
+    title: str
+    due_on: date
+
+
+class VisitDueRow(Answer):
+    household_id: int
+    next_visit_due: date
+
+
+class Overdue(Answer):
+    measures: list[OverdueMeasureRow]
+    visits_due: list[VisitDueRow]

@@ -119,6 +119,7 @@ def label(value) -> str:
         Role.CLERK: _("Clerk"),
         Role.OFFICER: _("Assistance officer"),
         Role.SUPERVISOR: _("Supervisor"),
+        Role.INSPECTOR: _("Inspector"),
         HouseholdCategory.TUOPIN: _("Lifted out of poverty"),
         HouseholdCategory.JIANCE: _("Under monitoring"),
         HouseholdCategory.YIBAN: _("Ordinary household"),

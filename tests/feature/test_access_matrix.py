@@ -32,12 +32,13 @@ ACCOUNTS = {
     "officer": (Role.OFFICER, "officer"),
     "supervisor": (Role.SUPERVISOR, "county"),
     "admin": (Role.ADMIN, "admin"),
+    "inspector": (Role.INSPECTOR, "inspector"),
     # Another officer, whose role passes the gate but who may not see the officer's household.
     "officer2": (Role.OFFICER, "officer2"),
 }
 
 #: The arguments naming objects an account may not see: there the scoping answer is 404, never the object.
-OUT_OF_SCOPE = {"officer2": {"household_id"}}
+OUT_OF_SCOPE = {"officer2": {"household_id", "measure_id"}}
 
 REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -114,6 +115,9 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     sent = {"csrf_token": admin.token, "roster": (io.BytesIO(roster.encode()), "roster.csv", "text/csv")}
     kept = admin.client.post("/admin/households/import/", data=sent, content_type="multipart/form-data")
     assert kept.status_code == 302, kept.get_data(as_text=True)[:300]
+    # The officer's work ledger: a measure of the plan.
+    measure = {"kind": "industry", "title": "通过专柜销售虾干", "due_on": f"{business_today() + timedelta(days=30)}"}
+    measure_id = created(officer, f"/api/households/{wang}/measures", measure)["id"]
     with app.app_context():
         one = lambda model: db.session.scalars(sa.select(model.id)).one()  # noqa: E731
         values = {
@@ -134,6 +138,7 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "year": f"{business_today():%Y}",
             "code": "en",
             "upload": kept.headers["Location"].rstrip("/").rsplit("/", 1)[1],
+            "measure_id": measure_id,
         }
         trace = {"token": db.session.get(Lot, lot).trace_token}
         photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}

@@ -129,7 +129,7 @@ def test_a_supervisor_is_limited_to_the_town_given(world):
         (["lin", "--role", "clerk"], "short\nshort\n", "至少需要 10 个字符"),
         (["lin", "--role", "boss"], f"{PASSWORD}\n{PASSWORD}\n", "Invalid value"),
         (["lin", "--role", "supervisor", "--town", "海口市"], f"{PASSWORD}\n{PASSWORD}\n", "不是本县的镇"),
-        (["lin", "--role", "clerk", "--town", "和舍镇"], f"{PASSWORD}\n{PASSWORD}\n", "只有督导人员"),
+        (["lin", "--role", "clerk", "--town", "和舍镇"], f"{PASSWORD}\n{PASSWORD}\n", "只有督导和督查人员"),
         (["lin", "--role", "officer", "--households", "NOPE1"], f"{PASSWORD}\n{PASSWORD}\n", "NOPE1"),
         (["Lin Hai", "--role", "clerk"], f"{PASSWORD}\n{PASSWORD}\n", "小写字母"),
         (["lin", "--role", "clerk", "--counter", "NOPE"], f"{PASSWORD}\n{PASSWORD}\n", "NOPE"),

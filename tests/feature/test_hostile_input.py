@@ -76,6 +76,7 @@ PARTS = {
     "user": ("user",),
     "places": ("counter", "town"),
     "upload": ("upload",),
+    "measure": ("measure",),
 }
 
 
@@ -109,6 +110,11 @@ def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
         scene["town"] = one(app, sa.select(Town.id).where(Town.name_zh == "临城镇"))
     if "upload" in wanted:
         scene["upload"] = kept_roster(as_role("admin"))
+    if "measure" in wanted:
+        body = {"kind": "industry", "title": "通过专柜销售虾干", "due_on": in_days(30)}
+        added = as_role("officer").post(f"/api/households/{goods['wang']}/measures", json=body)
+        assert added.status_code == 201, added.get_json()
+        scene["measure"] = added.get_json()["id"]
     return scene
 
 
@@ -291,6 +297,46 @@ COVERAGE: dict[str, Route] = {
             ("reason",): ("text", False),
         },
         method="PATCH",
+        ids=("wang",),
+    ),
+    "worklog_api.add_measure": Route(
+        "officer",
+        "/api/households/{wang}/measures",
+        {"kind": "employment", "title": "推荐务工", "due_on": "{soon}", "sells_through_counter": False},
+        {
+            ("kind",): ("choice", True),
+            ("title",): ("text", True),
+            ("due_on",): ("date", True),
+            ("sells_through_counter",): ("bool", False),
+        },
+        ids=("wang",),
+    ),
+    "worklog_api.tick_off": Route(
+        "officer",
+        "/api/measures/{measure}/done",
+        {"done_on": "{today}", "evidence": "已签合同"},
+        {("done_on",): ("date", True), ("evidence",): ("text", True)},
+        ids=("measure",),
+    ),
+    "worklog_api.record_visit": Route(
+        "officer",
+        "/api/households/{wang}/visits",
+        {
+            "visited_on": "{today}",
+            "kind": "home",
+            "findings": "生产正常",
+            "risk_found": False,
+            "client_key": "hostile-visit-1",
+            "device_recorded_at": "2026-12-01T09:30:00+08:00",
+        },
+        {
+            ("visited_on",): ("date", True),
+            ("kind",): ("choice", True),
+            ("findings",): ("text", True),
+            ("risk_found",): ("bool", True),
+            ("client_key",): ("code", False),
+            ("device_recorded_at",): ("date", False),
+        },
         ids=("wang",),
     ),
     "api.record_household_status": Route(

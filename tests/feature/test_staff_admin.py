@@ -150,7 +150,7 @@ def test_a_new_clerk_works_at_the_counter_chosen(staff, as_role):
 @pytest.mark.parametrize(
     ("fields", "field_text"),
     [
-        ({"role": "clerk", "town": "和舍镇"}, "Only supervisors"),
+        ({"role": "clerk", "town": "和舍镇"}, "Only supervisors and inspectors"),
         ({"role": "supervisor", "households": "DB001"}, "Only officers"),
         ({"role": "officer", "counter": "BL-01"}, "Only clerks"),
         ({"role": "officer", "households": "NOPE99"}, "NOPE99"),

@@ -27,10 +27,11 @@ PURE = {
     "shop.selling.order_flow",
     "shop.villages.standing",
     "shop.oversight.monitoring",
+    "shop.worklog.rules",
 }
 
 #: Bottom to top: a domain package may import the ones before it, never the ones after.
-DOMAINS = ["ledger", "villages", "stock", "catalog", "staff", "selling", "oversight"]
+DOMAINS = ["ledger", "villages", "stock", "catalog", "staff", "selling", "oversight", "worklog"]
 
 #: Top-level modules every layer may use: the schema, the commit point, the audit trail, settings.
 FOUNDATION = {
