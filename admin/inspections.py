@@ -60,11 +60,12 @@ class SampleForm(FlaskForm):
         ]
 
     def scope(self) -> sampling.Scope:
-        """The use case's scope from the chosen options."""
+        """The use case's scope from the chosen options; a blank choice (which Optional lets through) means "any"."""
+        town, village, category = ((f.data or "").strip() for f in (self.town, self.village, self.category))
         return sampling.Scope(
-            town_id=int(self.town.data) if self.town.data else None,
-            village_id=int(self.village.data) if self.village.data else None,
-            category=HouseholdCategory(self.category.data) if self.category.data else None,
+            town_id=int(town) if town else None,
+            village_id=int(village) if village else None,
+            category=HouseholdCategory(category) if category else None,
         )
 
 

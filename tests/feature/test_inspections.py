@@ -1,4 +1,4 @@
-"""Inspections: the inspector's read-only pages in scope, random samples recorded in the audit trail, the evidence file."""
+"""Inspections: the inspector's read-only pages in scope, random samples in the audit trail, the evidence file."""
 
 import json
 import re
