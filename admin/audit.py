@@ -37,6 +37,8 @@ ACTION_LABELS = {
     audit.SIGN_IN: _l("Signed in"),
     audit.SIGN_IN_FAILED: _l("Sign-in failed"),
     audit.SIGN_OUT: _l("Signed out"),
+    audit.SAMPLE_DRAWN: _l("Drew an inspection sample"),
+    audit.EVIDENCE_FILE: _l("Printed a household's evidence file"),
 }
 ENTITY_LABELS = {
     "adjustment": _l("Correction"),

@@ -16,10 +16,11 @@ bp = Blueprint("admin_home", __name__, url_prefix="/admin")
 @bp.route("/")
 @staff_required
 def index():
-    """Households for officers and supervisors, the counter's shelf for clerks, both for the manager."""
+    """Households for officers and supervisors, the shelf for clerks, both for the manager, links for inspectors."""
     user = signed_in_user()
     today = business_today()
-    show_households = user.role is not Role.CLERK
+    # An inspector starts from a sample or the searchable list, not a county's worth of rows.
+    show_households = user.role not in (Role.CLERK, Role.INSPECTOR)
     show_shelf = user.role in (Role.ADMIN, Role.CLERK)
     counter = counter_for(user) if show_shelf else None
     listed = households.list_visible(user) if show_households else []
@@ -34,5 +35,6 @@ def index():
         counter=counter,
         show_households=show_households,
         show_shelf=show_shelf,
+        show_inspections=user.role is Role.INSPECTOR,
         today=today,
     )

@@ -53,8 +53,9 @@ from shop.web.urls import public_url
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
 
-#: Who reads households: the manager, the officers (their own) and the supervisors (their town, or all).
-HOUSEHOLD_READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+#: Who reads households: the manager, the officers (their own), the supervisors and the inspectors (their town,
+#: or all). Only GET routes take this tuple: inspectors write nothing.
+HOUSEHOLD_READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR, Role.INSPECTOR)
 #: Who may propose a correction: the manager and the household's own officer.
 PROPOSERS = (Role.ADMIN, Role.OFFICER)
 

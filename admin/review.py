@@ -37,8 +37,9 @@ from shop.web.urls import statement_url
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 
-#: Who reads statements: the manager, the officers (their own households) and the supervisors (their town, or all).
-READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
+#: Who reads statements: the manager, the officers (their own households), the supervisors and the inspectors
+#: (their town, or all). Only GET routes take this tuple: inspectors write nothing.
+READERS = (Role.ADMIN, Role.OFFICER, Role.SUPERVISOR, Role.INSPECTOR)
 
 
 # ---------------------------------------------------------------- words

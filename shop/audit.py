@@ -66,8 +66,10 @@ PAGE_SIZE = 50
 INSERT, UPDATE, DELETE = "insert", "update", "delete"
 VIEW_PERSONAL_DATA = "view_personal_data"
 SIGN_IN, SIGN_IN_FAILED, SIGN_OUT = "sign_in", "sign_in_failed", "sign_out"
+#: An inspection's random sample was drawn; a household's evidence file (一户一档) was printed.
+SAMPLE_DRAWN, EVIDENCE_FILE = "sample_drawn", "evidence_file"
 #: Every action the trail knows, in the order the search form offers them.
-ACTIONS = (INSERT, UPDATE, DELETE, VIEW_PERSONAL_DATA, SIGN_IN, SIGN_IN_FAILED, SIGN_OUT)
+ACTIONS = (INSERT, UPDATE, DELETE, VIEW_PERSONAL_DATA, SIGN_IN, SIGN_IN_FAILED, SIGN_OUT, SAMPLE_DRAWN, EVIDENCE_FILE)
 
 _ALL = frozenset({INSERT, UPDATE, DELETE})
 #: Written instead of a password hash: the trail says a password was set, never what it hashes to.
@@ -273,10 +275,12 @@ def bulk_inserted(model: type, rows: list[dict], actor: int | None) -> None:
 SIGNED_IN = object()
 
 
-def record(action: str, entity: str, entity_id=None, *, before=None, after=None, actor=SIGNED_IN) -> None:
-    """Add an explicit event to the current transaction (call it inside a use case's atomic())."""
+def record(action: str, entity: str, entity_id=None, *, before=None, after=None, actor=SIGNED_IN) -> AuditEvent:
+    """Add an explicit event to the current transaction (call it inside a use case's atomic()); returns it."""
     who = actor_id() if actor is SIGNED_IN else actor
-    db.session.add(AuditEvent(**_row(who, action, entity, entity_id, before, after)))
+    event = AuditEvent(**_row(who, action, entity, entity_id, before, after))
+    db.session.add(event)
+    return event
 
 
 def personal_data_shown(entity: str, entity_id: int, field_name: str) -> None:

@@ -807,6 +807,14 @@ COVERAGE: dict[str, Route] = {
         kind="form",
         ids=("counter",),
     ),
+    # A draw writes only its own audit record; a refused one writes nothing.
+    "admin_inspections.draw": Route(
+        "inspector",
+        "/admin/inspections/samples",
+        {"size": "2", "town": "", "village": "", "category": ""},
+        {"size": "qty", "town": "choice_opt", "village": "choice_opt", "category": "choice_opt"},
+        kind="form",
+    ),
     "admin_places.new_town": Route(
         "admin",
         "/admin/places/towns/new",
