@@ -281,3 +281,19 @@ def test_a_fall_in_counter_income_and_a_month_below_the_line_are_warned_of(app, 
 def test_a_small_earner_is_not_warned_of_a_fall(app, goods, officer):
     credit(app, goods["wang"], 14_000, TODAY - timedelta(days=60))  # average 4,666: below the minimum
     assert officer.get("/api/worklog/warnings").get_json()["warnings"] == []
+
+
+# ---------------------------------------------------------------- the household page
+
+
+def test_the_household_page_says_when_nothing_is_declared(goods, officer):
+    page = officer.get(f"/admin/households/{goods['wang']}")
+    assert page.status_code == 200 and b'data-whole="none"' in page.data
+    assert f'/admin/proposals/new/{goods["wang"]}'.encode() in page.data
+
+
+def test_the_household_page_shows_the_whole_income_with_its_parts(app, ready, officer):
+    page = officer.get(f"/admin/households/{ready['wang']}").get_data(as_text=True)
+    assert 'data-whole="none"' not in page and 'data-whole-above="6"' in page
+    month = SIX[-1]
+    assert f'data-month="{month:%Y-%m}" data-whole="{(10_500 + 245_000) // 4}"' in page
