@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from shop.clock import business_today
+from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.models import Role
 from shop.oversight.officer_view import visible_ids
@@ -51,8 +51,14 @@ def step_form(user, form: StepForm | None = None) -> StepForm:
     return form
 
 
+def when(utc_naive) -> str:
+    """A stored instant as the counter's wall-clock time: 2026-11-05 14:05."""
+    return f"{local_time(utc_naive):%Y-%m-%d %H:%M}"
+
+
 def helpers() -> dict:
     return {
+        "when": when,
         "month_text": month_text,
         "person": person,
         "state_of": proposals.state_of,
