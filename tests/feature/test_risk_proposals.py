@@ -230,7 +230,7 @@ def test_unmet_criteria_refuse_the_proposal_naming_each(app, goods, officer, lin
     response = propose(officer, goods["wang"])
     assert response.status_code == 422
     text = response.get_data(as_text=True)
-    for words in ("monitoring line", "every one is done", "within the last 30 days"):
+    for words in ("监测线", "全部完成", "30 天内"):
         assert words in text
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RiskProposal)) == 0
