@@ -289,7 +289,7 @@ def test_a_small_earner_is_not_warned_of_a_fall(app, goods, officer):
 def test_the_household_page_says_when_nothing_is_declared(goods, officer):
     page = officer.get(f"/admin/households/{goods['wang']}")
     assert page.status_code == 200 and b'data-whole="none"' in page.data
-    assert f'/admin/proposals/new/{goods["wang"]}'.encode() in page.data
+    assert f"/admin/proposals/new/{goods['wang']}".encode() in page.data
 
 
 def test_the_household_page_shows_the_whole_income_with_its_parts(app, ready, officer):
