@@ -287,7 +287,9 @@ def waiting_for(user: User) -> list[RiskProposal]:
         wanted = "proposed" if user.town_id is not None else "town_agreed"
         return [p for p in proposals if state_of(p) == wanted]
     if user.role is Role.OFFICER:
-        return [p for p in proposals if state_of(p) == "returned" and in_progress(db.session, p.household_id) is None]
+        # A returned proposal waits for its officer until the household has a newer one.
+        latest = {p.household_id: p.id for p in proposals}
+        return [p for p in proposals if state_of(p) == "returned" and latest[p.household_id] == p.id]
     return []
 
 
