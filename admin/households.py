@@ -50,6 +50,7 @@ from shop.web.forms import MANY_LINES, MoneyField, OneLineField, show_domain_err
 from shop.web.responses import pdf_response, status_of
 from shop.web.templating import is_chinese, label, month_text, person, signed_text, words
 from shop.web.urls import public_url
+from shop.worklog.household_income import whole_income
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
 
@@ -206,6 +207,9 @@ def household_page(
         figures=found.figures,
         balance_fen=found.balance_fen,
         picture=picture,
+        # The whole income (counter plus declared) against the line, beside the counter-only evidence.
+        whole=whole_income(household, today),
+        can_propose_elimination=user.role in PROPOSERS and household.category == HouseholdCategory.JIANCE,
         wide_chart=chart(picture.per_capita, picture.line.monthly_fen),
         # A phone gets the same bars drawn narrow and tall.
         phone_chart=chart(

@@ -434,36 +434,65 @@ def record_status(
     """
     with atomic() as session:
         household = _locked(session, household_id)
-        reason = check_reason(reason, required=True)
-        last_on = session.scalar(
-            sa.select(sa.func.max(HouseholdStatus.effective_on)).where(HouseholdStatus.household_id == household.id)
-        )
-        current = Standing(household.category, household.monitor_subtype, household.monitoring_status)
-        try:
-            new = changed_standing(
-                current,
-                HouseholdCategory(category),
-                MonitorSubtype(monitor_subtype) if monitor_subtype else None,
-                MonitoringStatus(monitoring_status) if monitoring_status else None,
-                effective_on=effective_on,
-                last_change_on=last_on,
-                today=business_today(),
-            )
-        except StandingRefused as refused:
-            raise status_refusal(refused) from None
-        household.category = new.category
-        household.monitor_subtype = new.subtype
-        household.monitoring_status = new.status
-        status = HouseholdStatus(
-            household=household,
-            category=new.category,
-            monitor_subtype=new.subtype,
-            monitoring_status=new.status,
+        return change_standing(
+            session,
+            household,
+            category=category,
             effective_on=effective_on,
-            note=reason,
-            recorded_by_id=by.id,
+            reason=reason,
+            by=by,
+            monitoring_status=monitoring_status,
+            monitor_subtype=monitor_subtype,
         )
-        session.add(status)
+
+
+def change_standing(
+    session,
+    household: Household,
+    *,
+    category: HouseholdCategory,
+    effective_on: date,
+    reason: str,
+    by: User,
+    monitoring_status: MonitoringStatus | None = None,
+    monitor_subtype: MonitorSubtype | None = None,
+) -> HouseholdStatus:
+    """A change of standing inside the caller's transaction, on a household the caller locked.
+
+    record_status calls it, and so does the approval of a risk-elimination proposal, so that the
+    approval and the status change are one transaction.
+    """
+    reason = check_reason(reason, required=True)
+    last_on = session.scalar(
+        sa.select(sa.func.max(HouseholdStatus.effective_on)).where(HouseholdStatus.household_id == household.id)
+    )
+    current = Standing(household.category, household.monitor_subtype, household.monitoring_status)
+    try:
+        new = changed_standing(
+            current,
+            HouseholdCategory(category),
+            MonitorSubtype(monitor_subtype) if monitor_subtype else None,
+            MonitoringStatus(monitoring_status) if monitoring_status else None,
+            effective_on=effective_on,
+            last_change_on=last_on,
+            today=business_today(),
+        )
+    except StandingRefused as refused:
+        raise status_refusal(refused) from None
+    household.category = new.category
+    household.monitor_subtype = new.subtype
+    household.monitoring_status = new.status
+    status = HouseholdStatus(
+        household=household,
+        category=new.category,
+        monitor_subtype=new.subtype,
+        monitoring_status=new.status,
+        effective_on=effective_on,
+        note=reason,
+        recorded_by_id=by.id,
+    )
+    session.add(status)
+    session.flush()
     return status
 
 

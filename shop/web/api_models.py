@@ -723,3 +723,23 @@ class VisitDueRow(Answer):
 class Overdue(Answer):
     measures: list[OverdueMeasureRow]
     visits_due: list[VisitDueRow]
+
+
+class WarningRow(Answer):
+    household_id: int
+    code: str
+    #: Which rules the household meets: "counter_drop", "below_line".
+    rules: list[str]
+    #: The counter's net income over the last 30 days, and its average per 30 days over the baseline before.
+    last_30_fen: int
+    baseline_average_fen: int
+    #: The last complete month, and the whole income per person in it (null: nothing declared for it).
+    month: date
+    whole_per_capita_fen: int | None
+    line_share_fen: int
+
+
+class Warnings(Answer):
+    """Early warnings: evidence for an officer to look into, not a verdict."""
+
+    warnings: list[WarningRow]

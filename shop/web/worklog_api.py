@@ -23,11 +23,13 @@ from shop.web.api_models import (
     VisitCreated,
     VisitDueRow,
     VisitRow,
+    WarningRow,
+    Warnings,
     Worklog,
 )
 from shop.web.json_bodies import answer, parse
 from shop.web.openapi import documented
-from shop.worklog import access, due, plans, visits
+from shop.worklog import access, due, plans, visits, warnings
 
 bp = Blueprint("worklog_api", __name__, url_prefix="/api")
 
@@ -138,5 +140,30 @@ def overdue():
         Overdue(
             measures=[OverdueMeasureRow(**vars(m)) for m in due.overdue_measures(scope, today)],
             visits_due=[VisitDueRow(**vars(v)) for v in due.visits_due(scope, visits.cadence(), today)],
+        )
+    )
+
+
+@bp.get("/worklog/warnings")
+@documented(answers={200: Warnings})
+@roles_required(*access.READERS)
+def early_warnings():
+    """Early warnings for the monitored households in the caller's scope, with the figures behind each."""
+    found = warnings.warnings_in(visible_ids(signed_in_user()), business_today())
+    return answer(
+        Warnings(
+            warnings=[
+                WarningRow(
+                    household_id=w.household_id,
+                    code=w.code,
+                    rules=list(w.rules),
+                    last_30_fen=w.last_30_fen,
+                    baseline_average_fen=w.baseline_average_fen,
+                    month=w.month,
+                    whole_per_capita_fen=w.whole_per_capita_fen,
+                    line_share_fen=w.line_share_fen,
+                )
+                for w in found
+            ]
         )
     )

@@ -9,6 +9,7 @@ body, since the point is who gets past the gate, not what the body says).
 """
 
 import io
+import json
 import re
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -18,10 +19,23 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, Counter, Household, Lot, MonthReview, Payout, Product, Role, Town, User
+from shop.models import (
+    Adjustment,
+    Counter,
+    Household,
+    Lot,
+    MonthReview,
+    Payout,
+    Product,
+    RiskProposal,
+    Role,
+    Town,
+    User,
+)
 from shop.oversight.monitoring import parse_month
 from shop.oversight.statements import month_statement
 from shop.web.access import PUBLIC
+from shop.worklog import proposals
 from tests.conftest import WANG, Api
 from tests.feature.hostile_corpus import picture
 
@@ -38,7 +52,7 @@ ACCOUNTS = {
 }
 
 #: The arguments naming objects an account may not see: there the scoping answer is 404, never the object.
-OUT_OF_SCOPE = {"officer2": {"household_id", "measure_id"}}
+OUT_OF_SCOPE = {"officer2": {"household_id", "measure_id", "proposal_id"}}
 
 REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -119,6 +133,11 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     measure = {"kind": "industry", "title": "通过专柜销售虾干", "due_on": f"{business_today() + timedelta(days=30)}"}
     measure_id = created(officer, f"/api/households/{wang}/measures", measure)["id"]
     with app.app_context():
+        # A risk-elimination proposal, written directly: meeting its criteria takes six months of history.
+        officer_id = db.session.scalars(sa.select(User.id).where(User.username == "officer")).one()
+        evidence = proposals.gather(db.session.get(Household, wang), business_today()).evidence
+        db.session.add(RiskProposal(household_id=wang, evidence=json.dumps(evidence), proposed_by_id=officer_id))
+        db.session.commit()
         one = lambda model: db.session.scalars(sa.select(model.id)).one()  # noqa: E731
         values = {
             "household_id": wang,
@@ -139,6 +158,7 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "code": "en",
             "upload": kept.headers["Location"].rstrip("/").rsplit("/", 1)[1],
             "measure_id": measure_id,
+            "proposal_id": one(RiskProposal),
         }
         trace = {"token": db.session.get(Lot, lot).trace_token}
         photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}

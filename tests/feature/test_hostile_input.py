@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, Counter, MonthReview, Order, SaleLine, Town, User
+from shop.models import Adjustment, Counter, Household, MonthReview, Order, RiskProposal, RiskStep, SaleLine, Town, User
+from shop.worklog import proposals
 from tests.factories import receive
 
 from ..conftest import PASSWORD
@@ -77,6 +78,7 @@ PARTS = {
     "places": ("counter", "town"),
     "upload": ("upload",),
     "measure": ("measure",),
+    "proposal": ("proposal",),
 }
 
 
@@ -115,7 +117,25 @@ def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
         added = as_role("officer").post(f"/api/households/{goods['wang']}/measures", json=body)
         assert added.status_code == 201, added.get_json()
         scene["measure"] = added.get_json()["id"]
+    if "proposal" in wanted:
+        scene["proposal"] = agreed_proposal(app, goods["wang"])
     return scene
+
+
+def agreed_proposal(app, household_id: int) -> int:
+    """A risk-elimination proposal the town agreed to, waiting for the county (written directly: its
+    criteria take six months of history)."""
+    with app.app_context():
+        officer, county = (
+            db.session.scalar(sa.select(User.id).where(User.username == u)) for u in ("officer", "county")
+        )
+        evidence = proposals.gather(db.session.get(Household, household_id), business_today()).evidence
+        proposal = RiskProposal(household_id=household_id, evidence=json.dumps(evidence), proposed_by_id=officer)
+        db.session.add(proposal)
+        db.session.flush()
+        db.session.add(RiskStep(proposal_id=proposal.id, step="town_agreed", by_id=county))
+        db.session.commit()
+        return proposal.id
 
 
 def kept_roster(admin) -> str:
@@ -717,6 +737,22 @@ COVERAGE: dict[str, Route] = {
         {"outcome": "choice", "note": "text", "digest": "token"},
         kind="form",
         ids=("wang", "month"),
+    ),
+    "admin_proposals.propose": Route(
+        "officer",
+        "/admin/proposals/new/{wang}",
+        {"note": "收入稳定"},
+        {"note": "text"},
+        kind="form",
+        ids=("wang",),
+    ),
+    "admin_proposals.step": Route(
+        "county",
+        "/admin/proposals/{proposal}/steps",
+        {"step": "returned", "reason": "证据不足"},
+        {"step": "choice", "reason": "text_req"},
+        kind="form",
+        ids=("proposal",),
     ),
     "admin_review.resolve": Route(
         "admin",

@@ -28,6 +28,7 @@ PURE = {
     "shop.villages.standing",
     "shop.oversight.monitoring",
     "shop.worklog.rules",
+    "shop.worklog.whole_income",
 }
 
 #: Bottom to top: a domain package may import the ones before it, never the ones after.
