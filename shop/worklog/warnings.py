@@ -32,7 +32,7 @@ BELOW_LINE = "below_line"
 
 
 @dataclass(frozen=True)
-class Warning:
+class EarlyWarning:
     """One household's warning, with the figures behind it: which rules it meets and what they saw."""
 
     household_id: int
@@ -114,7 +114,7 @@ def _declared_last_month(ids: sa.Select, month: date) -> dict[int, int]:
     return {hid: declared_by_month(found)[month] for hid, found in figures.items()}
 
 
-def warnings_in(household_ids: sa.Select, today: date) -> list[Warning]:
+def warnings_in(household_ids: sa.Select, today: date) -> list[EarlyWarning]:
     """Warnings for the monitored households among these ids (a select of household ids), by household code."""
     rules = warning_rules()
     line_share = monitoring_line().monthly_fen
@@ -139,7 +139,7 @@ def warnings_in(household_ids: sa.Select, today: date) -> list[Warning]:
         )
         if met:
             found.append(
-                Warning(
+                EarlyWarning(
                     household.id,
                     household.code,
                     household.head_name_masked,
