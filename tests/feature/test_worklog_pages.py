@@ -340,7 +340,7 @@ def test_a_visit_is_corrected_and_both_records_show(app, goods, officer):
         new = db.session.scalars(sa.select(Visit).where(Visit.corrects_id == old)).one()
         assert (new.kind.value, new.risk_found, new.visited_on.isoformat()) == ("phone", True, day(-1))
     html = page_of(officer, goods["wang"])
-    assert "未见异常" in item(html, "visit", old) and "Corrected" in item(html, "visit", old)
+    assert "未见异常" in item(html, "visit", old) and "Corrected, no longer counted" in item(html, "visit", old)
     assert "户主生病住院" in item(html, "visit", new.id) and "记错了日期和情况" in item(html, "visit", new.id)
 
 
