@@ -192,7 +192,7 @@ def income_form(key: str, row: DeclaredIncome | None = None, formdata=None) -> C
 # ---------------------------------------------------------------- the page
 
 
-def page_forms(household: Household, measures, visit_rows, income_rows, refused) -> dict:
+def page_forms(measures, visit_rows, income_rows, refused) -> dict:
     """Every form of the page by its key, blank or filled with what is recorded; a refused one as it was typed."""
     forms = {"add": measure_form(MeasureForm, "add", due_on=None)}
     for view in measures:
@@ -244,7 +244,7 @@ def worklog_page(household: Household, status: int = 200, refused: tuple[str, Fl
         visit_rows=visit_rows,
         income_rows=income_rows,
         next_due=visits.next_due(household),
-        forms=page_forms(household, measures, visit_rows, income_rows, refused) if writer else {},
+        forms=page_forms(measures, visit_rows, income_rows, refused) if writer else {},
         open_form=refused[0] if refused else None,
         saved=saved_key(),
         in_full=in_full,
