@@ -201,3 +201,17 @@ def measures_of(household_id: int, today: date) -> list[MeasureView]:
             fen = counter_credits(household_id, m.starts_on, m.done.done_on if m.done else today)
         views.append(MeasureView(m, replaced.get(m.id), fen))
     return views
+
+
+def household_of(user: User, model, record_id: int):
+    """The household a measure, visit or declared figure belongs to, if the user may read its work ledger.
+
+    Another's record is "not found", as its household is, so ids reveal nothing.
+    """
+    record = db.session.get(model, record_id)
+    if record is None:
+        raise NotFound(_("No record has id %(id)s.", id=record_id))
+    try:
+        return access.readable(db.session, user, record.household_id)
+    except NotFound:
+        raise NotFound(_("No record has id %(id)s.", id=record_id)) from None

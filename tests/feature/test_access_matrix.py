@@ -35,7 +35,7 @@ from shop.models import (
 from shop.oversight.monitoring import parse_month
 from shop.oversight.statements import month_statement
 from shop.web.access import PUBLIC
-from shop.worklog import proposals
+from shop.worklog import incomes, proposals
 from tests.conftest import WANG, Api
 from tests.feature.hostile_corpus import picture
 
@@ -52,7 +52,7 @@ ACCOUNTS = {
 }
 
 #: The arguments naming objects an account may not see: there the scoping answer is 404, never the object.
-OUT_OF_SCOPE = {"officer2": {"household_id", "measure_id", "proposal_id"}}
+OUT_OF_SCOPE = {"officer2": {"household_id", "measure_id", "proposal_id", "visit_id", "income_id"}}
 
 REDIRECTS = {301, 302, 303, 307, 308}
 
@@ -113,6 +113,15 @@ def pay_correct_and_dispute(admin: Api, officer: Api, household_id: int) -> None
     assert send(officer, month_url, **review).status_code == 302
 
 
+def declared(app, household_id: int) -> int:
+    """A month's wages declared for the household by its officer (the work ledger has no API for it)."""
+    with app.test_request_context():
+        officer = db.session.scalars(sa.select(User).where(User.username == "officer")).one()
+        today = business_today()
+        line = incomes.IncomeLine("wages", 150000, today - timedelta(days=30), today, "工资条")
+        return incomes.declare_income(household_id, [line], by=officer)[0].id
+
+
 @pytest.fixture
 def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     """One of each thing a route can name, visible to `officer`, `clerk`, `county` and `admin`; {argument: value}."""
@@ -132,6 +141,10 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     # The officer's work ledger: a measure of the plan.
     measure = {"kind": "industry", "title": "通过专柜销售虾干", "due_on": f"{business_today() + timedelta(days=30)}"}
     measure_id = created(officer, f"/api/households/{wang}/measures", measure)["id"]
+    # A visit and a declared figure, which the work ledger's page corrects.
+    visit = {"visited_on": f"{business_today()}", "kind": "home", "findings": "家中生产正常", "risk_found": False}
+    visit_id = created(officer, f"/api/households/{wang}/visits", visit)["id"]
+    income_id = declared(app, wang)
     with app.app_context():
         # A risk-elimination proposal, written directly: meeting its criteria takes six months of history.
         officer_id = db.session.scalars(sa.select(User.id).where(User.username == "officer")).one()
@@ -159,6 +172,8 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "upload": kept.headers["Location"].rstrip("/").rsplit("/", 1)[1],
             "measure_id": measure_id,
             "proposal_id": one(RiskProposal),
+            "visit_id": visit_id,
+            "income_id": income_id,
         }
         trace = {"token": db.session.get(Lot, lot).trace_token}
         photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from shop.clock import business_today
 from shop.extensions import db
 from shop.models import Adjustment, Counter, Household, MonthReview, Order, RiskProposal, RiskStep, SaleLine, Town, User
-from shop.worklog import proposals
+from shop.worklog import incomes, proposals
 from tests.factories import receive
 
 from ..conftest import PASSWORD
@@ -79,12 +79,15 @@ PARTS = {
     "upload": ("upload",),
     "measure": ("measure",),
     "proposal": ("proposal",),
+    "visit": ("visit",),
+    "income": ("income",),
 }
 
 
 def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
     """The rows a route's attack needs: a lot, a till sale, pickup orders, a pending correction, a dispute."""
     scene = {**goods, "soon": in_days(60), "today": business_today().isoformat(), "month": f"{business_today():%Y-%m}"}
+    scene["month_ago"] = in_days(-30)
     # The clerk's counter and the other one, which stock may be moved to and the manager may sell at.
     scene["counter1"] = one(app, sa.select(Counter.id).where(Counter.code == "LC-JN"))
     scene["counter2"] = one(app, sa.select(Counter.id).where(Counter.code == "BL-01"))
@@ -119,6 +122,18 @@ def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
         scene["measure"] = added.get_json()["id"]
     if "proposal" in wanted:
         scene["proposal"] = agreed_proposal(app, goods["wang"])
+    if "visit" in wanted:
+        body = {"visited_on": scene["today"], "kind": "home", "findings": "生产正常", "risk_found": False}
+        added = as_role("officer").post(f"/api/households/{goods['wang']}/visits", json=body)
+        assert added.status_code == 201, added.get_json()
+        scene["visit"] = added.get_json()["id"]
+    if "income" in wanted:
+        with app.test_request_context():
+            officer = db.session.scalars(sa.select(User).where(User.username == "officer")).one()
+            line = incomes.IncomeLine(
+                "wages", 150000, business_today() - timedelta(days=30), business_today(), "工资条"
+            )
+            scene["income"] = incomes.declare_income(goods["wang"], [line], by=officer)[0].id
     return scene
 
 
@@ -670,6 +685,81 @@ COVERAGE: dict[str, Route] = {
         {"amount": "money", "method": "choice", "reference": "text", "note": "text", "seen_balance": "int_opt"},
         kind="form",
         ids=("wang",),
+    ),
+    "admin_worklog.add_measure": Route(
+        "officer",
+        "/admin/worklog/households/{wang}/measures",
+        {"add-kind": "industry", "add-title": "养殖生蚝", "add-due_on": "{soon}", "add-sells_through_counter": "y"},
+        {"add-kind": "choice", "add-title": "text_req", "add-due_on": "date"},
+        kind="form",
+        ids=("wang",),
+    ),
+    "admin_worklog.tick_off": Route(
+        "officer",
+        "/admin/worklog/measures/{measure}/done",
+        {"done-{measure}-done_on": "{today}", "done-{measure}-evidence": "已签合同"},
+        {"done-{measure}-done_on": "date", "done-{measure}-evidence": "text_req"},
+        kind="form",
+        ids=("measure",),
+    ),
+    "admin_worklog.correct_measure": Route(
+        "officer",
+        "/admin/worklog/measures/{measure}/correction",
+        {
+            "fix-m{measure}-kind": "industry",
+            "fix-m{measure}-title": "养殖生蚝",
+            "fix-m{measure}-due_on": "{soon}",
+            "fix-m{measure}-reason": "数量改了",
+        },
+        {
+            "fix-m{measure}-kind": "choice",
+            "fix-m{measure}-title": "text_req",
+            "fix-m{measure}-due_on": "date",
+            "fix-m{measure}-reason": "text_req",
+        },
+        kind="form",
+        ids=("measure",),
+    ),
+    "admin_worklog.correct_visit": Route(
+        "officer",
+        "/admin/worklog/visits/{visit}/correction",
+        {
+            "fix-v{visit}-visited_on": "{today}",
+            "fix-v{visit}-kind": "phone",
+            "fix-v{visit}-findings": "户主住院",
+            "fix-v{visit}-risk_found": "y",
+            "fix-v{visit}-reason": "记错了",
+        },
+        {
+            "fix-v{visit}-visited_on": "date",
+            "fix-v{visit}-kind": "choice",
+            "fix-v{visit}-findings": "text_req",
+            "fix-v{visit}-reason": "text_req",
+        },
+        kind="form",
+        ids=("visit",),
+    ),
+    "admin_worklog.correct_income": Route(
+        "officer",
+        "/admin/worklog/incomes/{income}/correction",
+        {
+            "fix-i{income}-source": "wages",
+            "fix-i{income}-amount": "1200.50",
+            "fix-i{income}-period_start": "{month_ago}",
+            "fix-i{income}-period_end": "{today}",
+            "fix-i{income}-how_checked": "银行流水",
+            "fix-i{income}-reason": "多算了",
+        },
+        {
+            "fix-i{income}-source": "choice",
+            "fix-i{income}-amount": "money",
+            "fix-i{income}-period_start": "date",
+            "fix-i{income}-period_end": "date",
+            "fix-i{income}-how_checked": "text_req",
+            "fix-i{income}-reason": "text_req",
+        },
+        kind="form",
+        ids=("income",),
     ),
     "admin_households.propose_adjustment": Route(
         "officer",
