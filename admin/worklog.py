@@ -19,13 +19,13 @@ from wtforms.validators import InputRequired, Length
 from shop.clock import business_today
 from shop.errors import DomainError
 from shop.extensions import db
-from shop.models import DeclaredIncome, Household, Measure, Visit
+from shop.models import DeclaredIncome, Household, HouseholdCategory, Measure, MonitoringStatus, Visit
 from shop.money import format_fen
 from shop.oversight import officer_view
 from shop.web.access import roles_required, signed_in_user
 from shop.web.forms import MANY_LINES, MoneyField, OneLineField, show_domain_error
 from shop.web.templating import person
-from shop.worklog import access, incomes, plans, visits
+from shop.worklog import access, incomes, plans, proposals, visits
 from shop.worklog.rules import DEDUCTED, IncomeSource, MeasureKind, VisitKind
 
 bp = Blueprint("admin_worklog", __name__, url_prefix="/admin/worklog")
@@ -244,6 +244,11 @@ def worklog_page(household: Household, status: int = 200, refused: tuple[str, Fl
         visit_rows=visit_rows,
         income_rows=income_rows,
         next_due=visits.next_due(household),
+        household_proposals=proposals.proposals_of(household.id),
+        state_of=proposals.state_of,
+        can_propose=writer
+        and household.category == HouseholdCategory.JIANCE
+        and household.monitoring_status != MonitoringStatus.RISK_ELIMINATED,
         forms=page_forms(measures, visit_rows, income_rows, refused) if writer else {},
         open_form=refused[0] if refused else None,
         saved=saved_key(),

@@ -155,6 +155,18 @@ def state_of(proposal: RiskProposal) -> str:
     return proposal_state([str(step.step) for step in proposal.steps])
 
 
+def proposals_of(household_id: int) -> list[RiskProposal]:
+    """A household's risk-elimination proposals, the newest first, with their steps."""
+    return list(
+        db.session.scalars(
+            sa.select(RiskProposal)
+            .where(RiskProposal.household_id == household_id)
+            .options(selectinload(RiskProposal.steps))
+            .order_by(RiskProposal.id.desc())
+        )
+    )
+
+
 def evidence_of(proposal: RiskProposal) -> dict:
     """The frozen evidence."""
     return json.loads(proposal.evidence)

@@ -297,3 +297,15 @@ def test_the_household_page_shows_the_whole_income_with_its_parts(app, ready, of
     assert 'data-whole="none"' not in page and 'data-whole-above="6"' in page
     month = SIX[-1]
     assert f'data-month="{month:%Y-%m}" data-whole="{(10_500 + 245_000) // 4}"' in page
+
+
+def test_the_work_ledger_page_shows_the_households_proposals_and_offers_the_checklist(app, ready, officer, as_role):
+    page = officer.get(f"/admin/worklog/households/{ready['wang']}").get_data(as_text=True)
+    assert f"/admin/proposals/new/{ready['wang']}" in page and "data-proposal=" not in page
+    propose(officer, ready["wang"])
+    proposal_id = the_proposal(app).id
+    page = officer.get(f"/admin/worklog/households/{ready['wang']}").get_data(as_text=True)
+    assert f'data-proposal="{proposal_id}"' in page and 'data-state="proposed"' in page
+    # The county reads the proposal's state there, but is offered no checklist to propose from.
+    county = as_role("county").get(f"/admin/worklog/households/{ready['wang']}").get_data(as_text=True)
+    assert f'data-proposal="{proposal_id}"' in county and "/admin/proposals/new/" not in county
