@@ -85,5 +85,6 @@ def messages() -> dict[str, str]:
         "phone": str(KIND_LABELS[VisitKind.PHONE]),
         "risk": str(_l("Risk found")),
         "income_lines": str(_l("%(n)s income lines")),
+        "income_line": str(_l("income line %(n)s")),
         "typed_at": str(_l("typed %(when)s")),
     }

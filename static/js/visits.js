@@ -220,6 +220,14 @@
 
   const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
 
+  // Whether the server answered last time: navigator.onLine alone says only that there is some network.
+  let reachable = navigator.onLine;
+
+  function setReachable(value) {
+    reachable = value;
+    $('net-pill').hidden = reachable;
+  }
+
   /** One request with a timeout; status 0 means the network failed or took too long. */
   async function request(method, url, body) {
     const controller = new AbortController();
@@ -239,8 +247,10 @@
       } catch (e) {
         data = null;
       }
+      setReachable(true);
       return { status: response.status, data: data };
     } catch (e) {
+      setReachable(false);
       return { status: 0, data: null };
     } finally {
       clearTimeout(timer);
@@ -258,11 +268,19 @@
 
   const errorCode = (answer) => (answer.data && answer.data.error ? answer.data.error.code : '');
 
+  /** The server's reason in the officer's words: its message, and which income line each field's problem is on. */
   function errorText(answer) {
     const error = answer.data && answer.data.error;
     if (!error) return 'HTTP ' + answer.status;
-    const fields = Object.keys(error.fields || {}).map((name) => name + ': ' + error.fields[name]);
-    return [error.message].concat(fields).join(' · ');
+    const parts = [error.message];
+    Object.keys(error.fields || {}).forEach((name) => {
+      const line = /^income\.(\d+)\./.exec(name);
+      const said = error.fields[name] === error.message ? '' : error.fields[name];
+      const where = line ? t('income_line', { n: Number(line[1]) + 1 }) : '';
+      const part = [where, said].filter(Boolean).join(': ');
+      if (part && !parts.includes(part)) parts.push(part);
+    });
+    return parts.join(' · ');
   }
 
   /** Send one record; recorded, refused (for good), signed_out or retry. */
@@ -301,6 +319,7 @@
           showMessage(t('sent'));
         } else if (outcome.kind === 'refused') {
           moveToAttention(record, outcome.error);
+          showMessage(t('attention'));
         } else if (outcome.kind === 'signed_out') {
           showMessage(t('signed_out'));
           break;
@@ -352,7 +371,7 @@
       el('button', { type: 'button', class: 'button quiet', 'data-retry': r.key, text: t('retry') }),
       el('button', { type: 'button', class: 'button quiet danger', 'data-discard': r.key, text: t('discard') }),
     ]))));
-    $('net-pill').hidden = navigator.onLine;
+    $('net-pill').hidden = reachable;
   }
 
   function onAttentionClick(event) {
@@ -401,8 +420,8 @@
   }
   $('send-now').addEventListener('click', sync);
   $('attention-list').addEventListener('click', onAttentionClick);
-  window.addEventListener('online', () => { render(); sync(); });
-  window.addEventListener('offline', () => { render(); showMessage(t('offline')); });
+  window.addEventListener('online', () => { setReachable(true); render(); sync(); });
+  window.addEventListener('offline', () => { setReachable(false); render(); showMessage(t('offline')); });
   window.addEventListener('storage', (event) => { if ([QUEUE_KEY, ATTENTION_KEY].includes(event.key)) render(); });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) sync(); });
   setInterval(() => { if (loadQueue().length) sync(); }, SYNC_EVERY_MS);
