@@ -45,7 +45,9 @@ from shop.selling import sales
 from shop.selling.order_flow import OrderStatus
 from shop.stock import lots
 from shop.units import Unit
-from shop.worklog.rules import MeasureKind, VisitKind
+from shop.worklog.incomes import MAX_AMOUNT_FEN, MAX_HOW_CHECKED
+from shop.worklog.rules import IncomeSource, MeasureKind, VisitKind
+from shop.worklog.visits import MAX_INCOME_LINES
 
 # ---------------------------------------------------------------- what the API accepts
 
@@ -646,6 +648,18 @@ class MeasureTickedOff(Body):
     evidence: Text(1000, 1, pattern=MANY_LINES)
 
 
+class VisitIncomeLine(Body):
+    """One source of the household's income (or a deducted cost) over a period, declared at the visit."""
+
+    source: IncomeSource
+    #: The whole household's amount for the period, in fen; the medical, education and other costs are deducted.
+    amount_fen: Annotated[int, Field(ge=0, le=MAX_AMOUNT_FEN)]
+    period_start: date
+    period_end: date
+    #: How the figure was checked: a pay slip, a bank book, the household's word.
+    how_checked: Text(MAX_HOW_CHECKED, 1)
+
+
 class NewVisit(Body):
     visited_on: date
     kind: VisitKind
@@ -655,6 +669,8 @@ class NewVisit(Body):
     client_key: Text(64, 8, pattern=r"^[A-Za-z0-9_.:-]+$") | None = None
     #: The phone's clock when the record was typed, with its offset; kept beside the server's time.
     device_recorded_at: Instant | None = None
+    #: The household's income by source at this visit: recorded with the visit, all or nothing.
+    income: Annotated[list[VisitIncomeLine], Field(max_length=MAX_INCOME_LINES)] = []
 
 
 class VisitCreated(Answer):

@@ -33,7 +33,7 @@ SETTINGS = {
 }
 
 #: Endpoints whose files are sent as streams but are small enough to read whole and compress.
-WHOLE_FILES = {"static", "admin_counter.service_worker"}
+WHOLE_FILES = {"static", "admin_counter.service_worker", "admin_visits.service_worker"}
 
 
 def register(app: Flask) -> None:

@@ -29,7 +29,7 @@ from shop.web.api_models import (
 )
 from shop.web.json_bodies import answer, parse
 from shop.web.openapi import documented
-from shop.worklog import access, due, plans, visits, warnings
+from shop.worklog import access, due, incomes, plans, visits, warnings
 
 bp = Blueprint("worklog_api", __name__, url_prefix="/api")
 
@@ -124,6 +124,7 @@ def record_visit(household_id):
         risk_found=body.risk_found,
         client_key=body.client_key,
         device_recorded_at=moment.astimezone(UTC).replace(tzinfo=None) if moment else None,
+        income=tuple(incomes.IncomeLine(**line.model_dump()) for line in body.income),
     )
     visit, created = visits.record_visit(household_id, request, by=signed_in_user())
     return answer(VisitCreated(id=visit.id, late=visit.late), 201 if created else 200)

@@ -38,7 +38,8 @@ class IncomeLine:
     how_checked: str
 
 
-def _checked(line: IncomeLine, today: date) -> IncomeLine:
+def check_line(line: IncomeLine, today: date) -> IncomeLine:
+    """One income line as the rules accept it: a known source, an amount in range, a past period, how it was checked."""
     try:
         source = IncomeSource(line.source)
     except ValueError:
@@ -54,6 +55,24 @@ def _checked(line: IncomeLine, today: date) -> IncomeLine:
         raise Invalid(_("A period is at most a year."), "period_start")
     how = check_text(line.how_checked, "how_checked", MAX_HOW_CHECKED, lines=False)
     return IncomeLine(source, amount, line.period_start, line.period_end, how)
+
+
+def check_lines(lines: list[IncomeLine], today: date, where: str = "") -> list[IncomeLine]:
+    """Every line checked; a refused line's field is named with its place (income.1.amount_fen)."""
+    checked = []
+    for n, line in enumerate(lines):
+        try:
+            checked.append(check_line(line, today))
+        except Invalid as refused:
+            if not where:
+                raise
+            raise Invalid(refused.message, f"{where}.{n}.{refused.field}") from None
+    return checked
+
+
+def rows_for(household_id: int, lines: list[IncomeLine], *, by: User, visit_id: int | None) -> list[DeclaredIncome]:
+    """The declared-income rows for checked lines, not yet added to a session."""
+    return [_row(household_id, line, by, visit_id) for line in lines]
 
 
 def _row(household_id: int, line: IncomeLine, by: User, visit_id: int | None) -> DeclaredIncome:
@@ -77,7 +96,7 @@ def declare_income(
     if not lines:
         raise Invalid(_("Give at least one source of income."), "lines")
     today = business_today()
-    checked = [_checked(line, today) for line in lines]
+    checked = check_lines(lines, today)
     with atomic() as session:
         household = access.writable(session, by, household_id)
         if visit_id is not None:
@@ -92,7 +111,7 @@ def declare_income(
 
 def correct_income(income_id: int, line: IncomeLine, *, reason: str, by: User) -> DeclaredIncome:
     """Use case: replace a declared figure with a corrected one that names it and says why."""
-    checked = _checked(line, business_today())
+    checked = check_line(line, business_today())
     with atomic() as session:
         old = session.get(DeclaredIncome, income_id)
         if old is None:

@@ -8,20 +8,52 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from shop.clock import business_today, now_utc
 from shop.errors import Conflict, Invalid, NotFound
 from shop.extensions import db
-from shop.models import Household, HouseholdStatus, User, Visit
+from shop.models import DeclaredIncome, Household, HouseholdStatus, Role, User, Village, Visit
 from shop.transaction import atomic
-from shop.worklog import access
+from shop.villages.households import search_visible, visible_to
+from shop.worklog import access, incomes
+from shop.worklog.incomes import IncomeLine
 from shop.worklog.plans import MAX_REASON, check_text, date_refusal
 from shop.worklog.rules import Cadence, DateRefused, VisitKind, check_happened_on, is_late, next_visit_due, visit_every
 
 MAX_FINDINGS = 2000
+#: The income lines one visit may declare: every source once, with room for a second period.
+MAX_INCOME_LINES = 20
 #: A phone's record key: what its queue makes (a UUID), or anything of the same shape.
 RECORD_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
+
+
+#: The visit form lists every household of the writer's when there are at most this many; beyond, it searches.
+FORM_LIST_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class FormChoice:
+    """The households the visit form offers, and whether the writer must search for the one they want."""
+
+    households: list[Household]
+    searching: bool
+    chosen_id: int | None
+
+
+def households_for_form(user: User, typed: str, chosen_id: int | None) -> FormChoice:
+    """An officer's own households (all of them); for the manager, all when few, else those a search finds."""
+    query = visible_to(user).options(joinedload(Household.village).joinedload(Village.town)).order_by(Household.code)
+    total = db.session.scalar(visible_to(user).with_only_columns(sa.func.count(Household.id)).order_by(None))
+    searching = user.role is not Role.OFFICER and total > FORM_LIST_LIMIT
+    if not searching:
+        found = list(db.session.scalars(query).unique())
+    else:
+        found = search_visible(user, typed)
+        if chosen_id is not None and all(h.id != chosen_id for h in found):
+            found += list(db.session.scalars(query.where(Household.id == chosen_id)).unique())
+    shown = chosen_id if any(h.id == chosen_id for h in found) else None
+    return FormChoice(found, searching, shown)
 
 
 class VisitKeyReused(Conflict):
@@ -44,6 +76,8 @@ class VisitRequest:
     client_key: str | None = None
     #: The phone's clock when it was typed.
     device_recorded_at: datetime | None = None
+    #: The household's income by source as declared at this visit: written with it, all or nothing.
+    income: tuple[IncomeLine, ...] = ()
 
 
 def _checked(request: VisitRequest) -> VisitRequest:
@@ -61,7 +95,20 @@ def _checked(request: VisitRequest) -> VisitRequest:
     if not isinstance(request.risk_found, bool):
         raise Invalid(_("Say whether a risk was found."), "risk_found")
     findings = check_text(request.findings, "findings", MAX_FINDINGS, lines=True)
-    return VisitRequest(request.visited_on, kind, findings, request.risk_found, key, request.device_recorded_at)
+    if len(request.income) > MAX_INCOME_LINES:
+        raise Invalid(_("At most %(n)d income lines at one visit.", n=MAX_INCOME_LINES), "income")
+    income = tuple(incomes.check_lines(list(request.income), business_today(), "income"))
+    return VisitRequest(request.visited_on, kind, findings, request.risk_found, key, request.device_recorded_at, income)
+
+
+def _income_key(line: IncomeLine) -> tuple:
+    return (str(line.source), line.amount_fen, line.period_start, line.period_end, line.how_checked)
+
+
+def _same_income(visit: Visit, request: VisitRequest) -> bool:
+    """Whether the visit's declared lines are the request's, in any order."""
+    written = db.session.scalars(sa.select(DeclaredIncome).where(DeclaredIncome.visit_id == visit.id)).all()
+    return sorted(map(_income_key, written)) == sorted(map(_income_key, request.income))
 
 
 def _same(visit: Visit, request: VisitRequest, household_id: int) -> bool:
@@ -71,7 +118,7 @@ def _same(visit: Visit, request: VisitRequest, household_id: int) -> bool:
         request.kind,
         request.findings,
         request.risk_found,
-    )
+    ) and _same_income(visit, request)
 
 
 def _replay(household_id: int, request: VisitRequest) -> Visit | None:
@@ -110,6 +157,8 @@ def record_visit(household_id: int, request: VisitRequest, *, by: User) -> tuple
             if (existing := _replay(household.id, request)) is not None:
                 return existing, False
             visit = _new_visit(session, household, request, by)
+            session.flush()
+            session.add_all(incomes.rows_for(household.id, list(request.income), by=by, visit_id=visit.id))
             session.flush()
     except IntegrityError:
         # The same key won a race on another connection: that visit is the answer.

@@ -50,12 +50,13 @@ NOT_PAGES = {
     "admin_review.statement_pdf": "PDF",
     "admin_stock.labels": "PDF",
     "admin_stock.slip": "PDF",
+    "admin_visits.service_worker": "the visit form's service worker (JavaScript)",
     "catalog.product_picture": "JPEG",
     "catalog.switch_language": "a redirect back to the page the language was switched on",
     "health.healthz": "JSON for a monitor",
 }
 #: Blueprints whose every route answers JSON (or a PDF) for programs, never a page.
-NOT_PAGE_BLUEPRINTS = {"api": "JSON API", "webhooks": "Stripe's webhooks"}
+NOT_PAGE_BLUEPRINTS = {"api": "JSON API", "worklog_api": "the work ledger's JSON API", "webhooks": "Stripe's webhooks"}
 
 #: Who visits the staff pages: one account of each role.
 ACCOUNTS = {Role.ADMIN: "admin", Role.CLERK: "clerk", Role.OFFICER: "officer", Role.SUPERVISOR: "county"}

@@ -363,6 +363,15 @@ COVERAGE: dict[str, Route] = {
             "risk_found": False,
             "client_key": "hostile-visit-1",
             "device_recorded_at": "2026-12-01T09:30:00+08:00",
+            "income": [
+                {
+                    "source": "wages",
+                    "amount_fen": 120000,
+                    "period_start": "{today}",
+                    "period_end": "{today}",
+                    "how_checked": "工资条",
+                }
+            ],
         },
         {
             ("visited_on",): ("date", True),
@@ -371,6 +380,12 @@ COVERAGE: dict[str, Route] = {
             ("risk_found",): ("bool", True),
             ("client_key",): ("code", False),
             ("device_recorded_at",): ("date", False),
+            # The income list itself may be empty ([] is no visit without income): its lines are attacked.
+            ("income", 0, "source"): ("choice", True),
+            ("income", 0, "amount_fen"): ("int", True),
+            ("income", 0, "period_start"): ("date", True),
+            ("income", 0, "period_end"): ("date", True),
+            ("income", 0, "how_checked"): ("text", True),
         },
         ids=("wang",),
     ),
