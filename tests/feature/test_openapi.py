@@ -120,6 +120,12 @@ def scene(goods, as_role) -> dict:
         "payment": "pay_at_pickup",
     }
     token = clerk.post("/api/orders", json=order).get_json()["token"]
+    measure = {
+        "kind": "industry",
+        "title": "专柜销售虾干",
+        "due_on": (business_today() + timedelta(days=30)).isoformat(),
+    }
+    measure_id = as_role("admin").post(f"/api/households/{goods['wang']}/measures", json=measure).get_json()["id"]
     with clerk.client.application.app_context():
         line_id = db.session.scalars(sa.select(SaleLine.id).where(SaleLine.sale_id == sale_id)).first()
         counter_id = db.session.scalars(sa.select(Counter.id)).first()
@@ -131,6 +137,7 @@ def scene(goods, as_role) -> dict:
         "lot_id": lot_id,
         "sale_id": sale_id,
         "token": token,
+        "measure_id": measure_id,
     }
 
 
