@@ -6,7 +6,21 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Register the staff blueprints on the app."""
     # Imported here: admin views use shop's use cases, and shop imports admin.
-    from admin import audit, counter, home, households, orders, places, products, reports, review, roster, stock, users
+    from admin import (
+        audit,
+        counter,
+        dashboards,
+        home,
+        households,
+        orders,
+        places,
+        products,
+        reports,
+        review,
+        roster,
+        stock,
+        users,
+    )
 
     app.register_blueprint(home.bp)
     app.register_blueprint(counter.bp)
@@ -20,6 +34,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(products.bp)
     app.register_blueprint(places.bp)
     app.register_blueprint(roster.bp)
+    app.register_blueprint(dashboards.bp)
     # First of all before-request functions: CSRF protection reads the body, and must meet the
     # upload's own size limit, not the app's 1 MiB one.
     app.before_request_funcs.setdefault(None, []).insert(0, products.allow_picture_upload)

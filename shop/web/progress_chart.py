@@ -1,0 +1,80 @@
+"""The campaign's progress chart: measures opened and ticked off per week, as two SVG lines.
+
+The geometry only, in whole SVG units; templates/admin/dashboards/_progress_chart.html draws it.
+"""
+
+from dataclasses import dataclass
+
+WIDTH, HEIGHT = 640, 260
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 48
+FONT = 13
+#: The lowest top of the scale: a quiet start still has whole-number ticks (0, 5, 10).
+MIN_TOP = 10
+
+
+@dataclass(frozen=True)
+class Point:
+    x: int
+    y: int
+    value: int
+
+
+@dataclass(frozen=True)
+class ProgressChart:
+    """Two lines over the weeks, the y-axis ticks and which weeks are labelled."""
+
+    width: int
+    height: int
+    opened: tuple[Point, ...]
+    done: tuple[Point, ...]
+    ticks: tuple[tuple[int, int], ...]  # (count, y), from 0 up
+    labels: tuple[tuple[int, str], ...]  # (x, week label) under the axis
+    left: int = LEFT
+    right: int = WIDTH - RIGHT
+    baseline: int = HEIGHT - BOTTOM
+    font: int = FONT
+
+    @property
+    def opened_points(self) -> str:
+        """The opened line's points, as SVG wants them."""
+        return " ".join(f"{p.x},{p.y}" for p in self.opened)
+
+    @property
+    def done_points(self) -> str:
+        """The ticked-off line's points."""
+        return " ".join(f"{p.x},{p.y}" for p in self.done)
+
+
+def nice_top(value: int) -> int:
+    """The smallest 1, 2 or 5 × 10^k at or above value, and at least MIN_TOP."""
+    magnitude = MIN_TOP
+    while True:
+        for mantissa in (1, 2, 5):
+            if mantissa * magnitude >= value:
+                return mantissa * magnitude
+        magnitude *= 10
+
+
+def progress_chart(labels: list[str], opened: list[int], done: list[int]) -> ProgressChart:
+    """The chart of weekly counts; labels name the weeks, at most about eight are written under the axis."""
+    count = len(labels)
+    top = nice_top(max([*opened, *done, 0]))
+    baseline = HEIGHT - BOTTOM
+    span = baseline - TOP
+    slot = (WIDTH - LEFT - RIGHT) / max(count - 1, 1)
+
+    def x_of(i: int) -> int:
+        return LEFT + round(i * slot) if count > 1 else (LEFT + WIDTH - RIGHT) // 2
+
+    def y_of(n: int) -> int:
+        return baseline - (2 * n * span + top) // (2 * top)
+
+    every = max(1, -(-count // 8))
+    return ProgressChart(
+        width=WIDTH,
+        height=HEIGHT,
+        opened=tuple(Point(x_of(i), y_of(n), n) for i, n in enumerate(opened)),
+        done=tuple(Point(x_of(i), y_of(n), n) for i, n in enumerate(done)),
+        ticks=tuple((n, y_of(n)) for n in (0, top // 2, top)),
+        labels=tuple((x_of(i), label) for i, label in enumerate(labels) if (count - 1 - i) % every == 0),
+    )
