@@ -81,12 +81,12 @@ def county():
         abort(404)
     today = business_today()
     curve = dashboards.progress(user, today, weeks)
-    chart = progress_chart([w.label for w in curve], [w.opened for w in curve], [w.done for w in curve])
+    figures = ([w.label for w in curve], [w.opened for w in curve], [w.done for w in curve])
     return render_template(
         "admin/dashboards/county.html",
         towns=dashboards.by_town(user, today, cadence()),
         curve=curve,
-        chart=chart,
+        charts=(progress_chart(*figures, phone=True), progress_chart(*figures)),
         weeks=weeks,
         max_weeks=dashboards.MAX_WEEKS,
     )

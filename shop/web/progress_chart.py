@@ -5,9 +5,12 @@ The geometry only, in whole SVG units; templates/admin/dashboards/_progress_char
 
 from dataclasses import dataclass
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 48
+#: The wide chart's size in SVG units; a phone's is drawn narrower (PHONE_WIDTH) so its labels stay legible.
+WIDTH, HEIGHT, PHONE_WIDTH = 640, 260, 340
+LEFT, RIGHT, TOP, BOTTOM = 40, 24, 14, 48
 FONT = 13
+#: At most this many weeks are named under the axis (wide, phone).
+LABELS, PHONE_LABELS = 8, 4
 #: The lowest top of the scale: a quiet start still has whole-number ticks (0, 5, 10).
 MIN_TOP = 10
 
@@ -29,8 +32,8 @@ class ProgressChart:
     done: tuple[Point, ...]
     ticks: tuple[tuple[int, int], ...]  # (count, y), from 0 up
     labels: tuple[tuple[int, str], ...]  # (x, week label) under the axis
+    right: int
     left: int = LEFT
-    right: int = WIDTH - RIGHT
     baseline: int = HEIGHT - BOTTOM
     font: int = FONT
 
@@ -55,24 +58,26 @@ def nice_top(value: int) -> int:
         magnitude *= 10
 
 
-def progress_chart(labels: list[str], opened: list[int], done: list[int]) -> ProgressChart:
-    """The chart of weekly counts; labels name the weeks, at most about eight are written under the axis."""
+def progress_chart(labels: list[str], opened: list[int], done: list[int], *, phone: bool = False) -> ProgressChart:
+    """The chart of weekly counts; labels name the weeks, a few of which are written under the axis."""
+    width, most = (PHONE_WIDTH, PHONE_LABELS) if phone else (WIDTH, LABELS)
     count = len(labels)
     top = nice_top(max([*opened, *done, 0]))
     baseline = HEIGHT - BOTTOM
     span = baseline - TOP
-    slot = (WIDTH - LEFT - RIGHT) / max(count - 1, 1)
+    slot = (width - LEFT - RIGHT) / max(count - 1, 1)
 
     def x_of(i: int) -> int:
-        return LEFT + round(i * slot) if count > 1 else (LEFT + WIDTH - RIGHT) // 2
+        return LEFT + round(i * slot) if count > 1 else (LEFT + width - RIGHT) // 2
 
     def y_of(n: int) -> int:
         return baseline - (2 * n * span + top) // (2 * top)
 
-    every = max(1, -(-count // 8))
+    every = max(1, -(-count // most))
     return ProgressChart(
-        width=WIDTH,
+        width=width,
         height=HEIGHT,
+        right=width - RIGHT,
         opened=tuple(Point(x_of(i), y_of(n), n) for i, n in enumerate(opened)),
         done=tuple(Point(x_of(i), y_of(n), n) for i, n in enumerate(done)),
         ticks=tuple((n, y_of(n)) for n in (0, top // 2, top)),
