@@ -9,6 +9,7 @@ def register(app: Flask) -> None:
     from admin import (
         audit,
         counter,
+        dashboards,
         home,
         households,
         inspections,
@@ -41,6 +42,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(proposals.bp)
     app.register_blueprint(worklog.bp)
     app.register_blueprint(visits.bp)
+    app.register_blueprint(dashboards.bp)
     # First of all before-request functions: CSRF protection reads the body, and must meet the
     # upload's own size limit, not the app's 1 MiB one.
     app.before_request_funcs.setdefault(None, []).insert(0, products.allow_picture_upload)

@@ -12,7 +12,8 @@ parse and executemany insert, with the workers' peak memory). Knobs: BENCH_SECON
 (3), BENCH_HOUSEHOLDS (10000), BENCH_LEDGER_ENTRIES (1000000), BENCH_YEAR
 (last year), BENCH_REPORT_RUNS (3), BENCH_PAGE_RUNS (5), BENCH_STATEMENTS
 (200), BENCH_STATEMENT_MONTH (6), BENCH_ROSTER_ROWS (50000),
-BENCH_ROSTER_OFFICERS (2000); BENCH_PROFILE=1 prints a cProfile summary
+BENCH_ROSTER_OFFICERS (2000), BENCH_WORK_HOUSEHOLDS (10000), BENCH_WORK_MEASURES (30000)
+(the worklog group: the county's work dashboard beside a bare grouped COUNT); BENCH_PROFILE=1 prints a cProfile summary
 of the report and statement paths.
 """
 
@@ -31,7 +32,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from . import catalog, contention, dashboard, ledger, roster, sales, scale, statement_pdfs, verify, year_report
+from . import catalog, contention, dashboard, ledger, roster, sales, scale, statement_pdfs, verify, worklog, year_report
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -169,6 +170,18 @@ def roster_figures(phases: Phases) -> list[dict]:
     return rows
 
 
+def worklog_figures(phases: Phases) -> list[dict]:
+    """The county's work dashboard over a generated work ledger, against the bare grouped COUNT."""
+    url, drop = database()
+    try:
+        app = migrated_app(url)
+        rows = phases.run("work dashboard", worklog.measure, app)
+        dispose(app)
+    finally:
+        drop()
+    return rows
+
+
 def number(value: float) -> str:
     """A figure with as many decimals as its size deserves."""
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
@@ -183,7 +196,7 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> int:
-    groups = os.environ.get("BENCH_ONLY", "sales,catalog,contention,ledger,roster").split(",")
+    groups = os.environ.get("BENCH_ONLY", "sales,catalog,contention,ledger,roster,worklog").split(",")
     phases, generated, limits, rows = Phases(), {}, {}, []
     if "sales" in groups:
         rows += sales_figures(phases, limits)
@@ -195,6 +208,8 @@ def main() -> int:
         rows += ledger_figures(phases, generated, limits)
     if "roster" in groups:
         rows += roster_figures(phases)
+    if "worklog" in groups:
+        rows += worklog_figures(phases)
     for row in rows:
         # No ratio to a baseline of nothing (a peak memory the baseline never raised, say).
         row["ratio"] = row["project"] / row["baseline"] if row["baseline"] > 0.05 else None
