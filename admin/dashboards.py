@@ -10,10 +10,12 @@ from flask import Blueprint, abort, render_template, request
 from shop import audit
 from shop.clock import business_today
 from shop.models import Household, Role
+from shop.oversight.officer_view import visible_ids
 from shop.villages.households import named_in_full
 from shop.web.access import roles_required, signed_in_user
 from shop.web.progress_chart import progress_chart
-from shop.worklog import dashboards
+from shop.web.templating import month_text
+from shop.worklog import dashboards, proposals, warnings
 from shop.worklog.visits import cadence
 
 bp = Blueprint("admin_dashboards", __name__, url_prefix="/admin/work")
@@ -27,11 +29,21 @@ READERS = (Role.ADMIN, Role.SUPERVISOR, Role.INSPECTOR)
 def today():
     """The officer's day: measures overdue, visits past due and due this week, late records this month."""
     user = signed_in_user()
-    day = dashboards.day_of(user, business_today(), cadence())
+    today = business_today()
+    day = dashboards.day_of(user, today, cadence())
     # An officer's own households by their heads' full names; who saw them goes to the audit trail.
     in_full = named_in_full(user, list(day.households.values()))
     audit.personal_data_listed(Household.__tablename__, in_full, "head_name")
-    return render_template("admin/dashboards/today.html", day=day, in_full=in_full, today=business_today())
+    return render_template(
+        "admin/dashboards/today.html",
+        day=day,
+        in_full=in_full,
+        today=today,
+        warnings=warnings.warnings_in(visible_ids(user), today),
+        waiting=proposals.waiting_for(user),
+        state_of=proposals.state_of,
+        month_text=month_text,
+    )
 
 
 def _number_arg(name: str) -> int | None:
@@ -58,7 +70,9 @@ def town():
         if chosen is None:
             abort(404)
     if chosen is None:
-        return render_template("admin/dashboards/town.html", town=None, towns=towns)
+        return render_template(
+            "admin/dashboards/town.html", town=None, towns=towns, waiting=proposals.waiting_for(user)
+        )
     today = business_today()
     return render_template(
         "admin/dashboards/town.html",
@@ -66,6 +80,7 @@ def town():
         towns=towns,
         villages=dashboards.by_village(chosen.id, today, cadence()),
         officers=dashboards.by_officer(chosen.id, today, cadence()),
+        waiting=proposals.waiting_for(user),
     )
 
 
@@ -89,4 +104,5 @@ def county():
         charts=(progress_chart(*figures, phone=True), progress_chart(*figures)),
         weeks=weeks,
         max_weeks=dashboards.MAX_WEEKS,
+        waiting=proposals.waiting_for(user),
     )

@@ -18,6 +18,7 @@ from shop.models import Household, Measure, MeasureDone, Role, Town, User, Villa
 from shop.villages.households import visible_to
 from shop.worklog.due import overdue_measures, visit_schedule
 from shop.worklog.rules import Cadence
+from shop.worklog.warnings import warnings_in
 
 #: "Due soon" on the officer's day: a visit falling due within this many days.
 DUE_SOON_DAYS = 7
@@ -148,6 +149,8 @@ class Counts:
     visits_past_due: int = 0
     late_visits: int = 0
     late_tick_offs: int = 0
+    #: Monitored households with an early warning (shop.worklog.warnings): evidence to look into.
+    warnings: int = 0
 
     @property
     def late_records(self) -> int:
@@ -222,6 +225,8 @@ def _grouped(scope: sa.Select | None, key, today: date, cadence: Cadence) -> dic
         row(k).visits_past_due = n
     for k, n in coming.items():
         row(k).visits_due = n
+    for k, n in Counter(keys[w.household_id] for w in warnings_in(every_id(scope), today)).items():
+        row(k).warnings = n
     return counts
 
 

@@ -309,3 +309,27 @@ def test_the_work_ledger_page_shows_the_households_proposals_and_offers_the_chec
     # The county reads the proposal's state there, but is offered no checklist to propose from.
     county = as_role("county").get(f"/admin/worklog/households/{ready['wang']}").get_data(as_text=True)
     assert f'data-proposal="{proposal_id}"' in county and "/admin/proposals/new/" not in county
+
+
+# ---------------------------------------------------------------- the work dashboards carry both
+
+
+def test_the_dashboards_show_warnings_and_the_proposals_waiting(app, ready, goods, officer, as_role):
+    today_page = officer.get("/admin/work/today").get_data(as_text=True)
+    assert 'id="warnings"' in today_page and f'data-household="{goods["wang"]}"' not in today_page
+
+    credit(app, goods["wang"], 900_000, TODAY - timedelta(days=60))  # a big earner whose sales then fell
+    today_page = officer.get("/admin/work/today").get_data(as_text=True)
+    assert f'data-household="{goods["wang"]}" data-rules="counter_drop"' in today_page
+    town = as_role("lincheng")
+    village_row = town.get("/admin/work/town").get_data(as_text=True)
+    assert "data-waiting" not in village_row
+    # The warnings column is the last of the village's row: one warned household in 大波村.
+    totals = village_row.split('data-row="total"')[1].split("</tr>")[0]
+    assert totals.rstrip().endswith('<td class="num warn">1</td>')
+
+    propose(officer, ready["wang"])
+    assert 'data-waiting="1"' in town.get("/admin/work/town").get_data(as_text=True)
+    assert "data-waiting" not in as_role("county").get("/admin/work/county").get_data(as_text=True)
+    step(town, the_proposal(app).id, "town_agreed")
+    assert 'data-waiting="1"' in as_role("county").get("/admin/work/county").get_data(as_text=True)
