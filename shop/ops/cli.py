@@ -25,7 +25,8 @@ def seed_demo_command():
     summary = ", ".join(f"{n} {kind}" for kind, n in added.items() if n) or "nothing new"
     click.echo(f"Demo data: added {summary}.")
     if added["users"]:
-        click.echo(f"Demo accounts (admin, clerk, officer1-4, heshe, county) use the password {demo.DEMO_PASSWORD!r}.")
+        accounts = "admin, clerk, officer1-4, heshe, county, inspector"
+        click.echo(f"Demo accounts ({accounts}) use the password {demo.DEMO_PASSWORD!r}.")
 
 
 @click.command("create-user")

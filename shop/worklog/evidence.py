@@ -6,7 +6,8 @@ and every printing is written to the audit trail, as any view of a household's f
 masked for everyone: the file is carried about on paper.
 
 The counter's income is the ledger's own figure (shop.oversight.income.income_picture); the
-household's declared income is listed apart, as the officers recorded it, not added in.
+household's declared income is listed apart, as the officers recorded it, and the whole income per
+person (shop.worklog.household_income) sets the two side by side against the line, each part labelled.
 """
 
 from datetime import date, datetime
@@ -40,6 +41,7 @@ from shop.pdf.report import ReportTable
 from shop.transaction import atomic
 from shop.villages.households import history_of
 from shop.worklog import access, incomes, plans, visits
+from shop.worklog.household_income import whole_income
 from shop.worklog.rules import DEDUCTED, IncomeSource, MeasureKind, VisitKind
 
 #: The audit events of the household itself the file lists, newest first.
@@ -245,6 +247,34 @@ def _declared(household: Household) -> FileSection:
     return FileSection(ReportTable("五、申报收入", columns, tuple(rows), numeric), note)
 
 
+def _whole_income(household: Household, today: date) -> FileSection:
+    whole = whole_income(household, today)
+    rows = []
+    for m in whole.months:
+        declared = "未申报" if m.declared_per_capita_fen is None else format_fen(m.declared_per_capita_fen)
+        share = m.per_capita_fen
+        verdict = "—" if m.above is None else ("不低于" if m.above else "低于")
+        rows.append(
+            (
+                _month(m.month),
+                format_fen(m.verified_per_capita_fen),
+                declared,
+                "—" if share is None else format_fen(share),
+                format_fen(m.line_fen),
+                verdict,
+            )
+        )
+    steady = whole.steady
+    note = (
+        f"人均 = （专柜净收入【核实，来自台账】+ 申报收入 - 刚性支出【申报】）÷ 家庭人口。"
+        f"前 {steady.required} 个完整月中 {steady.months_above} 个月人均不低于月监测线；"
+        f"{len(whole.undeclared)} 个月未申报，视为证据不足，不按零计。"
+    )
+    columns = ("月份", "核实：专柜", "申报（净）", "全部人均", "月监测线", "对比")
+    numeric = (False, True, True, True, True, False)
+    return FileSection(ReportTable("六、全部收入人均与监测线（近 6 个完整月）", columns, tuple(rows), numeric), note)
+
+
 def _statements(household: Household, today: date) -> FileSection:
     rows = []
     for month in months_ending(month_start(today), TRAILING_MONTHS):
@@ -268,7 +298,7 @@ def _statements(household: Household, today: date) -> FileSection:
         )
     columns = ("月份", "收入", "已支付", "期末余额", "核对")
     numeric = (False, True, True, True, False)
-    return FileSection(ReportTable("六、月度对账单（近 12 个月）", columns, tuple(rows), numeric))
+    return FileSection(ReportTable("七、月度对账单（近 12 个月）", columns, tuple(rows), numeric))
 
 
 def _reviews(household: Household) -> FileSection:
@@ -287,7 +317,7 @@ def _reviews(household: Household) -> FileSection:
             )
         )
     columns = ("月份", "结论", "说明", "核对人与时间", "处理结果")
-    return FileSection(ReportTable("七、月度核对记录", columns, tuple(rows), (False,) * 5))
+    return FileSection(ReportTable("八、月度核对记录", columns, tuple(rows), (False,) * 5))
 
 
 def _work_trail(household: Household) -> FileSection:
@@ -307,7 +337,7 @@ def _work_trail(household: Household) -> FileSection:
     entries.sort(key=lambda e: e[0])
     rows = tuple((_at(at), _who(users.get(by)), what) for at, by, what in entries)
     columns = ("服务器时间", "记录人", "记录")
-    return FileSection(ReportTable("八、台账记录留痕（谁在何时记录）", columns, rows, (False,) * 3))
+    return FileSection(ReportTable("九、台账记录留痕（谁在何时记录）", columns, rows, (False,) * 3))
 
 
 def _audit_trail(household: Household) -> FileSection:
@@ -322,7 +352,7 @@ def _audit_trail(household: Household) -> FileSection:
     rows = tuple((_at(e.at), _who(e.actor), ACTION.get(e.action, e.action)) for e in db.session.scalars(query))
     columns = ("时间", "操作人", "操作")
     note = f"本户档案的审计记录，最近 {AUDIT_EVENTS_SHOWN} 条，新的在前。"
-    return FileSection(ReportTable("九、审计记录", columns, rows, (False,) * 3), note)
+    return FileSection(ReportTable("十、审计记录", columns, rows, (False,) * 3), note)
 
 
 def evidence_file(user: User, household_id: int) -> EvidenceFile:
@@ -342,6 +372,7 @@ def evidence_file(user: User, household_id: int) -> EvidenceFile:
                 _visits(household),
                 _counter_income(household, today),
                 _declared(household),
+                _whole_income(household, today),
                 _statements(household, today),
                 _reviews(household),
                 _work_trail(household),

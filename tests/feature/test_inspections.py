@@ -209,6 +209,8 @@ def test_the_evidence_file_holds_the_plan_the_visits_the_late_mark_and_no_full_n
     for expected in ("一户一档", "DB001", "王**", "扩大虾干晾晒", "晾晒架已建成", "补记的入户走访", "当天电话回访"):
         assert expected in text, expected
     assert "补录" in text and "工资性收入" in text and "¥3,200.00" in text
+    # The whole income against the line: months nobody declared are said to be so, never counted as 0.
+    assert "全部收入人均与监测线" in text and "未申报" in text
     assert re.search(r"第\s*1\s*页\s*/\s*共\s*\d+\s*页", text)
     assert "王亦明" not in text
     [printed] = events(app, audit.EVIDENCE_FILE)
