@@ -21,6 +21,7 @@ from shop.models import (
     HouseholdCategory,
     HouseholdStatus,
     Lot,
+    Measure,
     MonitoringStatus,
     MonitorSubtype,
     MonthReview,
@@ -45,6 +46,7 @@ from shop.selling.sales import LineRequest, record_sale
 from shop.staff.accounts import hash_password
 from shop.transaction import atomic
 from shop.units import Unit
+from shop.worklog import incomes, plans, visits
 
 #: Every demo account signs in with this password. Never seed a live installation.
 DEMO_PASSWORD = "bangfu-demo"
@@ -236,7 +238,19 @@ PRODUCTS = [
 
 def seed() -> dict[str, int]:
     """Add whatever demo data is missing, in one transaction; return how many rows were added."""
-    kinds = ("counters", "towns", "villages", "users", "households", "products", "lots", "sales", "orders", "reviews")
+    kinds = (
+        "counters",
+        "towns",
+        "villages",
+        "users",
+        "households",
+        "products",
+        "lots",
+        "sales",
+        "orders",
+        "reviews",
+        "work records",
+    )
     added = dict.fromkeys(kinds, 0)
     today = business_today()
     with atomic():
@@ -260,6 +274,7 @@ def seed() -> dict[str, int]:
     added["sales"] = _history(today) + _sales(today)
     added["orders"] = _orders(today)
     added["reviews"] = _reviews(today)
+    added["work records"] = _worklog(today)
     return added
 
 
@@ -362,6 +377,60 @@ def _reviews(today: date) -> int:
         )
         reviewed += 1
     return reviewed
+
+
+def _worklog(today: date) -> int:
+    """officer1's first monitored household gets a plan, two visits (one typed in late) and declared income, once."""
+    if _first(sa.select(Measure.id)):
+        return 0
+    officer = db.session.scalars(sa.select(User).where(User.username == "officer1")).one()
+    household = db.session.scalars(
+        sa.select(Household)
+        .where(Household.officer_id == officer.id, Household.category == HouseholdCategory.JIANCE)
+        .order_by(Household.code)
+    ).first()
+    if household is None:
+        return 0
+    days = timedelta
+    plans.add_measure(
+        household.id,
+        kind="industry",
+        title="通过帮扶专柜代销虾干，稳定销路",
+        due_on=today + days(60),
+        sells_through_counter=True,
+        by=officer,
+    )
+    job = plans.add_measure(
+        household.id, kind="employment", title="推荐长子到县城水产加工厂务工", due_on=today + days(20), by=officer
+    )
+    clinic = plans.add_measure(
+        household.id, kind="medical", title="办理慢性病门诊报销", due_on=today + days(5), by=officer
+    )
+    plans.tick_off(job.id, done_on=today - days(10), evidence="已签劳动合同，月工资 3200 元", by=officer)
+    plans.correct_measure(
+        clinic.id,
+        kind="medical",
+        title="办理慢性病门诊报销（含医保二次报销）",
+        due_on=today + days(15),
+        reason="补充医保二次报销",
+        by=officer,
+    )
+    home, _ = visits.record_visit(
+        household.id, visits.VisitRequest(today - days(2), "home", "家中虾干晾晒正常，长子已上班。", False), by=officer
+    )
+    visits.record_visit(
+        household.id,
+        visits.VisitRequest(today - days(20), "phone", "电话了解就医情况，报销材料已交。", True),
+        by=officer,
+    )
+    since, until = today - days(120), today - days(1)
+    lines = [
+        incomes.IncomeLine("wages", 960_000, since, until, "劳动合同及工资条"),
+        incomes.IncomeLine("transfer", 120_000, since, until, "一卡通流水"),
+        incomes.IncomeLine("medical_cost", 80_000, since, until, "医院票据"),
+    ]
+    incomes.declare_income(household.id, lines, by=officer, visit_id=home.id)
+    return 4 + 1 + 2 + len(lines)  # measures (one a correction), a tick-off, visits, declared figures
 
 
 def _first(query):

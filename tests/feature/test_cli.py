@@ -12,10 +12,13 @@ from shop import create_app
 from shop.extensions import db
 from shop.models import (
     Counter,
+    DeclaredIncome,
     Household,
     HouseholdCategory,
     HouseholdStatus,
     Lot,
+    Measure,
+    MeasureDone,
     Product,
     Role,
     Sale,
@@ -23,11 +26,13 @@ from shop.models import (
     Town,
     User,
     Village,
+    Visit,
 )
 from tests.conftest import PASSWORD, base_config
 from tests.probes import movements_explain_stock
 
 MODELS = (Counter, Town, Village, User, Household, HouseholdStatus, Product, Lot, Sale, StockMovement)
+MODELS += (Measure, MeasureDone, Visit, DeclaredIncome)
 
 
 def counts(app) -> dict[str, int]:
@@ -69,6 +74,10 @@ def test_seed_demo_fills_an_empty_installation(app):
         ).all()
         assert all(n >= 2 for _, n in suppliers_per_product)
         assert len(suppliers_per_product) >= 8
+    # An officer's work ledger to look at: a plan with a corrected measure, a visit typed in late, income.
+    assert (seeded["measure"], seeded["measure_done"], seeded["visit"], seeded["declared_income"]) == (4, 1, 2, 3)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(Visit.late)) == 1
     # The demo till has rung up a morning's sales, and every gram on the shelf is explained.
     assert seeded["sale"] >= 3
     assert movements_explain_stock(app)
