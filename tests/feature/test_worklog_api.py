@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import AuditEvent, Measure, MeasureDone, Visit
+from shop.models import AuditEvent, Measure, MeasureDone, RiskProposal, RiskStep, User, Visit
 from tests.factories import receive
 
 
@@ -211,12 +211,41 @@ def test_every_record_goes_to_the_audit_trail_with_its_author(goods, officer, ap
 # ---------------------------------------------------------------- nothing is changed or deleted
 
 
-@pytest.mark.parametrize("statement", ["UPDATE {t} SET {c} = {c}", "DELETE FROM {t}"])
-@pytest.mark.parametrize(("table", "column"), [("measure", "title"), ("measure_done", "evidence"), ("visit", "late")])
-def test_the_database_refuses_to_change_or_delete_a_record(goods, officer, app, statement, table, column):
-    measure_id = add_measure(officer, goods["wang"]).get_json()["id"]
+def every_kind_of_record(app, officer, household_id: int) -> None:
+    """One row in each of the work ledger's tables: a measure ticked off, a visit with income, a proposal's step."""
+    measure_id = add_measure(officer, household_id).get_json()["id"]
     officer.post(f"/api/measures/{measure_id}/done", json={"done_on": day(0), "evidence": "已完成"})
-    visit(officer, goods["wang"])
+    line = {
+        "source": "wages",
+        "amount_fen": 120000,
+        "period_start": day(-30),
+        "period_end": day(0),
+        "how_checked": "工资条",
+    }
+    assert visit(officer, household_id, income=[line]).status_code == 201
+    with app.app_context():
+        by = db.session.scalar(sa.select(User.id).where(User.username == "county"))
+        proposal = RiskProposal(household_id=household_id, evidence="{}", proposed_by_id=by)
+        db.session.add(proposal)
+        db.session.flush()
+        db.session.add(RiskStep(proposal_id=proposal.id, step="returned", reason="材料不全", by_id=by))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET {c} = {c}", "DELETE FROM {t}"])
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("measure", "title"),
+        ("measure_done", "evidence"),
+        ("visit", "late"),
+        ("declared_income", "amount_fen"),
+        ("risk_proposal", "note"),
+        ("risk_step", "reason"),
+    ],
+)
+def test_the_database_refuses_to_change_or_delete_a_record(goods, officer, app, statement, table, column):
+    every_kind_of_record(app, officer, goods["wang"])
     with app.app_context():
         with pytest.raises(DBAPIError, match="append-only"):
             with db.engine.begin() as conn:
