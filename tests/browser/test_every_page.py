@@ -22,7 +22,19 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Adjustment, Counter, Household, Lot, MonthReview, Payout, Product, Role, Town, User
+from shop.models import (
+    Adjustment,
+    Counter,
+    Household,
+    Lot,
+    MonthReview,
+    Payout,
+    Product,
+    RiskProposal,
+    Role,
+    Town,
+    User,
+)
 from shop.oversight.monitoring import parse_month
 from shop.oversight.statements import month_statement
 from shop.staff import accounts
@@ -44,6 +56,7 @@ NOT_PAGES = {
     "admin_counter.receipt_pdf": "PDF",
     "admin_counter.service_worker": "the till's service worker (JavaScript)",
     "admin_households.payout_receipt": "PDF",
+    "admin_inspections.evidence_file": "PDF",
     "admin_reports.month_csv": "CSV",
     "admin_reports.month_pdf": "PDF",
     "admin_reports.year_csv": "CSV",
@@ -123,9 +136,14 @@ def build_world(app) -> dict[str, dict[str, object]]:
     kept = admin.client.post("/admin/households/import/", data=sent, content_type="multipart/form-data")
     assert kept.status_code == 302, kept.get_data(as_text=True)[:300]
     with app.app_context():
+        # A risk-elimination proposal, written directly: meeting its criteria takes six months of history.
+        officer_id = db.session.scalars(sa.select(User.id).where(User.username == "officer")).one()
+        db.session.add(RiskProposal(household_id=wang, evidence="{}", proposed_by_id=officer_id))
+        db.session.commit()
         one = lambda model: db.session.scalars(sa.select(model.id)).one()  # noqa: E731
         values = {
             "household_id": wang,
+            "proposal_id": one(RiskProposal),
             "product_id": shrimp,
             "lot_id": lots["shrimp"],
             "sale_id": sale["id"],

@@ -114,5 +114,5 @@ class TestUnexpectedErrors:
             assert db.session.scalar(sa.select(sa.func.count(Product.id)).where(Product.sku == "DONE")) == 1
 
 
-def test_roles_are_the_four_of_the_design():
-    assert {r.value for r in Role} == {"admin", "clerk", "officer", "supervisor"}
+def test_roles_are_the_five_of_the_design():
+    assert {r.value for r in Role} == {"admin", "clerk", "officer", "supervisor", "inspector"}

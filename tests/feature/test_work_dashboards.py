@@ -18,7 +18,7 @@ from shop.models import AuditEvent, Town, User, Village
 D = business_today()
 #: The day the dashboards are read: 40 days after the households were listed.
 T = D + timedelta(days=40)
-COLUMNS = ("measures_open", "measures_done", "measures_overdue", "visits_due", "visits_past_due", "late")
+COLUMNS = ("measures_open", "measures_done", "measures_overdue", "visits_due", "visits_past_due", "late", "warnings")
 
 
 def iso(day) -> str:
@@ -115,6 +115,7 @@ def week_monday(day):
 def expected(admin, household_ids: list[int], key_of) -> dict:
     """The counts per key, made household by household from the work ledger's API."""
     rows: dict = {}
+    warned = {w["household_id"] for w in admin.get("/api/worklog/warnings").get_json()["warnings"]}
     for household_id in household_ids:
         ledger = admin.get(f"/api/households/{household_id}/worklog").get_json()
         counts = rows.setdefault(key_of(household_id), Counter({c: 0 for c in COLUMNS}))
@@ -125,6 +126,7 @@ def expected(admin, household_ids: list[int], key_of) -> dict:
             counts["measures_overdue"] += m["status"] == "open" and m["due_on"] < iso(T)
             counts["late"] += bool(m["done_late"])
         counts["late"] += sum(1 for v in ledger["visits"] if v["late"] and v["corrected_by"] is None)
+        counts["warnings"] += household_id in warned
         due = ledger["next_visit_due"]
         if due is not None:
             counts["visits_past_due"] += due < iso(T)
@@ -208,6 +210,7 @@ def test_the_town_dashboard_counts_per_village_and_officer_as_the_households_led
         "visits_due": 1,  # db2, visited late on D+15
         "visits_past_due": 1,  # xy1, never visited
         "late": 2,  # db2's late visit, xy1's late tick-off
+        "warnings": 0,  # no sales at all: nothing fell
     }
 
 
