@@ -1248,3 +1248,54 @@ class Heartbeat(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: When a health check last wrote it.
     beat_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class LedgerCheckpoint(db.Model):
+    """A signed tree head of the household ledger: its first `seq` entries, as the bureau can keep them.
+
+    Append-only like the ledger. The signature covers shop.ledger.signing.message(seq, root, signed_at).
+    """
+
+    __tablename__ = "ledger_checkpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The tree's size: the checkpoint covers entries 1..seq.
+    seq: Mapped[int] = mapped_column(unique=True)
+    #: The RFC 9162 Merkle tree hash of those entries' hashes, in hex.
+    root: Mapped[str] = mapped_column(sa.String(64))
+    #: When it was signed (UTC, to the second).
+    signed_at: Mapped[datetime]
+    #: Which published key signed it (LedgerKey.key_id).
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    #: The Ed25519 signature, base64.
+    signature: Mapped[str] = mapped_column(sa.String(100))
+
+
+class LedgerTreeNode(db.Model):
+    """A perfect subtree of the ledger's Merkle tree, kept so a checkpoint hashes only what is new.
+
+    Only levels from shop.ledger.checkpoints.STORED_LEVEL up are kept; the levels below are
+    rebuilt from the entries of one block. Append-only.
+    """
+
+    __tablename__ = "ledger_tree_node"
+
+    #: The subtree's height: it covers 2**level entries.
+    level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    #: Its place at that height: it starts at entry index * 2**level + 1.
+    index: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    #: Its hash, in hex.
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class LedgerKey(db.Model):
+    """A public key that signs checkpoints, published with its id so old checkpoints verify after a rotation."""
+
+    __tablename__ = "ledger_key"
+
+    #: The first 16 hex digits of SHA-256 of the raw public key.
+    key_id: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    #: The raw 32-byte Ed25519 public key, base64.
+    public_key: Mapped[str] = mapped_column(sa.String(64))
+    #: When it first signed.
+    first_used: Mapped[datetime] = mapped_column(default=now_utc)

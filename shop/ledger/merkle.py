@@ -1,6 +1,7 @@
 """The ledger's Merkle tree (RFC 9162 §2.1): tree heads, inclusion and consistency proofs, and their checks.
 
-Pure: hashlib only. The leaves are the entries' `hash` values as 32 raw bytes, in `seq` order.
+Pure: hashlib only (the RFC's checks are the standalone checker's, shop.ledger.proof_checker).
+The leaves are the entries' `hash` values as 32 raw bytes, in `seq` order.
 A tree is read through a `NodeSource`, the hash of a perfect subtree given as (level, index): the
 2**level leaves from index * 2**level. Every RFC subtree is a perfect one, or the right edge of the
 tree, which is folded from the perfect subtrees it splits into; so a store that keeps perfect
@@ -8,25 +9,31 @@ subtrees (like Trillian's compact ranges) answers a proof with O(log² n) stored
 checkpoint hashes only the leaves added since the last one (`Frontier`).
 """
 
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+# The checks live in the standalone checker (one file anyone can run), and are the same here.
+from shop.ledger.proof_checker import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
+
+__all__ = [
+    "EMPTY_ROOT",
+    "Frontier",
+    "MemoryTree",
+    "Node",
+    "NodeSource",
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "node_hash",
+    "perfect_root",
+    "subtree_root",
+    "tree_root",
+    "verify_consistency",
+    "verify_inclusion",
+]
+
 #: The hash of a perfect subtree: (level, index) -> 32 bytes.
 NodeSource = Callable[[int, int], bytes]
-
-#: The root of the tree with no leaves: SHA-256 of nothing.
-EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-def leaf_hash(leaf: bytes) -> bytes:
-    """MTH of one leaf: SHA-256(0x00 || leaf)."""
-    return hashlib.sha256(b"\x00" + leaf).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """An interior node: SHA-256(0x01 || left || right)."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 def _split(size: int) -> int:
@@ -98,53 +105,6 @@ def consistency_proof(node: NodeSource, old_size: int, new_size: int) -> list[by
     if not whole:
         proof.append(subtree_root(node, start, end))
     return proof[::-1]
-
-
-def verify_inclusion(leaf: bytes, index: int, size: int, path: list[bytes], root: bytes) -> bool:
-    """RFC 9162 §2.1.3.2: whether the path takes the leaf at index to the root of a tree of size."""
-    if not 0 <= index < size:
-        return False
-    fn, sn, r = index, size - 1, leaf_hash(leaf)
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = node_hash(r, p)
-        fn, sn = fn >> 1, sn >> 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: list[bytes]) -> bool:
-    """RFC 9162 §2.1.4.2: whether the path shows the tree of old_size is the start of the tree of new_size."""
-    if not 0 <= old_size <= new_size:
-        return False
-    if old_size == new_size:
-        return not path and old_root == new_root
-    if old_size == 0:
-        return not path
-    if not path:
-        return False
-    if old_size & (old_size - 1) == 0:
-        path = [old_root, *path]
-    fn, sn = old_size - 1, new_size - 1
-    while fn & 1:
-        fn, sn = fn >> 1, sn >> 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr, sr = node_hash(c, fr), node_hash(c, sr)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            sr = node_hash(sr, c)
-        fn, sn = fn >> 1, sn >> 1
-    return fr == old_root and sr == new_root and sn == 0
 
 
 @dataclass(frozen=True)

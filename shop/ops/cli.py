@@ -71,16 +71,76 @@ ledger_group = AppGroup("ledger", help="The household income ledger.")
 
 
 @ledger_group.command("verify")
-def verify_ledger_command():
-    """Walk the hash chain and cross-check every entry with its cause; exit 1 naming the first bad entry."""
-    from shop.ledger import entries
+@click.option(
+    "--checkpoints",
+    "outside",
+    type=click.File("rb"),
+    help="A copy of /ledger/checkpoints.json kept outside the system, to check the ledger against too.",
+)
+def verify_ledger_command(outside):
+    """Walk the hash chain and cross-check every entry with its cause; exit 1 naming the first bad entry.
 
+    Then every signed checkpoint (and each in --checkpoints FILE): its signature, and that the entries
+    up to its seq still give its root.
+    """
+    from shop.ledger import checkpoints, entries
+
+    copy = _checkpoints_file(outside) if outside else None
     count, fault = entries.verify()
     if fault is not None:
         where = f"entry {fault.seq}" if fault.seq else "the ledger"
         click.echo(f"Ledger broken at {where}: {fault.reason}.", err=True)
         raise SystemExit(1)
+    checked, faults = checkpoints.verify_checkpoints(copy)
+    for broken in faults:
+        click.echo(f"Ledger broken at {broken}.", err=True)
+    if faults:
+        raise SystemExit(1)
     click.echo(f"Ledger intact: {count} entries.")
+    click.echo(f"Checkpoints intact: {checked} checked.")
+
+
+def _checkpoints_file(file) -> list:
+    """The checkpoints in an outside copy of checkpoints.json; exit 2 if it cannot be read."""
+    import json
+
+    try:
+        copy = json.loads(file.read())
+    except (ValueError, UnicodeError) as error:
+        click.echo(f"Cannot read the checkpoints file: {error}", err=True)
+        raise SystemExit(2) from None
+    if not isinstance(copy, list):
+        click.echo("Cannot read the checkpoints file: it must hold a list of checkpoints.", err=True)
+        raise SystemExit(2)
+    return copy
+
+
+@ledger_group.command("checkpoint")
+def checkpoint_ledger_command():
+    """Sign the ledger's current state as a checkpoint (run it from cron, daily); nothing new, nothing written."""
+    from shop.ledger import checkpoints
+
+    made = checkpoints.take_checkpoint()
+    if made is None:
+        click.echo("No new entries since the last checkpoint: nothing written.")
+        return
+    signed_at = checkpoints.signed_at_text(made.signed_at)
+    click.echo(f"Checkpoint {made.seq}: root {made.root}, signed {signed_at} by key {made.key_id}.")
+
+
+@ledger_group.command("prove")
+@click.argument("seq", type=click.IntRange(min=1))
+def prove_ledger_command(seq):
+    """Print an entry's inclusion proof against the latest checkpoint, as JSON for the standalone checker."""
+    import json
+
+    from shop.ledger import checkpoints
+
+    proof = checkpoints.prove(seq)
+    if proof is None:
+        click.echo(f"There is no entry {seq}.", err=True)
+        raise SystemExit(1)
+    click.echo(json.dumps(proof, indent=2))
 
 
 #: Where a statement's QR code points when PUBLIC_BASE_URL is not set: the development server.

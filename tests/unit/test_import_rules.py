@@ -23,6 +23,8 @@ PURE = {
     "shop.errors",
     "shop.plain_text",
     "shop.ledger.chain",
+    "shop.ledger.merkle",
+    "shop.ledger.proof_checker",
     "shop.stock.allocation",
     "shop.selling.order_flow",
     "shop.villages.standing",

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from shop.ledger import merkle
 
-
 # --- RFC 9162 §2.1, straight from the text (recursive, no shortcuts) -------------------------------
 
 
