@@ -26,6 +26,7 @@ from shop.web import (
     statement_check,
     storefront,
     templating,
+    transparency,
     webhooks,
     worklog_api,
 )
@@ -77,6 +78,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         statement_check.bp,
         health.bp,
         worklog_api.bp,
+        transparency.bp,
     ):
         app.register_blueprint(blueprint)
     admin.register(app)
