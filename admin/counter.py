@@ -34,6 +34,7 @@ from wtforms.validators import Optional, Regexp
 from shop.catalog import products
 from shop.clock import business_today, local_time
 from shop.errors import DomainError
+from shop.ledger import checkpoints
 from shop.models import COUNTER_METHODS, Counter, PaymentMethod, RefusedOutcome, Role, Sale, SettlementMode, User
 from shop.money import format_fen
 from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
@@ -213,7 +214,14 @@ def sales_list():
         refused=refused_sales.count_on(counter.id, today) if user.role is Role.ADMIN else 0,
         limit=SALES_SHOWN,
         line_text=staff_quantity_text,
+        ledger_checkpoint=_latest_checkpoint(),
     )
+
+
+def _latest_checkpoint() -> dict | None:
+    """The ledger's latest signed checkpoint, printed with the day's totals so the bureau can keep its root."""
+    latest = checkpoints.latest()
+    return checkpoints.as_json(latest) if latest else None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,11 @@ NOT_PAGES = {
     "catalog.product_picture": "JPEG",
     "catalog.switch_language": "a redirect back to the page the language was switched on",
     "health.healthz": "JSON for a monitor",
+    "transparency.checkpoints_json": "JSON: the signed checkpoints",
+    "transparency.consistency": "JSON: a consistency proof",
+    "transparency.key": "JSON: the public key",
+    "transparency.keys_json": "JSON: every public key",
+    "transparency.proof": "JSON: an inclusion proof",
 }
 #: Blueprints whose every route answers JSON (or a PDF) for programs, never a page.
 NOT_PAGE_BLUEPRINTS = {"api": "JSON API", "worklog_api": "the work ledger's JSON API", "webhooks": "Stripe's webhooks"}

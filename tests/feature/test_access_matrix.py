@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
+from shop.ledger import checkpoints
 from shop.models import (
     Adjustment,
     Counter,
@@ -178,11 +179,16 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
         trace = {"token": db.session.get(Lot, lot).trace_token}
         photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}
         digest = month_statement(db.session.get(Household, wang), parse_month(this_month())).digest
+        # A signed checkpoint of the ledger, for its proofs.
+        app.config["LEDGER_SIGNING_KEYS"] = ["33" * 32]
+        ledger_checkpoint = checkpoints.take_checkpoint().seq
     return {
         "*": values,
         "catalog.trace": trace,
         "catalog.product_picture": photo_name,
         "verify.statement": {"digest": digest},
+        "transparency.proof": {"seq": 1},
+        "transparency.consistency": {"old": ledger_checkpoint, "new": ledger_checkpoint},
     }
 
 

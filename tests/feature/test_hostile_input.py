@@ -975,6 +975,14 @@ COVERAGE: dict[str, Route] = {
         "admin", "/admin/households/import/", kind="upload", upload_field="roster", corpus="roster"
     ),
     "admin_roster.confirm": Route("admin", "/admin/households/import/{upload}", kind="form", ids=("upload",)),
+    # The public proof check only reads: a proof that is not one is a 422 and changes nothing.
+    "transparency.check": Route(
+        None,
+        "/ledger/check",
+        {"proof": "{}", "checkpoints": ""},
+        {"proof": "text_req", "checkpoints": "text"},
+        kind="form",
+    ),
 }
 
 #: Bugs found and reported to the files' owners, by endpoint: the labels of the cases they fail.
