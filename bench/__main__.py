@@ -6,7 +6,9 @@ products), contention (200 buyers for the last 10 units; needs localstripe,
 from the test extra) and ledger (a generated year: the yearly report, the
 dashboard pages and the statement PDFs, each in a fresh worker that also
 reports its peak memory; then `flask ledger verify` over it beside a plain
-streamed read of the same rows, time and worker peak memory) and roster (a generated 50,000-row household roster
+streamed read of the same rows, time and worker peak memory; then signed checkpoints: the first
+and a day's checkpoint, proofs, and what a ledger entry sends to the tree's tables) and roster (a
+generated 50,000-row household roster
 imported through the use case, and a 10,000-row one, each beside a bare csv
 parse and executemany insert, with the workers' peak memory). Knobs: BENCH_SECONDS (8), BENCH_CONTENTION_ROUNDS
 (3), BENCH_HOUSEHOLDS (10000), BENCH_LEDGER_ENTRIES (1000000), BENCH_YEAR
@@ -32,7 +34,20 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from . import catalog, contention, dashboard, ledger, roster, sales, scale, statement_pdfs, verify, worklog, year_report
+from . import (
+    catalog,
+    checkpoints,
+    contention,
+    dashboard,
+    ledger,
+    roster,
+    sales,
+    scale,
+    statement_pdfs,
+    verify,
+    worklog,
+    year_report,
+)
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -151,6 +166,8 @@ def ledger_figures(phases: Phases, generated: dict, limits: dict) -> list[dict]:
         rows += phases.run("dashboard pages", dashboard.measure, app, url, made.year, runs)
         rows += phases.run("statement PDFs", statement_pdfs.measure, app, url, made)
         rows += phases.run("ledger verify", verify.measure, url, made)
+        rows += phases.run("checkpoints", checkpoints.measure, app)
+        rows += phases.run("merkle tree", checkpoints.in_memory, made.entries)
         dispose(app)
     finally:
         drop()

@@ -10,7 +10,7 @@ checkpoint hashes only the leaves added since the last one (`Frontier`).
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # The checks live in the standalone checker (one file anyone can run), and are the same here.
 from shop.ledger.proof_checker import EMPTY_ROOT, leaf_hash, node_hash, verify_consistency, verify_inclusion
@@ -107,9 +107,8 @@ def consistency_proof(node: NodeSource, old_size: int, new_size: int) -> list[by
     return proof[::-1]
 
 
-@dataclass(frozen=True)
-class Node:
-    """A perfect subtree's hash, by its place."""
+class Node(NamedTuple):
+    """A perfect subtree's hash, by its place (a tuple: a checkpoint makes one per entry and more)."""
 
     level: int
     index: int
