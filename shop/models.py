@@ -1282,8 +1282,8 @@ class LedgerTreeNode(db.Model):
 
     #: The subtree's height: it covers 2**level entries.
     level: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
-    #: Its place at that height: it starts at entry index * 2**level + 1.
-    index: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    #: Its place at that height: it starts at entry node_index * 2**level + 1.
+    node_index: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     #: Its hash, in hex.
     hash: Mapped[str] = mapped_column(sa.String(64))
 

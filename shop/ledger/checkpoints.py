@@ -94,8 +94,8 @@ class StoredTree:
         for at in range(0, len(wanted), 400):
             part = wanted[at : at + 400]
             rows = self.session.execute(
-                sa.select(table.c.level, table.c.index, table.c.hash).where(
-                    sa.tuple_(table.c.level, table.c.index).in_(part)
+                sa.select(table.c.level, table.c.node_index, table.c.hash).where(
+                    sa.tuple_(table.c.level, table.c.node_index).in_(part)
                 )
             )
             self.nodes.update({(level, index): bytes.fromhex(h) for level, index, h in rows})
@@ -184,7 +184,7 @@ def _extend(session, size: int) -> bytes:
     for leaf in _all_leaves_from(session, stored, size):
         for made in frontier.append(leaf):
             if made.level >= STORED_LEVEL:
-                session.add(LedgerTreeNode(level=made.level, index=made.index, hash=made.hash.hex()))
+                session.add(LedgerTreeNode(level=made.level, node_index=made.index, hash=made.hash.hex()))
     return frontier.root()
 
 
@@ -308,7 +308,7 @@ def _roots_differ(session, wanted: list) -> list[CheckpointFault]:
     stored_nodes = {
         (level, index): bytes.fromhex(h)
         for level, index, h in session.execute(
-            sa.select(LedgerTreeNode.level, LedgerTreeNode.index, LedgerTreeNode.hash)
+            sa.select(LedgerTreeNode.level, LedgerTreeNode.node_index, LedgerTreeNode.hash)
         )
     }
     bad_node = None

@@ -309,3 +309,48 @@ def test_the_check_page_answers_hostile_input_without_crashing(app, chain, clien
 def test_a_huge_body_is_refused(app, client):
     response = client.post("/ledger/check", data={"proof": "x" * (2 * 1024 * 1024)})
     assert 400 <= response.status_code < 500
+
+
+def test_the_stored_tree_grows_checkpoint_by_checkpoint_and_answers_every_proof(app, goods, as_role, monkeypatch):
+    """With small stored subtrees (2 entries and up), each checkpoint extends the stored nodes of the last."""
+    from shop.ledger import merkle
+
+    monkeypatch.setattr(checkpoints, "STORED_LEVEL", 1)
+    monkeypatch.setattr(checkpoints, "BLOCK", 2)
+    clerk = as_role("clerk")
+    receive(clerk, goods["shrimp"], goods["wang"], 5000, share_bp=5000)
+    sizes = []
+    for n, batch in enumerate((1, 2, 4, 1, 3)):
+        for k in range(batch):
+            sell(clerk, goods, f"checkpoint-grow-{n}-{k}", grams=100)
+        assert run(app, "checkpoint").exit_code == 0
+        sizes.append(sum((1, 2, 4, 1, 3)[: n + 1]))
+    with app.app_context():
+        hashes = [bytes.fromhex(h) for h in db.session.scalars(sa.select(LedgerEntry.hash).order_by(LedgerEntry.seq))]
+        made = checkpoints.all_checkpoints()
+        assert [c.seq for c in made] == sizes
+        for c in made:
+            assert c.root == merkle.MemoryTree(hashes[: c.seq]).root().hex()
+        latest, proofs = checkpoints.proofs_for(db.session, range(1, len(hashes) + 1))
+        root = bytes.fromhex(latest["root"])
+        for seq, proof in proofs.items():
+            path = [bytes.fromhex(h) for h in proof["audit_path"]]
+            assert merkle.verify_inclusion(hashes[seq - 1], seq - 1, len(hashes), path, root)
+        for old in made:
+            for new in made:
+                if old.seq <= new.seq:
+                    path = checkpoints.consistency(old.seq, new.seq)["consistency_path"]
+                    path = [bytes.fromhex(h) for h in path]
+                    roots = bytes.fromhex(old.root), bytes.fromhex(new.root)
+                    assert merkle.verify_consistency(old.seq, new.seq, *roots, path)
+        db.session.remove()
+    assert run(app, "verify").exit_code == 0
+    # A stored node rewritten: proofs would mislead, and verify says so.
+    with app.app_context(), db.engine.begin() as conn:
+        guard.remove(conn, "ledger_tree_node")
+        conn.execute(
+            sa.text("UPDATE ledger_tree_node SET hash = :h WHERE level = 1 AND node_index = 0"), {"h": "00" * 32}
+        )
+        guard.install(conn, "ledger_tree_node")
+    result = run(app, "verify")
+    assert result.exit_code == 1 and "the stored tree does not match entries 1 onwards" in result.output

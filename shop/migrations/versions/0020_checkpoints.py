@@ -35,9 +35,9 @@ def upgrade():
     )
     op.create_table('ledger_tree_node',
     sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
-    sa.Column('index', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('node_index', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('level', 'index', name=op.f('pk_ledger_tree_node'))
+    sa.PrimaryKeyConstraint('level', 'node_index', name=op.f('pk_ledger_tree_node'))
     )
     op.create_table('ledger_key',
     sa.Column('key_id', sa.String(length=16), nullable=False),
