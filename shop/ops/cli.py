@@ -120,7 +120,11 @@ def checkpoint_ledger_command():
     """Sign the ledger's current state as a checkpoint (run it from cron, daily); nothing new, nothing written."""
     from shop.ledger import checkpoints
 
-    made = checkpoints.take_checkpoint()
+    try:
+        made = checkpoints.take_checkpoint()
+    except ValueError as error:  # a signing key that is not one
+        click.echo(str(error), err=True)
+        raise SystemExit(2) from None
     if made is None:
         click.echo("No new entries since the last checkpoint: nothing written.")
         return

@@ -354,3 +354,24 @@ def test_the_stored_tree_grows_checkpoint_by_checkpoint_and_answers_every_proof(
         guard.install(conn, "ledger_tree_node")
     result = run(app, "verify")
     assert result.exit_code == 1 and "the stored tree does not match entries 1 onwards" in result.output
+
+
+@pytest.mark.parametrize("key", ["not-hex", "ab" * 31])
+def test_a_signing_key_that_is_not_one_is_refused_and_nothing_is_written(app, chain, client, key):
+    app.config["LEDGER_SIGNING_KEYS"] = [key]
+    result = run(app, "checkpoint")
+    assert result.exit_code == 2 and "64 hex digits" in result.output
+    assert client.get("/ledger/checkpoints.json").get_json() == []
+
+
+def test_without_a_configured_key_one_is_generated_once_into_the_instance_folder(app, chain, tmp_path, monkeypatch):
+    from shop.ledger import signing
+
+    app.config["LEDGER_SIGNING_KEYS"] = []
+    monkeypatch.delenv("LEDGER_SIGNING_KEYS", raising=False)
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    assert run(app, "checkpoint").exit_code == 0
+    kept = signing.instance_key_path(str(tmp_path))
+    assert kept.stat().st_mode & 0o077 == 0 and len(kept.read_text().strip()) == 64
+    with app.app_context():
+        assert signing.key_id(signing.signing_keys()[0]) == checkpoints.latest().key_id
