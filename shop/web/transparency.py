@@ -108,7 +108,7 @@ def check():
     """Paste a proof (and, if kept, the checkpoints) and be told whether it checks out."""
     form, verdict, status = CheckForm(), None, 200
     if form.validate_on_submit():
-        verdict = _verdict(form.proof.data, form.checkpoints.data)
+        verdict = _verdict(form.proof.data, form.checkpoints.data or "")
         status = 200 if verdict.ok else 422
     elif form.is_submitted():
         status = 422

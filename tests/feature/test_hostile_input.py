@@ -979,7 +979,7 @@ COVERAGE: dict[str, Route] = {
     "transparency.check": Route(
         None,
         "/ledger/check",
-        {"proof": "{}", "checkpoints": ""},
+        {"proof": "[]", "checkpoints": ""},
         {"proof": "text_req", "checkpoints": "text"},
         kind="form",
     ),
