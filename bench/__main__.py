@@ -167,7 +167,6 @@ def ledger_figures(phases: Phases, generated: dict, limits: dict) -> list[dict]:
         rows += phases.run("statement PDFs", statement_pdfs.measure, app, url, made)
         rows += phases.run("ledger verify", verify.measure, url, made)
         rows += phases.run("checkpoints", checkpoints.measure, app)
-        rows += phases.run("merkle tree", checkpoints.in_memory, made.entries)
         dispose(app)
     finally:
         drop()
