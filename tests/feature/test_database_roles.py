@@ -7,10 +7,14 @@ configure it, and the app under test connects as the app's role. SQLite has no r
 the check that every table the triggers guard is declared append-only runs.
 """
 
+import os
 import re
 import secrets
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import flask_migrate
 import psycopg
@@ -22,7 +26,7 @@ from shop.extensions import db
 from shop.ledger import entries, guard
 from shop.models import AuditEvent, LedgerEntry, MonthReview
 from shop.ops import database_roles
-from tests.conftest import base_config, empty_database, postgres_server_url
+from tests.conftest import PERSONAL_DATA_KEY, base_config, empty_database, postgres_server_url
 from tests.factories import receive
 from tests.feature.test_review_pages import month_url, page, review, send
 
@@ -63,15 +67,15 @@ def superuser_engine() -> sa.Engine:
     return engine
 
 
-def new_split(admin: sa.Engine, suffix: str) -> Split:
-    """Two login roles and an empty database the first owns."""
+def new_split(admin: sa.Engine, suffix: str, app_owns_it: bool = False) -> Split:
+    """Two login roles and an empty database the owner owns (or, as before the split, the app's role)."""
     owner, app_role = f"bangfu_owner_{suffix}", f"bangfu_app_{suffix}"
     owner_password, app_password = secrets.token_hex(16), secrets.token_hex(16)
     name = f"bangfu_test_roles_{suffix}"
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE ROLE {owner} LOGIN PASSWORD '{owner_password}'")
         conn.exec_driver_sql(f"CREATE ROLE {app_role} LOGIN PASSWORD '{app_password}'")
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER {owner}')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER {app_role if app_owns_it else owner}')
     server = sa.make_url(postgres_server_url())
     if not server.host:
         # The new roles log in with a password, over TCP like the app's (the server's own account may use a socket).
@@ -90,6 +94,20 @@ def drop_split(admin: sa.Engine, split: Split) -> None:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(split.owner_url).database}" WITH (FORCE)')
         conn.exec_driver_sql(f"DROP ROLE IF EXISTS {split.app_role}")
         conn.exec_driver_sql(f"DROP ROLE IF EXISTS {split.owner}")
+
+
+def flask_command(split: Split, *args: str) -> subprocess.CompletedProcess:
+    """`flask --app shop …` in a process of its own, configured through the environment as a county's server is."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": split.app_url,
+        "MIGRATION_DATABASE_URL": split.owner_url,
+        "APP_DATABASE_ROLE": split.app_role,
+        "SECRET_KEY": "test secret key",
+        "PERSONAL_DATA_KEYS": PERSONAL_DATA_KEY,
+    }
+    flask = Path(sys.executable).parent / "flask"
+    return subprocess.run([flask, "--app", "shop", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 def upgraded(settings: dict) -> None:
@@ -287,7 +305,7 @@ STATEMENTS = {
     "update": "UPDATE {table} SET {column} = {column}",
     "delete": "DELETE FROM {table}",
     "truncate": "TRUNCATE {table}",
-    "disable its triggers": "ALTER TABLE {table} DISABLE TRIGGER ALL",
+    "disable its triggers": "ALTER TABLE {table} DISABLE TRIGGER USER",
     "add a column": "ALTER TABLE {table} ADD COLUMN note2 text",
     "drop it": "DROP TABLE {table}",
     "add a trigger": "CREATE TRIGGER sneaky BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {refuse}()",
@@ -435,4 +453,29 @@ def test_a_backup_by_the_app_role_restores_through_the_owner_and_the_app_role_se
             db.engine.dispose()
     finally:
         drop_split(admin, other)
+        admin.dispose()
+
+
+def test_an_installation_the_app_role_owns_moves_to_the_split_as_the_readme_says():
+    admin = superuser_engine()
+    before = new_split(admin, uuid.uuid4().hex[:10], app_owns_it=True)
+    try:
+        upgraded(base_config(before.app_url))  # one role, as installations were set up until now
+        as_app_role(before, "ALTER TABLE household_ledger DISABLE TRIGGER USER")  # which is the hole
+        in_it = sa.create_engine(before.server.set(database=sa.make_url(before.app_url).database))
+        with in_it.connect() as conn:
+            conn.exec_driver_sql(f"REASSIGN OWNED BY {before.app_role} TO {before.owner}")
+            conn.commit()
+        in_it.dispose()
+        # The real command: the app's role can read nothing yet, and the app must still load to grant.
+        granted = flask_command(before, "db", "grant-app")
+        assert granted.returncode == 0, granted.stderr
+        assert f"Granted {before.app_role}" in granted.stdout
+        held = privileges(before)
+        assert held == {table: expected(table) for table in held}
+        refused(before, "ALTER TABLE household_ledger DISABLE TRIGGER USER")
+        refused(before, "DROP TRIGGER household_ledger_append_only ON household_ledger")
+        upgraded(before.settings())  # and the owner migrates from now on
+    finally:
+        drop_split(admin, before)
         admin.dispose()
