@@ -42,9 +42,9 @@ class RolesRefused(DomainError):
 
 def privileges_of(table: str) -> str:
     """The table privileges the app's role gets on `table`."""
-    if table in APPEND_ONLY or table in READ_ONLY:
-        return "SELECT" if table in READ_ONLY else "SELECT, INSERT"
-    return READ_WRITE
+    if table in READ_ONLY:
+        return "SELECT"
+    return "SELECT, INSERT" if table in APPEND_ONLY else READ_WRITE
 
 
 def grant(connection, role: str) -> list[str]:
@@ -86,9 +86,13 @@ def _check(connection, role: str) -> None:
         raise RolesRefused(f'There is no PostgreSQL role "{role}": create it first (README, "Two database roles").')
     if found.rolsuper:
         raise RolesRefused(f'"{role}" is a superuser, which no privilege binds: the app needs a role of its own.')
+    # The trigger functions too: whoever owns one can replace it with one that lets everything through.
     objects = """SELECT relname FROM pg_class
         WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p', 'S')
-        AND pg_has_role(CAST(:who AS name), relowner, 'MEMBER') ORDER BY relname LIMIT 1"""
+        AND pg_has_role(CAST(:who AS name), relowner, 'MEMBER')
+        UNION ALL SELECT proname || '()' FROM pg_proc
+        WHERE pronamespace = current_schema()::regnamespace AND pg_has_role(CAST(:who AS name), proowner, 'MEMBER')
+        ORDER BY 1 LIMIT 1"""
     if owned := connection.execute(sa.text(objects), {"who": role}).scalar():
         raise RolesRefused(
             f'"{role}" owns {owned} (or is a member of its owner): the app\'s role must own nothing, '

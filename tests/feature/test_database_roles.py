@@ -299,6 +299,7 @@ def test_the_app_works_as_its_own_role_sells_and_writes_credits_reviews_and_audi
         assert entries.verify() == (len(credits), None)
     verified = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert verified.exit_code == 0 and "intact" in verified.output
+    assert app.test_client().get("/healthz").status_code == 200  # the heartbeat row is updated in place
 
 
 STATEMENTS = {
@@ -420,6 +421,20 @@ def test_a_grant_to_a_role_that_could_act_as_owner_or_by_someone_else_is_refused
         result = alone.test_cli_runner().invoke(args=["db", "grant-app", split.app_role])
         db.engine.dispose()
     assert result.exit_code == 1 and "owner" in result.output
+    # A trigger function the app's role owns is a way round the triggers: refused too.
+    inside = sa.create_engine(split.server.set(database=sa.make_url(split.owner_url).database))
+    handover = "ALTER FUNCTION household_ledger_refuse() OWNER TO {}"
+    try:
+        with inside.begin() as conn:
+            conn.exec_driver_sql(handover.format(split.app_role))
+        with app.app_context():
+            owns = app.test_cli_runner().invoke(args=["db", "grant-app"])
+            db.engine.dispose()
+        assert owns.exit_code == 1 and "owns household_ledger_refuse()" in owns.output
+    finally:
+        with inside.begin() as conn:
+            conn.exec_driver_sql(handover.format(split.owner))
+        inside.dispose()
 
 
 def test_a_backup_by_the_app_role_restores_through_the_owner_and_the_app_role_sells_again(
