@@ -4,6 +4,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -111,8 +112,15 @@ def _check_keys(app: Flask) -> None:
     once; `flask db …`, `backup`, `restore` and `personal-data` still run, other commands refuse (cli.py).
     """
     keys = app.config["PERSONAL_DATA_KEYS"]
-    with app.app_context(), db.engine.connect() as connection:
-        fault = sealing.keys_fault(connection, keys, app.instance_path)
+    try:
+        with app.app_context(), db.engine.connect() as connection:
+            fault = sealing.keys_fault(connection, keys, app.instance_path)
+    except sa.exc.ProgrammingError as error:
+        # PostgreSQL: the app's role may read nothing yet (it owned the tables until they were handed to
+        # the owner) and `flask db grant-app` must still run: no check then, and no key generated.
+        if getattr(error.orig, "sqlstate", None) != "42501" or not cli.defers_key_check():
+            raise
+        return
     if fault is None:
         if not keys:
             # The database holds no sealed value, so a new key loses nothing.

@@ -17,6 +17,11 @@ def database_url(instance_path: str) -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
         return "sqlite:///" + str(Path(instance_path) / "bangfu.sqlite3")
+    return with_psycopg(url)
+
+
+def with_psycopg(url: str) -> str:
+    """A PostgreSQL URL made to use the psycopg 3 driver; any other URL as it is."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url.removeprefix(prefix)
@@ -63,6 +68,9 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         settings["SQLALCHEMY_DATABASE_URI"] = database_url(instance_path)
     if "SECRET_KEY" not in given:
         settings["SECRET_KEY"] = secret_key(instance_path)
+    # An app given its database (a test's) never migrates the one the environment names.
+    if "SQLALCHEMY_DATABASE_URI" not in given and (url := env.get("MIGRATION_DATABASE_URL", "").strip()):
+        settings["MIGRATION_DATABASE_URL"] = with_psycopg(url)
     if "PERSONAL_DATA_KEYS" not in given:
         settings["PERSONAL_DATA_KEYS"] = personal_data_keys(instance_path)
     for name in (
@@ -77,6 +85,7 @@ def from_environment(instance_path: str, given: Mapping) -> dict:
         "PUBLIC_BASE_URL",
         "PRODUCT_IMAGES_FOLDER",
         "ROSTER_UPLOADS_FOLDER",
+        "APP_DATABASE_ROLE",
     ):
         if env.get(name):
             settings[name] = env[name].strip()
@@ -150,6 +159,10 @@ class Config:
     LANGUAGES = ("zh_CN", "en")
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: PostgreSQL: the owner of the tables, whom `flask db upgrade` connects as. Empty: DATABASE_URL.
+    MIGRATION_DATABASE_URL = ""
+    #: PostgreSQL: the app's own role (DATABASE_URL's), granted its privileges after every migration.
+    APP_DATABASE_ROLE = ""
     #: SQLite waits this long for another writer before giving up.
     SQLITE_BUSY_TIMEOUT_S = 15
 

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from shop.ops import database_roles
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -21,7 +23,8 @@ def get_engine():
 
 
 def get_engine_url():
-    return get_engine().url.render_as_string(hide_password=False).replace('%', '%%')
+    # The owner of the tables migrates them when one is configured apart from the app's role.
+    return database_roles.owner_url().replace('%', '%%')
 
 
 # add your model's MetaData object here
@@ -86,8 +89,12 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
+    with database_roles.owner_engine() as connectable:
+        migrate_online(connectable, conf_args)
 
+
+def migrate_online(connectable, conf_args):
+    """Run the migrations on one connection, then give the app's role its privileges in the same transaction."""
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == 'sqlite'
         if sqlite:
@@ -107,6 +114,11 @@ def run_migrations_online():
                 broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
                 if broken:
                     raise RuntimeError(f'the migration broke foreign keys: {broken[:5]}')
+            # After every upgrade (and downgrade): new tables get the app's privileges, and only those.
+            if role := database_roles.grant_configured(connection):
+                logger.info('Granted the app\'s privileges to %s.', role)
+            elif current_app.config.get('MIGRATION_DATABASE_URL') and not sqlite:
+                logger.warning('MIGRATION_DATABASE_URL is set but APP_DATABASE_ROLE is not: the app\'s role got no grants.')
         if sqlite:
             connection.connection.driver_connection.execute('PRAGMA foreign_keys = ON')
 

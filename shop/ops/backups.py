@@ -7,6 +7,10 @@ the ledger is verified inside it, and `pg_dump --snapshot` dumps exactly that st
 written under a temporary name readable by its owner only and renamed into place once verified,
 so a file under the given name is always a whole, verified backup.
 
+A backup needs only the app's role (it reads every table); a restore recreates the schema, so it
+connects as the tables' owner (MIGRATION_DATABASE_URL, if set) and then grants the app's role its
+privileges again (shop/ops/database_roles.py).
+
 A restore goes only into an empty installation (no row in any of the app's tables), so it can
 never overwrite a county's data. The keys are not in a backup: phone numbers stay sealed under
 the key of the installation the backup came from, which must be put back beside it.
@@ -32,6 +36,7 @@ from shop.errors import Conflict, DomainError, Invalid
 from shop.extensions import db
 from shop.ledger import entries as credits
 from shop.ledger import guard
+from shop.ops import database_roles
 
 #: How each kind of backup file begins.
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -175,25 +180,31 @@ def _restore_sqlite(path: Path) -> None:
 
 def _restore_postgresql(path: Path) -> None:
     pg_restore = _tool("pg_restore")
-    # The target's schema, if it was migrated, is empty (checked): the backup's replaces it.
-    with db.engine.begin() as connection:
-        db.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        for table in guard.GUARDED:
-            guard.remove(connection, table)
     db.session.remove()
-    db.engine.dispose()
-    _run(
-        [
-            pg_restore,
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            f"--dbname={_libpq_url()}",
-            str(path),
-        ]
-    )
+    # The schema is recreated, so the owner does it (MIGRATION_DATABASE_URL when the app has a role of
+    # its own); the app's role then gets its privileges back, which --no-privileges left out.
+    with database_roles.owner_engine() as owner:
+        # The target's schema, if it was migrated, is empty (checked): the backup's replaces it.
+        with owner.begin() as connection:
+            db.metadata.drop_all(connection)
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            for table in guard.GUARDED:
+                guard.remove(connection, table)
+        db.engine.dispose()
+        _run(
+            [
+                pg_restore,
+                "--no-owner",
+                "--no-privileges",
+                "--single-transaction",
+                "--exit-on-error",
+                f"--dbname={_libpq_url(owner.url)}",
+                str(path),
+            ],
+            url=owner.url,
+        )
+        with owner.begin() as connection:
+            database_roles.grant_configured(connection)
     db.engine.dispose()
 
 
@@ -285,9 +296,10 @@ def _open_sqlite(path, read_only: bool = False) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=SQLITE_TIMEOUT_S)
 
 
-def _libpq_url() -> str:
-    """The database's address for pg_dump and pg_restore; the password goes in their environment."""
-    return db.engine.url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+def _libpq_url(url: sa.URL | None = None) -> str:
+    """Where pg_dump and pg_restore connect (the app's database unless told); the password goes in their environment."""
+    url = url or db.engine.url
+    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
 
 
 def _tool(name: str) -> str:
@@ -296,9 +308,9 @@ def _tool(name: str) -> str:
     raise BackupFailed(f"{name} is not installed (on Debian: apt install postgresql-client).")
 
 
-def _run(command: list[str], failure: type[DomainError] = BackupFailed) -> str:
+def _run(command: list[str], failure: type[DomainError] = BackupFailed, url: sa.URL | None = None) -> str:
     env = dict(os.environ)
-    if password := db.engine.url.password:
+    if password := (url or db.engine.url).password:
         env["PGPASSWORD"] = str(password)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:

@@ -376,6 +376,29 @@ def restore_command(file):
         raise SystemExit(1)
 
 
+@click.command("grant-app")
+@click.argument("role", required=False)
+@with_appcontext
+def grant_app_command(role):
+    """Give the app's PostgreSQL ROLE (default APP_DATABASE_ROLE) its privileges, connected as the owner.
+
+    SELECT and INSERT only on the ledger, the reviews, the audit trail and every other append-only
+    table; SELECT, INSERT, UPDATE, DELETE on the rest. `db upgrade` does the same after every
+    migration when APP_DATABASE_ROLE is set. Running it twice changes nothing.
+    """
+    from shop.ops import database_roles
+
+    role = role or current_app.config.get("APP_DATABASE_ROLE")
+    if not role:
+        raise click.ClickException("Name the app's role, or set APP_DATABASE_ROLE.")
+    try:
+        with database_roles.owner_engine() as engine, engine.begin() as connection:
+            tables = database_roles.grant(connection, role)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"Granted {role} the app's privileges on {len(tables)} tables.")
+
+
 #: The app's commands that run while the database's phone numbers do not open with the keys: `db` (the
 #: migrations), backup and restore never read one, and `personal-data` makes keys (its `rotate` stops at
 #: the first value it cannot open).
@@ -420,6 +443,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(places_group)
     app.cli.add_command(counters_group)
+    # Beside `db upgrade`, which Flask-Migrate registers.
+    from flask_migrate.cli import db as migrations_group
+
+    migrations_group.add_command(grant_app_command)
     # The spreadsheet imports (households, staff) live in their own module.
     from shop.ops import import_cli
 
