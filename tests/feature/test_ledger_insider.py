@@ -143,8 +143,11 @@ def test_a_confirmed_month_rewritten_behind_the_officers_back_fails_verify_namin
     assert f"review {first} of household CT001 (id {busy['fu']}) for {LAST:%Y-%m}" in output
     assert "changed since" in output
 
-    # The officer's month page says it in words, not only in colour, and offers the confirmation again.
+    # The officer's month page says it in words, not only in colour (Chinese first), and offers the confirmation again.
     officer2 = as_role("officer2")
+    assert "确认后已被改动" in officer2.client.get(f"/admin/review/households/{busy['fu']}/{MONTH}").get_data(
+        as_text=True
+    )
     month = english_page(officer2, f"/admin/review/households/{busy['fu']}/{MONTH}")
     assert 'data-changed="1"' in month and "Changed since confirmed" in month
     assert "The entries confirmed here have been changed since" in month
