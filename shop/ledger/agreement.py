@@ -29,14 +29,14 @@ def last_day(month: date) -> date:
     return month.replace(day=monthrange(month.year, month.month)[1])
 
 
-def review_disagreement(review: Mapping, entries: Iterable[Mapping]) -> str | None:
+def review_disagreement(review: Mapping, entries: Iterable[tuple[int, str]]) -> str | None:
     """Whether a month's entries, as they stand, still give the digest its review recorded.
 
-    `entries` are the household's entries dated in the month, in seq order (seq, hash). Only those
+    `entries` are the household's entries dated in the month as (seq, hash), in seq order. Only those
     up to the review's `through_seq` count: an entry written into the month later is an amendment,
     shown as such, not a change to what the officer saw.
     """
-    seen = [e["hash"] for e in entries if e["seq"] <= review["through_seq"]]
+    seen = [digest for seq, digest in entries if seq <= review["through_seq"]]
     if month_digest(review["household_id"], review["month"], seen) == review["digest"]:
         return None
     return "its month's entries no longer give the digest recorded when it was reviewed (changed since)"

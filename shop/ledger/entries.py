@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
+from operator import itemgetter
 
 import sqlalchemy as sa
 
@@ -387,7 +388,9 @@ def _changed_in_month(session, month: date, reviews: Sequence) -> set[int]:
         )
         .order_by(LedgerEntry.household_id, LedgerEntry.seq)
     )
-    hashes = {h: list(rows) for h, rows in groupby(session.execute(query).mappings(), key=lambda r: r["household_id"])}
+    # Plain rows through the connection: this runs for every confirmation an overview counts.
+    rows = session.connection().execute(query)
+    hashes = {h: [(seq, digest) for _h, seq, digest in group] for h, group in groupby(rows, key=itemgetter(0))}
     changed = set()
     for r in reviews:
         seen = {"household_id": r.household_id, "month": r.month, "through_seq": r.through_seq, "digest": r.digest}

@@ -261,7 +261,7 @@ class Standing(NamedTuple):
     review: MonthReview | None
     entries: int
     amended: bool  # an entry landed after the month was confirmed
-    changed: bool = False  # entries the confirmation saw were rewritten since
+    changed: bool = False  # entries the confirmation saw were rewritten since (checked where shown)
 
 
 @dataclass(frozen=True)
@@ -384,18 +384,24 @@ def overview(user: User, month: date) -> ReviewOverview:
     """
     ids = visible_ids(user)
     latest, active = latest_reviews(ids, month), activity(ids, month)
-    # Every confirmation of the month is compared with its entries: one read of the hashes each saw,
-    # VERIFY_CHUNK households a query, so a changed month is counted and listed however many there are.
-    changed = frozenset(reviews.changed_since_confirmed(list(latest.values())))
     counts = dict.fromkeys(STATES, 0)
     unsettled: list[tuple[int, Standing]] = []
     for household_id in db.session.scalars(ids.order_by(Household.code)):
-        found = standing(household_id, latest, active, changed)
+        found = standing(household_id, latest, active)
         state = month_state(*found)
         counts[state] += 1
         if state in UNSETTLED:
             unsettled.append((household_id, found))
-    shown = unsettled[:REVIEW_LIST_SHOWN]
+    shown = [(h, found) for h, found in unsettled[:REVIEW_LIST_SHOWN]]
+    # Only the months listed are compared with their entries (reading the hashes each confirmation saw
+    # costs about as much again as the whole page for ten thousand households); `ledger verify` and
+    # each month's page compare every one. A listed month found changed is counted as such.
+    changed = reviews.changed_since_confirmed([found.review for _h, found in shown])
+    for index, (h, found) in enumerate(shown):
+        if found.review is not None and found.review.id in changed:
+            counts[month_state(*found)] -= 1
+            shown[index] = (h, found._replace(changed=True))
+            counts["changed"] += 1
     loaded = households.with_places([household_id for household_id, _found in shown])
     waiting = [MonthStatus(loaded[h], month, *found) for h, found in shown]
     return ReviewOverview(month, counts, waiting, len(unsettled), len(disputes_in_view(user)))

@@ -86,7 +86,7 @@ class MonthStatement:
         entries = sorted((line.entry for line in self.lines), key=lambda e: e.seq)
         seen = {"household_id": review.household_id, "month": review.month}
         seen |= {"through_seq": review.through_seq, "digest": review.digest}
-        return review_disagreement(seen, ({"seq": e.seq, "hash": e.hash} for e in entries)) is not None
+        return review_disagreement(seen, ((e.seq, e.hash) for e in entries)) is not None
 
     @property
     def changed_since_confirmed(self) -> bool:

@@ -109,6 +109,12 @@ def busy(app, goods, sold, as_role):
         )
         adjustments.decide(adjustment_id=earlier.id, approve=True, note="核实", by=user("admin"))
     confirm(app, goods["fu"], "officer2", LAST)
+    with app.test_request_context():
+        # Another, approved after the confirmation: the month is amended, so the manager's overview lists it.
+        later = adjustments.propose(
+            household_id=goods["fu"], amount_fen=100, entry_date=LAST, reason="又漏记一罐", by=user("officer2")
+        )
+        adjustments.decide(adjustment_id=later.id, approve=True, note="核实", by=user("admin"))
     confirm(app, goods["fu"], "officer2")
     confirm(app, goods["wang"], "officer")
     with app.test_request_context():
@@ -118,14 +124,16 @@ def busy(app, goods, sold, as_role):
 
 def test_an_untouched_world_verifies_clean_and_no_page_cries_wolf(app, busy, as_role):
     result = verify(app)
-    assert result.exit_code == 0 and "Ledger intact: 7 entries." in result.output, result.output
+    assert result.exit_code == 0 and "Ledger intact: 8 entries." in result.output, result.output
     officer = as_role("officer")
     month = english_page(officer, f"/admin/review/households/{busy['wang']}/{MONTH}")
     assert 'data-review="confirmed"' in month and 'data-amendments="1"' in month
     assert 'data-changed="1"' not in month and "Changed since confirmed" not in month
     assert "Changed since confirmed" not in english_page(officer, f"/admin/households/{busy['wang']}")
     assert 'data-state="changed"' not in english_page(officer, "/admin/review/")
-    assert 'data-count="changed"' not in english_page(as_role("admin"), "/admin/review/")
+    overview = english_page(as_role("admin"), "/admin/review/")
+    assert 'data-count="changed"' not in overview
+    assert re.search(r'data-household="CT001">.*?data-state="amended"', overview, re.S)
 
 
 # ---------------------------------------------------------------- reviews
@@ -157,7 +165,7 @@ def test_a_confirmed_month_rewritten_behind_the_officers_back_fails_verify_namin
     assert 'data-changed="1"' in household and "Changed since confirmed" in household
     todo = english_page(officer2, "/admin/review/")
     assert f'data-month="{MONTH}"' in todo and 'data-state="changed"' in todo
-    # The manager's overview counts it and lists it among the months still to settle.
+    # The manager's overview lists it (amended, so among the months still to settle) as changed, and counts it.
     overview = english_page(as_role("admin"), "/admin/review/")
     assert re.search(r'data-count="changed"[^>]*>.*?<dd>1</dd>', overview, re.S)
     assert re.search(r'data-household="CT001">.*?data-state="changed"', overview, re.S)

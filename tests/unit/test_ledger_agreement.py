@@ -92,7 +92,7 @@ def test_a_fen_moved_between_draws_disagrees_even_when_the_sum_holds():
 
 def test_a_review_agrees_with_the_entries_it_saw_and_ignores_later_ones():
     month = date(2026, 10, 1)
-    seen = [{"seq": 3, "hash": "a" * 64}, {"seq": 9, "hash": "b" * 64}]
+    seen = [(3, "a" * 64), (9, "b" * 64)]
     review = {
         "household_id": 7,
         "month": month,
@@ -101,15 +101,15 @@ def test_a_review_agrees_with_the_entries_it_saw_and_ignores_later_ones():
     }
     assert review_disagreement(review, seen) is None
     # An amendment written after the review (seq 12) is not a change to what the officer saw.
-    assert review_disagreement(review, [*seen, {"seq": 12, "hash": "c" * 64}]) is None
+    assert review_disagreement(review, [*seen, (12, "c" * 64)]) is None
 
 
 @pytest.mark.parametrize(
     "entries",
     [
-        [{"seq": 3, "hash": "a" * 64}, {"seq": 9, "hash": "d" * 64}],  # rewritten
-        [{"seq": 3, "hash": "a" * 64}],  # taken out of the month
-        [{"seq": 3, "hash": "a" * 64}, {"seq": 5, "hash": "e" * 64}, {"seq": 9, "hash": "b" * 64}],  # moved in
+        [(3, "a" * 64), (9, "d" * 64)],  # rewritten
+        [(3, "a" * 64)],  # taken out of the month
+        [(3, "a" * 64), (5, "e" * 64), (9, "b" * 64)],  # moved in
     ],
 )
 def test_a_review_whose_entries_were_rewritten_removed_or_moved_in_disagrees(entries):
