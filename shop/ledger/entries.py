@@ -7,13 +7,17 @@ a transaction-scoped advisory lock; SQLite: the IMMEDIATE write lock every
 transaction already holds), so two sales never fork it.
 """
 
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 
 import sqlalchemy as sa
 
 from shop.extensions import db
+from shop.ledger.agreement import draw_disagreement, last_day, line_disagreement, review_disagreement
 from shop.ledger.chain import GENESIS, ChainFault, EntryKind, entry_hash, signed_amount, verify_chain
 from shop.models import (
     Adjustment,
@@ -23,7 +27,9 @@ from shop.models import (
     Household,
     LedgerEntry,
     Lot,
+    MonthReview,
     Payout,
+    SaleLine,
     SettlementMode,
     User,
 )
@@ -232,7 +238,7 @@ def verify(session=None) -> tuple[int, ChainFault | None]:
     walk = _Walk(session)
     fault = verify_chain(walk.entries())
     if fault is None:
-        fault = walk.cross_fault or _missing_entry(session)
+        fault = walk.cross_fault or _missing_entry(session) or _sale_fault(session) or _review_fault(session)
         return walk.count, fault
     return session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)), fault
 
@@ -307,4 +313,112 @@ def _missing_entry(session) -> ChainFault | None:
         )
         if missing is not None:
             return ChainFault(0, f"{cause.name} {missing} has no entry in the ledger")
+    return None
+
+
+def _sale_fault(session) -> ChainFault | None:
+    """Each sale line against its draws, and each draw against its lot, VERIFY_CHUNK lines at a time.
+
+    An entry agrees with its draw's credit; this makes the draw agree with what was sold: the
+    lot's household and terms, its share of its amount, and the line's amount split over its draws.
+    """
+    lines, after = SaleLine.__table__, 0
+    drawn = sa.select(
+        Draw.id,
+        Draw.sale_line_id,
+        Draw.lot_id,
+        Draw.household_id,
+        Draw.mode,
+        Draw.share_bp,
+        Draw.quantity,
+        Draw.amount_fen,
+        Draw.credit_fen,
+        Lot.household_id.label("lot_household_id"),
+        Lot.mode.label("lot_mode"),
+        Lot.share_bp.label("lot_share_bp"),
+    ).join(Lot, Lot.id == Draw.lot_id)
+    while chunk := (
+        session.execute(sa.select(lines).where(lines.c.id > after).order_by(lines.c.id).limit(VERIFY_CHUNK))
+        .mappings()
+        .all()
+    ):
+        first, after = chunk[0]["id"], chunk[-1]["id"]
+        draws = defaultdict(list)
+        span = Draw.sale_line_id.between(first, after)
+        for row in session.execute(drawn.where(span).order_by(Draw.sale_line_id, Draw.id)).mappings():
+            lot = {"household_id": row["lot_household_id"], "mode": row["lot_mode"], "share_bp": row["lot_share_bp"]}
+            if wrong := draw_disagreement(row, lot):
+                return ChainFault(
+                    0, f"draw {row['id']} (lot {row['lot_id']}, sale line {row['sale_line_id']}): {wrong}"
+                )
+            draws[row["sale_line_id"]].append(row)
+        for line in chunk:
+            if wrong := line_disagreement(line, draws.get(line["id"], [])):
+                return ChainFault(0, f"sale line {line['id']} (sale {line['sale_id']}): {wrong}")
+    return None
+
+
+def changed_reviews(session, reviews: Sequence) -> set[int]:
+    """The ids of those reviews whose month's entries, as they stand, no longer give the digest recorded.
+
+    One query per month and VERIFY_CHUNK households, reading only (household, seq, hash) of the
+    entries each review saw, so a page of many households or the whole verify stays bounded.
+    """
+    changed = set()
+    by_month = defaultdict(list)
+    for review in reviews:
+        by_month[review.month].append(review)
+    for month, those in by_month.items():
+        for start in range(0, len(those), VERIFY_CHUNK):
+            part = those[start : start + VERIFY_CHUNK]
+            changed |= _changed_in_month(session, month, part)
+    return changed
+
+
+def _changed_in_month(session, month: date, reviews: Sequence) -> set[int]:
+    """changed_reviews for the reviews of one month."""
+    households = {r.household_id for r in reviews}
+    query = (
+        sa.select(LedgerEntry.household_id, LedgerEntry.seq, LedgerEntry.hash)
+        .where(
+            LedgerEntry.household_id.in_(households),
+            LedgerEntry.entry_date >= month,
+            LedgerEntry.entry_date <= last_day(month),
+            LedgerEntry.seq <= max(r.through_seq for r in reviews),
+        )
+        .order_by(LedgerEntry.household_id, LedgerEntry.seq)
+    )
+    # Plain rows through the connection: this runs for every confirmation an overview counts.
+    rows = session.connection().execute(query)
+    hashes = {h: [(seq, digest) for _h, seq, digest in group] for h, group in groupby(rows, key=itemgetter(0))}
+    changed = set()
+    for r in reviews:
+        seen = {"household_id": r.household_id, "month": r.month, "through_seq": r.through_seq, "digest": r.digest}
+        if review_disagreement(seen, hashes.get(r.household_id, [])):
+            changed.add(r.id)
+    return changed
+
+
+def _review_fault(session) -> ChainFault | None:
+    """Every officer's review against its month as it stands, month by month, VERIFY_CHUNK reviews at a time."""
+    months = session.scalars(sa.select(MonthReview.month).distinct().order_by(MonthReview.month)).all()
+    columns = (MonthReview.id, MonthReview.household_id, MonthReview.month, MonthReview.through_seq, MonthReview.digest)
+    for month in months:
+        after = 0
+        while chunk := session.execute(
+            sa.select(*columns)
+            .where(MonthReview.month == month, MonthReview.id > after)
+            .order_by(MonthReview.id)
+            .limit(VERIFY_CHUNK)
+        ).all():
+            after = chunk[-1].id
+            if changed := changed_reviews(session, chunk):
+                review = min(changed)
+                household = next(r.household_id for r in chunk if r.id == review)
+                code = session.scalar(sa.select(Household.code).where(Household.id == household))
+                return ChainFault(
+                    0,
+                    f"review {review} of household {code} (id {household}) for {month:%Y-%m}: the month's entries "
+                    "no longer give the digest recorded when it was reviewed (changed since)",
+                )
     return None

@@ -142,6 +142,8 @@ class MonthRow:
     per_capita_fen: int
     review: MonthReview | None
     current: bool
+    #: The confirmation's entries were rewritten since: it no longer stands for this month.
+    changed: bool = False
 
 
 def month_rows(picture: income.IncomePicture, household_id: int, today: date) -> list[MonthRow]:
@@ -151,9 +153,11 @@ def month_rows(picture: income.IncomePicture, household_id: int, today: date) ->
         latest.setdefault(review.month, review)
     shares = dict(picture.per_capita)
     this_month = month_start(today)
+    shown = [latest.get(month) for month, _net in picture.months]
+    changed = reviews.changed_since_confirmed(shown)
     return [
-        MonthRow(month, net, shares[month], latest.get(month), month == this_month)
-        for month, net in reversed(picture.months)
+        MonthRow(month, net, shares[month], review, month == this_month, review is not None and review.id in changed)
+        for (month, net), review in zip(reversed(picture.months), reversed(shown), strict=True)
     ]
 
 
@@ -233,17 +237,19 @@ def disputes_in_view(user: User) -> list[MonthReview]:
     return [review for review in reviews.open_disputes() if review.household_id in allowed]
 
 
-#: Where a month can stand, in the order the overview counts them.
-STATES = ("confirmed", "amended", "disputed", "answered", "none", "quiet")
+#: Where a month can stand, in the order the overview counts them ("changed" is shown only when some are).
+STATES = ("confirmed", "amended", "disputed", "answered", "none", "quiet", "changed")
 #: The states the overview lists as still to be settled.
-UNSETTLED = ("none", "amended", "disputed", "answered")
+UNSETTLED = ("none", "amended", "disputed", "answered", "changed")
 
 
-def month_state(review: MonthReview | None, entries: int, amended: bool) -> str:
-    """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
+def month_state(review: MonthReview | None, entries: int, amended: bool, changed: bool = False) -> str:
+    """none (with entries: to review), quiet, confirmed, amended, changed (rewritten since), disputed or answered."""
     state = review_state(review)
     if state == "none":
         return "none" if entries else "quiet"
+    if state == "confirmed" and changed:
+        return "changed"
     if state == "confirmed" and amended:
         return "amended"
     return state
@@ -255,6 +261,7 @@ class Standing(NamedTuple):
     review: MonthReview | None
     entries: int
     amended: bool  # an entry landed after the month was confirmed
+    changed: bool = False  # entries the confirmation saw were rewritten since (checked where shown)
 
 
 @dataclass(frozen=True)
@@ -266,16 +273,17 @@ class MonthStatus:
     review: MonthReview | None
     entries: int
     amended: bool
+    changed: bool = False
 
     @property
     def state(self) -> str:
-        """none (with entries: to review), quiet (nothing to review), confirmed, amended, disputed or answered."""
-        return month_state(self.review, self.entries, self.amended)
+        """none (with entries: to review), quiet, confirmed, amended, changed, disputed or answered."""
+        return month_state(self.review, self.entries, self.amended, self.changed)
 
     @property
     def to_do(self) -> bool:
         """Whether the officer still has to look at this month."""
-        return self.state in ("none", "amended", "answered")
+        return self.state in ("none", "amended", "answered", "changed")
 
 
 class Activity(NamedTuple):
@@ -309,19 +317,26 @@ def activity(ids: sa.Select, month: date) -> dict[int, Activity]:
     return {household_id: Activity(count, last) for household_id, count, last in rows}
 
 
-def standing(household_id: int, latest: dict[int, MonthReview], active: dict[int, Activity]) -> Standing:
-    """A household's review, entries and whether it was amended since, from latest_reviews and activity."""
+def standing(
+    household_id: int,
+    latest: dict[int, MonthReview],
+    active: dict[int, Activity],
+    changed: frozenset[int] = frozenset(),
+) -> Standing:
+    """A household's review, entries, whether it was amended and whether it was rewritten since."""
     review = latest.get(household_id)
     done = active.get(household_id, Activity(0, 0))
     amended = review is not None and review.outcome is ReviewOutcome.CONFIRMED and done.last_seq > review.through_seq
-    return Standing(review, done.entries, amended)
+    return Standing(review, done.entries, amended, review is not None and review.id in changed)
 
 
 def month_statuses(user: User, month: date, among: list[Household]) -> list[MonthStatus]:
     """Where each of these households' month stands."""
     ids = visible_ids(user)
     latest, active = latest_reviews(ids, month), activity(ids, month)
-    return [MonthStatus(household, month, *standing(household.id, latest, active)) for household in among]
+    shown = [latest[h.id] for h in among if h.id in latest]
+    changed = frozenset(reviews.changed_since_confirmed(shown))
+    return [MonthStatus(household, month, *standing(household.id, latest, active, changed)) for household in among]
 
 
 @dataclass(frozen=True)
@@ -377,7 +392,16 @@ def overview(user: User, month: date) -> ReviewOverview:
         counts[state] += 1
         if state in UNSETTLED:
             unsettled.append((household_id, found))
-    shown = unsettled[:REVIEW_LIST_SHOWN]
+    shown = [(h, found) for h, found in unsettled[:REVIEW_LIST_SHOWN]]
+    # Only the months listed are compared with their entries (reading the hashes each confirmation saw
+    # costs about as much again as the whole page for ten thousand households); `ledger verify` and
+    # each month's page compare every one. A listed month found changed is counted as such.
+    changed = reviews.changed_since_confirmed([found.review for _h, found in shown])
+    for index, (h, found) in enumerate(shown):
+        if found.review is not None and found.review.id in changed:
+            counts[month_state(*found)] -= 1
+            shown[index] = (h, found._replace(changed=True))
+            counts["changed"] += 1
     loaded = households.with_places([household_id for household_id, _found in shown])
     waiting = [MonthStatus(loaded[h], month, *found) for h, found in shown]
     return ReviewOverview(month, counts, waiting, len(unsettled), len(disputes_in_view(user)))

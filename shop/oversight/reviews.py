@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from shop.clock import business_today, now_utc
 from shop.errors import Conflict, Forbidden, Invalid, NotFound
 from shop.extensions import db
+from shop.ledger import entries
 from shop.models import Household, LedgerEntry, MonthReview, ReviewOutcome, Role, User
 from shop.oversight.monitoring import month_start
 from shop.oversight.statements import month_statement
@@ -55,6 +56,9 @@ def review_month(
     if month > month_start(business_today()):
         raise Invalid(_("A month can be reviewed once it has begun."), "month")
     with atomic() as session:
+        # Hold the chain's head (first, as every writer of entries takes it): no entry may land between
+        # reading the month and its last seq, or the review would see through an entry its digest omits.
+        entries.lock_chain(session)
         # Two taps at once: the second waits for the first here, then sees its confirmation.
         session.scalars(sa.select(Household.id).where(Household.id == household.id).with_for_update()).first()
         statement = month_statement(household, month)
@@ -97,6 +101,12 @@ def resolve_dispute(*, review_id: int, resolution: str, by: User) -> MonthReview
         review.resolved_by_id = by.id
         review.resolved_at = now_utc()
     return review
+
+
+def changed_since_confirmed(reviews: list[MonthReview]) -> set[int]:
+    """The ids of the confirmations among `reviews` whose months' entries were rewritten since they were confirmed."""
+    confirmed = [r for r in reviews if r is not None and r.outcome is ReviewOutcome.CONFIRMED]
+    return entries.changed_reviews(db.session, confirmed) if confirmed else set()
 
 
 def open_disputes() -> list[MonthReview]:

@@ -65,7 +65,7 @@ def household_statement(statement: MonthStatement, verify_url: str, now: datetim
         income_fen=statement.income_fen,
         per_capita_fen=statement.per_capita_fen,
         rows=tuple(row(line) for line in statement.lines),
-        review=review_text(statement.review, len(statement.amendments)),
+        review=review_text(statement.review, len(statement.amendments), statement.changed_since_confirmed),
         verify_url=verify_url,
         digest=statement.digest,
         generated_at=local_time(now or now_utc()),
@@ -114,13 +114,15 @@ def person(user: User) -> str:
     return user.display_name or user.username
 
 
-def review_text(review: MonthReview | None, amendments: int) -> str:
-    """Where the month's review stands, in one printed line."""
+def review_text(review: MonthReview | None, amendments: int, changed: bool = False) -> str:
+    """Where the month's review stands, in one printed line; entries rewritten since a confirmation say so first."""
     if review is None:
         return "尚未审核"
     on = f"{local_time(review.reviewed_at):%Y-%m-%d}"
     if review.outcome is ReviewOutcome.CONFIRMED:
         text = f"已由 {person(review.reviewed_by)} 于 {on} 审核确认"
+        if changed:
+            text = f"【确认后已被改动】{text}，所确认的账目已不是当时的样子"
         return text + (f"；确认后补记更正 {amendments} 笔" if amendments else "")
     text = f"有异议：{review.note}（{person(review.reviewed_by)}，{on}）"
     if review.resolved_at is not None:

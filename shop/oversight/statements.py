@@ -4,7 +4,6 @@ The officer's page, the PDF statement and the public verification page all
 read this one account of the month, so they cannot disagree.
 """
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,6 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from shop.extensions import db
+from shop.ledger.agreement import DIGEST_LENGTH as DIGEST_LENGTH  # printed statements name it here
+from shop.ledger.agreement import month_digest, review_disagreement
 from shop.ledger.chain import INCOME_KINDS, EntryKind, signed_amount
 from shop.models import (
     Adjustment,
@@ -27,9 +28,6 @@ from shop.models import (
     SaleLine,
 )
 from shop.oversight.monitoring import add_months, month_end, per_capita
-
-#: Hex digits of the digest printed under a statement's QR code: enough that guessing one is hopeless.
-DIGEST_LENGTH = 16
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,20 @@ class MonthStatement:
     def amendments(self) -> list[Line]:
         """Lines written into the month after it was confirmed."""
         return [line for line in self.lines if line.amendment]
+
+    def changed(self, review: MonthReview | None) -> bool:
+        """Whether the entries a confirmation saw were rewritten since: they no longer give its digest."""
+        if review is None or review.outcome is not ReviewOutcome.CONFIRMED:
+            return False
+        entries = sorted((line.entry for line in self.lines), key=lambda e: e.seq)
+        seen = {"household_id": review.household_id, "month": review.month}
+        seen |= {"through_seq": review.through_seq, "digest": review.digest}
+        return review_disagreement(seen, ((e.seq, e.hash) for e in entries)) is not None
+
+    @property
+    def changed_since_confirmed(self) -> bool:
+        """Whether the confirmation that stands saw entries that have been rewritten since."""
+        return self.changed(self.review)
 
     @property
     def confirmed_as_shown(self) -> bool:
@@ -149,8 +161,7 @@ def balance_before(household_id: int, day: date) -> int:
 
 def digest_of(household_id: int, month: date, hashes: list[str]) -> str:
     """A short fingerprint of the month's entries, printed on the statement and checked by its QR link."""
-    text = f"{household_id}|{month:%Y-%m}|" + ",".join(hashes)
-    return hashlib.sha256(text.encode()).hexdigest()[:DIGEST_LENGTH]
+    return month_digest(household_id, month, hashes)
 
 
 def latest_review(household_id: int, month: date) -> MonthReview | None:

@@ -34,7 +34,7 @@ from shop.models import (
 from shop.money import format_fen
 from shop.oversight.income import income_picture
 from shop.oversight.monitoring import TRAILING_MONTHS, month_start, months_ending
-from shop.oversight.reviews import reviews_of
+from shop.oversight.reviews import changed_since_confirmed, reviews_of
 from shop.oversight.statements import month_statement
 from shop.pdf.evidence_file import EvidenceFile, FileSection
 from shop.pdf.report import ReportTable
@@ -285,7 +285,9 @@ def _statements(household: Household, today: date) -> FileSection:
         checked = "未核对"
         if review is not None:
             checked = f"{OUTCOME[review.outcome]}\n{_who(review.reviewed_by)} {_at(review.reviewed_at)}"
-            if not statement.confirmed_as_shown and review.outcome is ReviewOutcome.CONFIRMED:
+            if statement.changed_since_confirmed:
+                checked += "\n（确认后已被改动）"
+            elif not statement.confirmed_as_shown and review.outcome is ReviewOutcome.CONFIRMED:
                 checked += "\n（确认后账目有变动）"
         rows.append(
             (
@@ -303,14 +305,16 @@ def _statements(household: Household, today: date) -> FileSection:
 
 def _reviews(household: Household) -> FileSection:
     rows = []
-    for review in reviews_of(household.id):
+    every = reviews_of(household.id)
+    changed = changed_since_confirmed(every)
+    for review in every:
         resolved = "—"
         if review.resolved_at is not None:
             resolved = f"{review.resolution}\n{_who(review.resolved_by)} {_at(review.resolved_at)}"
         rows.append(
             (
                 _month(review.month),
-                OUTCOME[review.outcome],
+                OUTCOME[review.outcome] + ("\n（确认后已被改动）" if review.id in changed else ""),
                 review.note or "—",
                 f"{_who(review.reviewed_by)}\n{_at(review.reviewed_at)}",
                 resolved,

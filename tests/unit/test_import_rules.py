@@ -31,6 +31,7 @@ PURE = {
     "shop.oversight.monitoring",
     "shop.worklog.rules",
     "shop.worklog.whole_income",
+    "shop.ledger.agreement",
 }
 
 #: Bottom to top: a domain package may import the ones before it, never the ones after.
