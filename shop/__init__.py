@@ -20,6 +20,7 @@ from shop.web import (
     checkout,
     compression,
     health,
+    household_page,
     rate_limits,
     responses,
     security,
@@ -77,6 +78,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         statement_check.bp,
         health.bp,
         worklog_api.bp,
+        household_page.bp,
     ):
         app.register_blueprint(blueprint)
     admin.register(app)

@@ -17,7 +17,7 @@ from shop.catalog import pricing, products
 from shop.clock import business_today
 from shop.ledger import entries as credits
 from shop.models import Fulfilment, Household, OrderPayment, Role, Sale
-from shop.oversight import statement_pdf
+from shop.oversight import household_pages, statement_pdf
 from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
 from shop.oversight.statements import month_statement
 from shop.selling import orders, payments, refused_sales, sales
@@ -27,6 +27,8 @@ from shop.stock.counters import working_counter
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
 from shop.web.api_models import (
+    HouseholdPageLink,
+    HouseholdPageLinkRevoked,
     Catalog,
     CatalogEntry,
     ChangeRow,
@@ -85,7 +87,7 @@ from shop.web.json_bodies import answer, parse
 from shop.web.openapi import documented, openapi_document
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
-from shop.web.urls import statement_url
+from shop.web.urls import household_page_url, statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -746,3 +748,21 @@ def _day_arg(name: str):
     except ValueError:
         message = _("Must be a date written YYYY-MM-DD.")
         abort(json_error(422, "invalid", message, {name: message}))
+
+
+@bp.post("/households/<id:household_id>/link")
+@documented(answers={201: HouseholdPageLink}, errors=(403, 404))
+@roles_required(Role.ADMIN, Role.OFFICER)
+def issue_household_link(household_id):
+    """Give a household a new link to its own page (manager, or its officer); the old link answers 404 from now on."""
+    token = household_pages.issue_link(household_id, by=signed_in_user())
+    return answer(HouseholdPageLink(url=household_page_url(token)), 201)
+
+
+@bp.delete("/households/<id:household_id>/link")
+@documented(answers={200: HouseholdPageLinkRevoked}, errors=(403, 404))
+@roles_required(Role.ADMIN, Role.OFFICER)
+def revoke_household_link(household_id):
+    """Revoke a household's link (manager, or its officer): its address answers 404 from now on."""
+    household_pages.revoke_link(household_id, by=signed_in_user())
+    return answer(HouseholdPageLinkRevoked(household_id=household_id, revoked=True))

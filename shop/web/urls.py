@@ -25,3 +25,8 @@ def statement_url(household_id: int, month: date, digest: str) -> str:
     """The absolute address a statement's QR code opens, on the public address when one is configured."""
     args = {"household_id": household_id, "month": f"{month:%Y-%m}", "digest": digest}
     return public_url("verify.statement", **args)
+
+
+def household_page_url(token: str) -> str:
+    """The absolute address of a household's own page, on the public address when one is configured."""
+    return public_url("household_page.page", token=token)
