@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from flask_babel import gettext as _
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shop.clock import business_today, now_utc
 from shop.errors import Forbidden, NotFound
@@ -181,7 +181,7 @@ class OwnPage:
 def months_with_entries(household_id: int) -> list[date]:
     """The first days of the months the household has entries in, newest first."""
     days = db.session.scalars(
-        sa.select(sa.distinct(LedgerEntry.entry_date)).where(LedgerEntry.household_id == household_id)
+        sa.select(LedgerEntry.entry_date).where(LedgerEntry.household_id == household_id).distinct()
     )
     return sorted({month_start(day) for day in days}, reverse=True)
 

@@ -27,8 +27,6 @@ from shop.stock.counters import working_counter
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
 from shop.web.api_models import (
-    HouseholdPageLink,
-    HouseholdPageLinkRevoked,
     Catalog,
     CatalogEntry,
     ChangeRow,
@@ -41,6 +39,8 @@ from shop.web.api_models import (
     HouseholdFound,
     HouseholdHead,
     HouseholdList,
+    HouseholdPageLink,
+    HouseholdPageLinkRevoked,
     HouseholdQuery,
     HouseholdRow,
     HouseholdsFound,
