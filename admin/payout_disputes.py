@@ -14,7 +14,6 @@ from wtforms.validators import InputRequired, Length
 
 from shop.clock import local_time
 from shop.errors import DomainError
-from shop.models import Role
 from shop.oversight import disputes
 from shop.web.access import roles_required, signed_in_user
 from shop.web.forms import MANY_LINES, show_domain_error
