@@ -14,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from shop.pdf.fonts import cjk_font, draw_text, text_width, wrap_text
+from shop.pdf.household_card import draw_own_page_qr
 from shop.pdf.labels import draw_qr
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -47,6 +48,8 @@ class ReceivingSlip:
     best_before: date
     terms_text: str
     trace_url: str
+    #: The household's own page, when it has a live link; nothing is printed without one.
+    own_page_url: str = ""
 
 
 def render_receiving_slip(slip: ReceivingSlip, font_path: str | None = None) -> bytes:
@@ -59,6 +62,8 @@ def render_receiving_slip(slip: ReceivingSlip, font_path: str | None = None) -> 
     y = _header(canvas, slip, font, PAGE_HEIGHT - MARGIN)
     y = _table(canvas, _fields(slip), font, y - 6 * mm)
     y = _trace(canvas, slip.trace_url, font, y - 8 * mm)
+    if slip.own_page_url:
+        y = draw_own_page_qr(canvas, slip.own_page_url, MARGIN, y - 6 * mm, 24 * mm, font, TABLE_WIDTH)
     _signatures(canvas, font, y - 10 * mm)
     canvas.showPage()
     canvas.save()

@@ -87,7 +87,7 @@ from shop.web.json_bodies import answer, parse
 from shop.web.openapi import documented, openapi_document
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
-from shop.web.urls import household_page_url, statement_url
+from shop.web.urls import household_page_url, own_page_url, statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -717,7 +717,8 @@ def household_statement(household_id):
     """A household's statement for ?month=YYYY-MM, a month that has begun, as the printed PDF."""
     household = households.visible_household(signed_in_user(), household_id)
     statement = month_statement(household, _month_arg("month"))
-    document = statement_pdf.render(statement, statement_url(household.id, statement.month, statement.digest))
+    verify = statement_url(household.id, statement.month, statement.digest)
+    document = statement_pdf.render(statement, verify, own_page_url(household.id))
     response = current_app.make_response(document)
     response.mimetype = "application/pdf"
     response.headers.set("Content-Disposition", "inline", filename=statement_pdf.filename(statement))

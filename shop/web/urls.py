@@ -8,6 +8,8 @@ from datetime import date
 
 from flask import current_app, url_for
 
+from shop.oversight import household_pages
+
 
 def public_base_url() -> str:
     """PUBLIC_BASE_URL without its trailing slash; empty when it is not set."""
@@ -30,3 +32,9 @@ def statement_url(household_id: int, month: date, digest: str) -> str:
 def household_page_url(token: str) -> str:
     """The absolute address of a household's own page, on the public address when one is configured."""
     return public_url("household_page.page", token=token)
+
+
+def own_page_url(household_id: int) -> str:
+    """The address of the household's page to print on its papers; empty when it has no live link."""
+    token = household_pages.live_token(household_id)
+    return household_page_url(token) if token else ""
