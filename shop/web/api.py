@@ -51,6 +51,7 @@ from shop.web.api_models import (
     Movement,
     Movements,
     NewHousehold,
+    NewHouseholdPageLink,
     NewLot,
     NewOrder,
     NewProduct,
@@ -752,10 +753,11 @@ def _day_arg(name: str):
 
 
 @bp.post("/households/<id:household_id>/link")
-@documented(answers={201: HouseholdPageLink}, errors=(403, 404))
+@documented(body=NewHouseholdPageLink, answers={201: HouseholdPageLink}, errors=(403, 404))
 @roles_required(Role.ADMIN, Role.OFFICER)
 def issue_household_link(household_id):
     """Give a household a new link to its own page (manager, or its officer); the old link answers 404 from now on."""
+    parse(NewHouseholdPageLink)
     token = household_pages.issue_link(household_id, by=signed_in_user())
     return answer(HouseholdPageLink(url=household_page_url(token)), 201)
 

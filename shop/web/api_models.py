@@ -772,3 +772,7 @@ class HouseholdPageLinkRevoked(Answer):
 
     household_id: int
     revoked: bool
+
+
+class NewHouseholdPageLink(Body):
+    """Nothing to say: `{}`. A new link is made at random and replaces the household's old one."""

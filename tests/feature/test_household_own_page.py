@@ -19,7 +19,7 @@ sold = test_ledger.sold
 
 
 def issue(api: Api, household_id: int):
-    return api.post(f"/api/households/{household_id}/link")
+    return api.post(f"/api/households/{household_id}/link", json={})
 
 
 def path_of(url: str) -> str:
