@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from shop import create_app
+from shop.clock import business_today
 from shop.extensions import db
 from shop.models import AuditEvent, HouseholdLink, HouseholdPageViews, PayoutDispute, PayoutMethod, Role, User
 from shop.oversight import payouts
@@ -228,3 +229,77 @@ def test_another_households_payout_or_a_bad_csrf_token_records_nothing(app, clie
     assert raise_on(client, wang_page, wang_payout, csrf="forged").status_code == 400
     assert client.post(f"/h/{'x' * 30}/payouts/{wang_payout}/dispute", data={}).status_code in (400, 404)
     assert count(app, PayoutDispute) == 0
+
+
+# ---------------------------------------------------------------- staff side and paper
+
+
+def pdf_text(data: bytes) -> str:
+    import shutil
+    import subprocess
+
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext is not installed")
+    return subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+
+
+def test_the_staff_page_shows_the_link_to_those_who_give_it_out(app, goods, wang_page, as_role):
+    officer = as_role("officer").get(f"/admin/households/{goods['wang']}").get_data(as_text=True)
+    assert wang_page in officer and 'data-own-page="live"' in officer
+    county = as_role("county").get(f"/admin/households/{goods['wang']}").get_data(as_text=True)
+    assert 'data-own-page="live"' in county and wang_page not in county
+    qr = as_role("officer").get(f"/admin/households/{goods['wang']}/link/qr.svg")
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml" and b"<path" in qr.data
+    assert as_role("county").get(f"/admin/households/{goods['wang']}/link/qr.svg").status_code == 403
+    assert as_role("officer2").get(f"/admin/households/{goods['wang']}/link/card.pdf").status_code == 404
+    card = as_role("officer").get(f"/admin/households/{goods['wang']}/link/card.pdf")
+    assert card.status_code == 200 and card.data.startswith(b"%PDF")
+    assert wang_page.rsplit("/", 1)[1] in pdf_text(card.data).replace("\n", "")
+
+
+def test_the_staff_page_issues_and_revokes(app, client, goods, wang_page, as_role):
+    officer = as_role("officer")
+    assert (
+        officer.client.post(f"/admin/households/{goods['wang']}/link", data={"csrf_token": officer.token}).status_code
+        == 303
+    )
+    assert client.get(wang_page).status_code == 404
+    revoke = f"/admin/households/{goods['wang']}/link/revoke"
+    assert officer.client.post(revoke, data={"csrf_token": officer.token}).status_code == 303
+    assert count(app, HouseholdLink) == 2
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).where(HouseholdLink.revoked_at.is_(None))) == 0
+    html = officer.get(f"/admin/households/{goods['wang']}/link/card.pdf")
+    assert html.status_code == 404
+
+
+def test_papers_carry_the_link_only_when_there_is_one(app, goods, sold, admin):
+    payout = pay(app, goods["wang"], 1000)
+    month = f"{business_today():%Y-%m}"
+    papers = (
+        f"/admin/households/payouts/{payout}/receipt.pdf",
+        f"/admin/review/households/{goods['wang']}/{month}/statement.pdf",
+    )
+    for url in papers:
+        response = admin.get(url)
+        assert response.status_code == 200, url
+        assert "扫码查看本户账目" not in pdf_text(response.data)
+    token = path_of(issue(admin, goods["wang"]).get_json()["url"]).rsplit("/", 1)[1]
+    for url in papers:
+        text = pdf_text(admin.get(url).data)
+        assert "扫码查看本户账目" in text and token[:10] in text.replace("\n", ""), url
+
+
+def test_issue_links_gives_each_household_without_one_a_link(app, goods, admin, tmp_path):
+    issue(admin, goods["wang"])
+    out = tmp_path / "links.csv"
+    result = app.test_cli_runner().invoke(args=["households", "issue-links", "--by", "admin", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Issued 1 links" in result.output and "/h/" not in result.output
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0] == "code,url" and rows[1].startswith("CT001,") and len(rows) == 2
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    again = app.test_cli_runner().invoke(
+        args=["households", "issue-links", "--by", "clerk", "--out", str(tmp_path / "x")]
+    )
+    assert again.exit_code != 0
