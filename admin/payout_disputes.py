@@ -27,7 +27,11 @@ class AnswerForm(FlaskForm):
 
     answer = TextAreaField(
         _l("Answer"),
-        validators=[InputRequired(_l("Write the answer to the household.")), Length(max=disputes.MAX_ANSWER), MANY_LINES],
+        validators=[
+            InputRequired(_l("Write the answer to the household.")),
+            Length(max=disputes.MAX_ANSWER),
+            MANY_LINES,
+        ],
     )
 
 
