@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
         households,
         inspections,
         orders,
+        payout_disputes,
         places,
         products,
         proposals,
@@ -43,6 +44,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(worklog.bp)
     app.register_blueprint(visits.bp)
     app.register_blueprint(dashboards.bp)
+    app.register_blueprint(payout_disputes.bp)
     # First of all before-request functions: CSRF protection reads the body, and must meet the
     # upload's own size limit, not the app's 1 MiB one.
     app.before_request_funcs.setdefault(None, []).insert(0, products.allow_picture_upload)

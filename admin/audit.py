@@ -62,6 +62,8 @@ ENTITY_LABELS = {
     "town": _l("Town"),
     "village": _l("Village"),
     "visit": _l("Visit"),
+    "household_link": _l("Household page link"),
+    "payout_dispute": _l("Payout dispute"),
 }
 
 

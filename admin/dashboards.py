@@ -10,6 +10,7 @@ from flask import Blueprint, abort, render_template, request
 from shop import audit
 from shop.clock import business_today
 from shop.models import Household, Role
+from shop.oversight import disputes
 from shop.oversight.officer_view import visible_ids
 from shop.villages.households import named_in_full
 from shop.web.access import roles_required, signed_in_user
@@ -43,6 +44,7 @@ def today():
         waiting=proposals.waiting_for(user),
         state_of=proposals.state_of,
         month_text=month_text,
+        open_disputes=disputes.open_count(user),
     )
 
 

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -32,6 +32,7 @@ from shop.ledger import entries
 from shop.models import (
     Household,
     HouseholdCategory,
+    HouseholdLink,
     MonitoringStatus,
     MonitorSubtype,
     Payout,
@@ -39,8 +40,9 @@ from shop.models import (
     Role,
 )
 from shop.money import format_fen
-from shop.oversight import adjustments, officer_view, payouts
+from shop.oversight import adjustments, household_pages, officer_view, payouts
 from shop.oversight.monitoring import month_start
+from shop.pdf.household_card import HouseholdCard, qr_svg, render_household_card
 from shop.pdf.payout import PayoutReceipt, render_payout_receipt
 from shop.stock.counters import counter_for
 from shop.villages import households
@@ -49,7 +51,7 @@ from shop.web.charts import chart
 from shop.web.forms import MANY_LINES, MoneyField, OneLineField, show_domain_error, show_error
 from shop.web.responses import pdf_response, status_of
 from shop.web.templating import is_chinese, label, month_text, person, signed_text, words
-from shop.web.urls import public_url
+from shop.web.urls import household_page_url, own_page_url, public_url
 from shop.worklog.household_income import whole_income
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
@@ -232,6 +234,7 @@ def household_page(
         manager=user.role is Role.ADMIN,
         full_phone=full_phone,
         in_full=in_full,
+        own_page=own_page_of(household, user),
         **page_helpers(),
     )
     status = 422 if period.errors and status == 200 else status
@@ -374,6 +377,7 @@ def receipt_for(payout: Payout) -> PayoutReceipt:
         balance_after_fen=payout.balance_before_fen - payout.amount_fen,
         recorded_by=person(payout.paid_by),
         verify_url=household_url(household),
+        own_page_url=own_page_url(household.id),
     )
 
 
@@ -713,3 +717,90 @@ def record_standing(household_id: int):
         return record_page(visible(household_id), show_domain_error(form, error, STANDING_FIELDS), standing_form=form)
     flash(_("The new standing is recorded."), "info")
     return redirect(url_for(".record", household_id=household.id) + "#standings")
+
+
+# ---------------------------------------------------------------- the household's own page
+
+
+@dataclass(frozen=True)
+class OwnPageLink:
+    """The household's link as its page shows it: whether it has one, and (to those who give it out) the address."""
+
+    link: HouseholdLink | None
+    url: str
+    views: int
+    may_issue: bool
+
+
+def may_issue(household: Household, user) -> bool:
+    """The manager, or the household's own officer, gives out its link."""
+    return user.role is Role.ADMIN or (user.role is Role.OFFICER and household.officer_id == user.id)
+
+
+def own_page_of(household: Household, user) -> OwnPageLink:
+    """The household's link for its staff page; the address only for those who may give it out."""
+    link = household_pages.live_link(household.id)
+    allowed = may_issue(household, user)
+    url = household_page_url(link.token) if link and allowed else ""
+    return OwnPageLink(link, url, household_pages.views_of(link.id) if link else 0, allowed)
+
+
+def issuable(household_id: int) -> Household:
+    """The household, when the signed-in user may give out its link: 404 out of sight, 403 otherwise."""
+    household = visible(household_id)
+    if not may_issue(household, signed_in_user()):
+        abort(403)
+    return household
+
+
+def live_url(household: Household) -> str:
+    """The address of the household's live link; 404 when it has none."""
+    token = household_pages.live_token(household.id)
+    if token is None:
+        raise HTTPNotFound()
+    return household_page_url(token)
+
+
+@bp.post("/<id:household_id>/link")
+@roles_required(*household_pages.ISSUERS)
+def issue_link(household_id: int):
+    """Give the household a new link to its own page; the old one stops working."""
+    household_pages.issue_link(household_id, by=signed_in_user())
+    flash(_("A new link was made. Print the card for the household: the old link no longer opens."), "success")
+    return redirect(url_for(".household", household_id=household_id, _anchor="own-page"), 303)
+
+
+@bp.post("/<id:household_id>/link/revoke")
+@roles_required(*household_pages.ISSUERS)
+def revoke_link(household_id: int):
+    """Revoke the household's link: its address answers 404 from now on."""
+    household_pages.revoke_link(household_id, by=signed_in_user())
+    flash(_("The link was revoked: it no longer opens the household's page."), "success")
+    return redirect(url_for(".household", household_id=household_id, _anchor="own-page"), 303)
+
+
+@bp.get("/<id:household_id>/link/qr.svg")
+@roles_required(*household_pages.ISSUERS)
+def link_qr(household_id: int):
+    """The QR code of the household's live link, to show on screen and scan from it."""
+    response = make_response(qr_svg(live_url(issuable(household_id))))
+    response.headers["Content-Type"] = "image/svg+xml"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/<id:household_id>/link/card.pdf")
+@roles_required(*household_pages.ISSUERS)
+def link_card(household_id: int):
+    """The card with the household's QR code and address, to print and hand over."""
+    household = issuable(household_id)
+    url = live_url(household)
+    village = household.village
+    card = HouseholdCard(
+        counter_name=counter_for(signed_in_user()).name,
+        household_code=household.code,
+        head_name_masked=household.head_name_masked,
+        village=f"{village.town.name_zh}{village.name_zh}",
+        url=url,
+    )
+    return pdf_response(render_household_card(card), f"{household.code}-card.pdf")

@@ -33,7 +33,7 @@ from shop.web.access import roles_required, signed_in_user
 from shop.web.forms import MANY_LINES, show_domain_error
 from shop.web.responses import pdf_response
 from shop.web.templating import month_text, person, quantity_text, signed_text, words
-from shop.web.urls import statement_url
+from shop.web.urls import own_page_url, statement_url
 
 bp = Blueprint("admin_review", __name__, url_prefix="/admin/review")
 
@@ -216,7 +216,8 @@ def statement_document(household_id: int, month: str):
     """The month's statement as the A4 PDF the household and the officer sign."""
     household = households.visible_household(signed_in_user(), household_id)
     statement = month_statement(household, month_in_view(month))
-    document = statement_pdf.render(statement, statement_url(household.id, statement.month, statement.digest))
+    verify = statement_url(household.id, statement.month, statement.digest)
+    document = statement_pdf.render(statement, verify, own_page_url(household.id))
     return pdf_response(document, statement_pdf.filename(statement))
 
 

@@ -49,7 +49,7 @@ from shop.web.forms import (
 )
 from shop.web.responses import error_response, pdf_response
 from shop.web.templating import label, localised, quantity_text, share_text, staff_quantity_text
-from shop.web.urls import public_url
+from shop.web.urls import own_page_url, public_url
 from shop.wording import printed_quantity_zh
 
 bp = Blueprint("admin_stock", __name__, url_prefix="/admin/stock")
@@ -691,6 +691,7 @@ def slip(lot_id: int):
             best_before=lot.best_before,
             terms_text=chinese_terms(lot),
             trace_url=trace_url(lot),
+            own_page_url=own_page_url(household.id),
         )
     )
     return pdf_response(document, f"{lot.code}-slip.pdf")

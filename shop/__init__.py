@@ -21,6 +21,7 @@ from shop.web import (
     checkout,
     compression,
     health,
+    household_page,
     rate_limits,
     responses,
     security,
@@ -80,6 +81,7 @@ def create_app(config: Mapping | None = None) -> Flask:
         health.bp,
         worklog_api.bp,
         transparency.bp,
+        household_page.bp,
     ):
         app.register_blueprint(blueprint)
     admin.register(app)

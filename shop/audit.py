@@ -37,6 +37,7 @@ from shop.models import (
     Counter,
     DeclaredIncome,
     Household,
+    HouseholdLink,
     HouseholdStatus,
     Lot,
     Measure,
@@ -46,6 +47,7 @@ from shop.models import (
     Order,
     OrderRefund,
     Payout,
+    PayoutDispute,
     Product,
     Refund,
     RiskProposal,
@@ -121,6 +123,9 @@ AUDITED: dict[type, Audited] = {
     RiskStep: Audited(actions=frozenset({INSERT})),
     # The buyer's name, phone and address stay out: only the order's progress is kept.
     Order: Audited(actions=frozenset({UPDATE}), only=frozenset({"status", "refunded_fen", "paid_at"}), staff_only=True),
+    # A household's own page: who issued, replaced or revoked its link (never the token), its disputes and answers.
+    HouseholdLink: Audited(omit=frozenset({"token", "token_digest"})),
+    PayoutDispute: Audited(),
 }
 
 #: The tables the trail names, for the search form (the explicit events name app_user, household, shop_order).

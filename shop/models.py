@@ -1299,3 +1299,81 @@ class LedgerKey(db.Model):
     public_key: Mapped[str] = mapped_column(sa.String(64))
     #: When it first signed.
     first_used: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class HouseholdLink(db.Model):
+    """The address of a household's own page: a secret token, looked up by its digest, printed from its sealed copy.
+
+    A household has at most one live link (revoked_at empty). Replacing a link revokes the old one
+    in the same transaction; rows are kept, so who issued and who revoked each link stays on record.
+    """
+
+    __tablename__ = "household_link"
+    __table_args__ = (
+        sa.CheckConstraint("(revoked_at IS NULL) = (revoked_by_id IS NULL)", name="revoked_with_whom"),
+        # At most one live link per household, whatever the code does.
+        sa.Index(
+            "uq_household_link_live",
+            "household_id",
+            unique=True,
+            sqlite_where=sa.text("revoked_at IS NULL"),
+            postgresql_where=sa.text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    #: SHA-256 (hex) of the token in the address: what a visit is looked up by.
+    token_digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The token itself, sealed (shop.sealing): printed again on slips and cards, unreadable in a copied database.
+    token: Mapped[str] = mapped_column(Sealed())
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+
+    household: Mapped[Household] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+
+class HouseholdPageViews(db.Model):
+    """How many times a link's page was opened on a day: a count, and nothing about who opened it."""
+
+    __tablename__ = "household_page_views"
+
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("household_link.id"), primary_key=True)
+    #: The business day (Asia/Shanghai).
+    day: Mapped[date] = mapped_column(primary_key=True)
+    views: Mapped[int] = mapped_column(default=0)
+
+
+class PayoutDispute(db.Model):
+    """A household's word that it did not receive a payout (这笔钱我没收到), and the staff's answer.
+
+    One per payout. The manager, the household's officer and its town's supervisor see it until it is answered.
+    """
+
+    __tablename__ = "payout_dispute"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(answered_at IS NULL) = (answered_by_id IS NULL) AND (answered_at IS NULL OR answer <> '')",
+            name="answer_complete",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payout_id: Mapped[int] = mapped_column(sa.ForeignKey("payout.id"), unique=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"), index=True)
+    #: Raised from the household's page, through this link.
+    link_id: Mapped[int] = mapped_column(sa.ForeignKey("household_link.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: What the household added, if anything: one short line.
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+    answer: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    payout: Mapped[Payout] = relationship()
+    household: Mapped[Household] = relationship()
+    answered_by: Mapped[User | None] = relationship()

@@ -104,7 +104,11 @@ class Sealed(sa.types.TypeDecorator):
 
 
 #: Every sealed column, as (table, id column, sealed column).
-SEALED_COLUMNS = (("household", "id", "phone"), ("shop_order", "id", "contact_phone"))
+SEALED_COLUMNS = (
+    ("household", "id", "phone"),
+    ("shop_order", "id", "contact_phone"),
+    ("household_link", "id", "token"),
+)
 
 
 def rotate_all(connection) -> int:

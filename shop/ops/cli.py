@@ -172,7 +172,7 @@ def statements_command(month_text, out):
     from shop.oversight import statement_pdf
     from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
     from shop.oversight.statements import households_with_activity, month_statement
-    from shop.web.urls import public_base_url, statement_url
+    from shop.web.urls import own_page_url, public_base_url, statement_url
 
     try:
         month = parse_month(month_text)
@@ -191,7 +191,8 @@ def statements_command(month_text, out):
             for household_id in bar:
                 statement = month_statement(db.session.get(Household, household_id), month)
                 url = statement_url(household_id, month, statement.digest)
-                (out / statement_pdf.filename(statement)).write_bytes(statement_pdf.render(statement, url))
+                document = statement_pdf.render(statement, url, own_page_url(household_id))
+                (out / statement_pdf.filename(statement)).write_bytes(document)
                 # One household at a time in memory: a county has thousands.
                 db.session.expunge_all()
     click.echo(f"Wrote {len(ids)} statements for {month:%Y-%m} to {out}.")

@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from shop.errors import DomainError
+from shop.models import Household
 from shop.staff import staff_import
 from shop.villages import roster
 
@@ -142,3 +143,45 @@ def register(app) -> None:
     """Add the import commands to `flask --app shop`."""
     app.cli.add_command(households_group)
     app.cli.add_command(users_group)
+
+
+@households_group.command("issue-links")
+@click.option("--by", "username", required=True, help="The counter manager's username the links are issued under.")
+@click.option("--town", default="", help="Only the households of this town (its Chinese name).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Where to write code,url (a new file).")
+def issue_links_command(username: str, town: str, out: Path | None):
+    """Give every household without a link to its own page a new one (never replacing a live link).
+
+    The addresses are written to a new file only its owner can read (default: instance/links-….csv),
+    for printing the cards; the terminal shows only how many were issued. Addresses use PUBLIC_BASE_URL.
+    """
+    import csv
+
+    import sqlalchemy as sa
+
+    from shop.extensions import db
+    from shop.models import Role, Town, User
+    from shop.oversight import household_pages
+    from shop.web.urls import household_page_url, public_base_url
+
+    by = db.session.scalar(sa.select(User).where(User.username == username.strip().lower(), User.active))
+    if by is None or by.role is not Role.ADMIN:
+        raise click.ClickException(f"{username!r} is not an active counter manager's account.")
+    town_id = None
+    if town:
+        town_id = db.session.scalar(sa.select(Town.id).where(Town.name_zh == town.strip()))
+        if town_id is None:
+            raise click.ClickException(f"No town is called {town!r}.")
+    base = public_base_url()
+    if not base:
+        click.echo("Warning: PUBLIC_BASE_URL is not set; the links point to http://127.0.0.1:5000.", err=True)
+    ids = household_pages.households_without_link(town_id)
+    path = out or Path(current_app.instance_path) / f"links-{datetime.now():%Y%m%d-%H%M%S}.csv"
+    with _open_private(path) as links, current_app.test_request_context(base_url=base or "http://127.0.0.1:5000"):
+        writer = csv.writer(links)
+        writer.writerow(["code", "url"])
+        for household_id in ids:
+            code = db.session.scalar(sa.select(Household.code).where(Household.id == household_id))
+            token = household_pages.issue_link(household_id, by=by)
+            writer.writerow([code, household_page_url(token)])
+    click.echo(f"Issued {len(ids)} links; the addresses are in {path} (readable only by you; delete it once printed).")

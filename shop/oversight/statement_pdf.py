@@ -32,9 +32,9 @@ SUBTYPES = {
 PAYOUT_METHODS = {PayoutMethod.CASH: "现金", PayoutMethod.BANK_TRANSFER: "银行转账"}
 
 
-def render(statement: MonthStatement, verify_url: str) -> bytes:
-    """The statement as an A4 PDF whose QR code opens verify_url."""
-    return render_statement(household_statement(statement, verify_url))
+def render(statement: MonthStatement, verify_url: str, own_page_url: str = "") -> bytes:
+    """The statement as an A4 PDF whose QR code opens verify_url (and, beside it, the household's page if given)."""
+    return render_statement(household_statement(statement, verify_url, own_page_url=own_page_url))
 
 
 def filename(statement: MonthStatement) -> str:
@@ -42,7 +42,9 @@ def filename(statement: MonthStatement) -> str:
     return f"{statement.month:%Y-%m}_{statement.household.code}.pdf"
 
 
-def household_statement(statement: MonthStatement, verify_url: str, now: datetime | None = None) -> HouseholdStatement:
+def household_statement(
+    statement: MonthStatement, verify_url: str, now: datetime | None = None, own_page_url: str = ""
+) -> HouseholdStatement:
     """The values the statement renderer prints, from the month's account."""
     household = statement.household
     village = household.village
@@ -69,6 +71,7 @@ def household_statement(statement: MonthStatement, verify_url: str, now: datetim
         verify_url=verify_url,
         digest=statement.digest,
         generated_at=local_time(now or now_utc()),
+        own_page_url=own_page_url,
     )
 
 

@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from shop.money import format_fen
 from shop.pdf.fonts import cjk_font, draw_text, text_width
+from shop.pdf.household_card import draw_own_page_qr
 from shop.pdf.labels import draw_qr
 from shop.pdf.table import MUTED, Field, draw_fields
 
@@ -54,6 +55,8 @@ class PayoutReceipt:
     balance_after_fen: int
     recorded_by: str
     verify_url: str
+    #: The household's own page, when it has a live link; nothing is printed without one.
+    own_page_url: str = ""
 
 
 def capital_amount(fen: int) -> str:
@@ -172,6 +175,11 @@ def _sign(canvas: Canvas, receipt: PayoutReceipt, font: str, top: float) -> None
     qr_x = PAGE_WIDTH - MARGIN - QR_SIZE
     draw_qr(canvas, receipt.verify_url, qr_x, top - QR_SIZE, QR_SIZE)
     draw_text(canvas, qr_x + QR_SIZE / 2, top - QR_SIZE - 2.5 * mm, "扫码核验", font, 8, align="centre")
+    if receipt.own_page_url:
+        # The household's page beside the check: its signature blanks end before it.
+        own_x = qr_x - QR_SIZE - 6 * mm
+        draw_own_page_qr(canvas, receipt.own_page_url, own_x, top, QR_SIZE, font, QR_SIZE * 2 + 4 * mm)
+        qr_x = own_x
     y = top - BODY
     draw_text(canvas, MARGIN, y, "上述款项已如数领取，金额无误。", font, BODY)
     labels = ("领款人签字：", "身份核对：", "经办人签字：")

@@ -14,6 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from shop.pdf.fonts import cjk_font, draw_text, text_width, wrap_text
+from shop.pdf.household_card import CAPTION as OWN_PAGE_CAPTION
 from shop.pdf.labels import draw_qr
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -47,6 +48,8 @@ class ReceivingSlip:
     best_before: date
     terms_text: str
     trace_url: str
+    #: The household's own page, when it has a live link; nothing is printed without one.
+    own_page_url: str = ""
 
 
 def render_receiving_slip(slip: ReceivingSlip, font_path: str | None = None) -> bytes:
@@ -59,6 +62,8 @@ def render_receiving_slip(slip: ReceivingSlip, font_path: str | None = None) -> 
     y = _header(canvas, slip, font, PAGE_HEIGHT - MARGIN)
     y = _table(canvas, _fields(slip), font, y - 6 * mm)
     y = _trace(canvas, slip.trace_url, font, y - 8 * mm)
+    if slip.own_page_url:
+        y = _trace(canvas, slip.own_page_url, font, y - 4 * mm, OWN_PAGE_CAPTION)
     _signatures(canvas, font, y - 10 * mm)
     canvas.showPage()
     canvas.save()
@@ -135,11 +140,11 @@ def _grid(canvas: Canvas, edges: list[float]) -> None:
     canvas.restoreState()
 
 
-def _trace(canvas: Canvas, url: str, font: str, top: float) -> float:
-    """The QR code of the trace page with its caption and address beside it; returns the y below."""
+def _trace(canvas: Canvas, url: str, font: str, top: float, caption: str = "扫码查看溯源信息") -> float:
+    """A QR code (the trace page's, unless told) with its caption and address beside it; returns the y below."""
     draw_qr(canvas, url, MARGIN, top - QR_SIZE, QR_SIZE)
     x = MARGIN + QR_SIZE + 4 * mm
-    draw_text(canvas, x, top - 9 * mm, "扫码查看溯源信息", font, BODY, bold=True)
+    draw_text(canvas, x, top - 9 * mm, caption, font, BODY, bold=True)
     y = top - 9 * mm - LEADING
     canvas.setFillColor(MUTED)
     for line in wrap_text(url, font, 9, PAGE_WIDTH - MARGIN - x):

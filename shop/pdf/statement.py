@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from shop.money import format_fen
 from shop.pdf.fonts import cjk_font, draw_text, text_width, wrap_text
+from shop.pdf.household_card import draw_own_page_qr
 from shop.pdf.labels import draw_qr
 from shop.pdf.table import (
     BODY,
@@ -99,6 +100,8 @@ class HouseholdStatement:
     verify_url: str
     digest: str
     generated_at: datetime
+    #: The household's own page, when it has a live link; nothing is printed without one.
+    own_page_url: str = ""
 
 
 def render_statement(statement: HouseholdStatement, font_path: str | None = None) -> bytes:
@@ -279,7 +282,11 @@ def _next_page(canvas: Canvas, statement: HouseholdStatement, font: str) -> floa
 def _closing(canvas: Canvas, statement: HouseholdStatement, font: str, top: float) -> None:
     """The review line and the signatures on the left, the QR code beside them on the right."""
     qr_x = PAGE_WIDTH - MARGIN - QR_SIZE
-    lines = wrap_text(f"审核情况：{statement.review}", font, BODY, qr_x - 6 * mm - MARGIN)
+    # The household's own page, when it has a link, stands left of the check code; the text ends before both.
+    left = qr_x - QR_SIZE - 6 * mm if statement.own_page_url else qr_x
+    if statement.own_page_url:
+        draw_own_page_qr(canvas, statement.own_page_url, left, top, QR_SIZE, font, QR_SIZE + 4 * mm)
+    lines = wrap_text(f"审核情况：{statement.review}", font, BODY, left - 6 * mm - MARGIN)
     if len(lines) > REVIEW_LINES:
         lines = lines[: REVIEW_LINES - 1] + [lines[REVIEW_LINES - 1][:-8] + "…（全文见系统）"]
     for n, line in enumerate(lines):
@@ -290,7 +297,7 @@ def _closing(canvas: Canvas, statement: HouseholdStatement, font: str, top: floa
     canvas.setFillColor(MUTED)
     draw_text(canvas, qr_x + QR_SIZE / 2, top - QR_SIZE - 6 * mm, statement.digest, font, 7.5, align="centre")
     canvas.setFillColor(black)
-    _signatures(canvas, font, top - max(17 * mm, len(lines) * BODY * 1.5 + 12 * mm), qr_x - 8 * mm)
+    _signatures(canvas, font, top - max(17 * mm, len(lines) * BODY * 1.5 + 12 * mm), left - 8 * mm)
 
 
 def _signatures(canvas: Canvas, font: str, y: float, right: float) -> None:

@@ -17,7 +17,7 @@ from shop.catalog import pricing, products
 from shop.clock import business_today
 from shop.ledger import entries as credits
 from shop.models import Fulfilment, Household, OrderPayment, Role, Sale
-from shop.oversight import statement_pdf
+from shop.oversight import household_pages, statement_pdf
 from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
 from shop.oversight.statements import month_statement
 from shop.selling import orders, payments, refused_sales, sales
@@ -39,6 +39,8 @@ from shop.web.api_models import (
     HouseholdFound,
     HouseholdHead,
     HouseholdList,
+    HouseholdPageLink,
+    HouseholdPageLinkRevoked,
     HouseholdQuery,
     HouseholdRow,
     HouseholdsFound,
@@ -49,6 +51,7 @@ from shop.web.api_models import (
     Movement,
     Movements,
     NewHousehold,
+    NewHouseholdPageLink,
     NewLot,
     NewOrder,
     NewProduct,
@@ -85,7 +88,7 @@ from shop.web.json_bodies import answer, parse
 from shop.web.openapi import documented, openapi_document
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
-from shop.web.urls import statement_url
+from shop.web.urls import household_page_url, own_page_url, statement_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -715,7 +718,8 @@ def household_statement(household_id):
     """A household's statement for ?month=YYYY-MM, a month that has begun, as the printed PDF."""
     household = households.visible_household(signed_in_user(), household_id)
     statement = month_statement(household, _month_arg("month"))
-    document = statement_pdf.render(statement, statement_url(household.id, statement.month, statement.digest))
+    verify = statement_url(household.id, statement.month, statement.digest)
+    document = statement_pdf.render(statement, verify, own_page_url(household.id))
     response = current_app.make_response(document)
     response.mimetype = "application/pdf"
     response.headers.set("Content-Disposition", "inline", filename=statement_pdf.filename(statement))
@@ -746,3 +750,22 @@ def _day_arg(name: str):
     except ValueError:
         message = _("Must be a date written YYYY-MM-DD.")
         abort(json_error(422, "invalid", message, {name: message}))
+
+
+@bp.post("/households/<id:household_id>/link")
+@documented(body=NewHouseholdPageLink, answers={201: HouseholdPageLink}, errors=(403, 404))
+@roles_required(Role.ADMIN, Role.OFFICER)
+def issue_household_link(household_id):
+    """Give a household a new link to its own page (manager, or its officer); the old link answers 404 from now on."""
+    parse(NewHouseholdPageLink)
+    token = household_pages.issue_link(household_id, by=signed_in_user())
+    return answer(HouseholdPageLink(url=household_page_url(token)), 201)
+
+
+@bp.delete("/households/<id:household_id>/link")
+@documented(answers={200: HouseholdPageLinkRevoked}, errors=(403, 404))
+@roles_required(Role.ADMIN, Role.OFFICER)
+def revoke_household_link(household_id):
+    """Revoke a household's link (manager, or its officer): its address answers 404 from now on."""
+    household_pages.revoke_link(household_id, by=signed_in_user())
+    return answer(HouseholdPageLinkRevoked(household_id=household_id, revoked=True))

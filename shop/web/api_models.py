@@ -759,3 +759,20 @@ class Warnings(Answer):
     """Early warnings: evidence for an officer to look into, not a verdict."""
 
     warnings: list[WarningRow]
+
+
+class HouseholdPageLink(Answer):
+    """The address of a household's own page: public, unguessable, replaced by the next one issued."""
+
+    url: str
+
+
+class HouseholdPageLinkRevoked(Answer):
+    """The household's link was revoked: its address answers 404 from now on."""
+
+    household_id: int
+    revoked: bool
+
+
+class NewHouseholdPageLink(Body):
+    """Nothing to say: `{}`. A new link is made at random and replaces the household's old one."""

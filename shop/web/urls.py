@@ -8,6 +8,8 @@ from datetime import date
 
 from flask import current_app, url_for
 
+from shop.oversight import household_pages
+
 
 def public_base_url() -> str:
     """PUBLIC_BASE_URL without its trailing slash; empty when it is not set."""
@@ -25,3 +27,14 @@ def statement_url(household_id: int, month: date, digest: str) -> str:
     """The absolute address a statement's QR code opens, on the public address when one is configured."""
     args = {"household_id": household_id, "month": f"{month:%Y-%m}", "digest": digest}
     return public_url("verify.statement", **args)
+
+
+def household_page_url(token: str) -> str:
+    """The absolute address of a household's own page, on the public address when one is configured."""
+    return public_url("household_page.page", token=token)
+
+
+def own_page_url(household_id: int) -> str:
+    """The address of the household's page to print on its papers; empty when it has no live link."""
+    token = household_pages.live_token(household_id)
+    return household_page_url(token) if token else ""

@@ -28,6 +28,7 @@ from shop.models import (
     Adjustment,
     Counter,
     Household,
+    HouseholdLink,
     Lot,
     MonthReview,
     Payout,
@@ -37,6 +38,7 @@ from shop.models import (
     Town,
     User,
 )
+from shop.oversight import disputes
 from shop.oversight.monitoring import parse_month
 from shop.oversight.statements import month_statement
 from shop.staff import accounts
@@ -75,6 +77,8 @@ NOT_PAGES = {
     "transparency.key": "JSON: the public key",
     "transparency.keys_json": "JSON: every public key",
     "transparency.proof": "JSON: an inclusion proof",
+    "admin_households.link_qr": "the QR code of the household's page (SVG)",
+    "admin_households.link_card": "PDF",
 }
 #: Blueprints whose every route answers JSON (or a PDF) for programs, never a page.
 NOT_PAGE_BLUEPRINTS = {"api": "JSON API", "worklog_api": "the work ledger's JSON API", "webhooks": "Stripe's webhooks"}
@@ -146,6 +150,8 @@ def build_world(app) -> dict[str, dict[str, object]]:
     sent = {"csrf_token": admin.token, "roster": (io.BytesIO(roster.encode()), "roster.csv", "text/csv")}
     kept = admin.client.post("/admin/households/import/", data=sent, content_type="multipart/form-data")
     assert kept.status_code == 302, kept.get_data(as_text=True)[:300]
+    # Wang's own page, and a payout he says he did not receive.
+    own_token = admin.post(f"/api/households/{wang}/link", json={}).get_json()["url"].rsplit("/", 1)[1]
     with app.app_context():
         # A risk-elimination proposal, written directly: meeting its criteria takes six months of history.
         # Its evidence is what the checklist gathers today, criteria unmet and all.
@@ -175,11 +181,14 @@ def build_world(app) -> dict[str, dict[str, object]]:
             "upload": kept.headers["Location"].rstrip("/").rsplit("/", 1)[1],
         }
         digest = month_statement(db.session.get(Household, wang), parse_month(this_month())).digest
+        link = db.session.scalars(sa.select(HouseholdLink)).one()
+        disputes.raise_dispute(link, values["payout_id"], "没收到")
         named = {
             "catalog.trace": {"token": db.session.get(Lot, lot).trace_token},
             "catalog.product_picture": {"name": db.session.get(Product, shrimp).image},
             "checkout.pay": {"token": by_stripe["token"]},
             "verify.statement": {"digest": digest},
+            "household_page.page": {"token": own_token},
         }
         db.session.remove()
     return {"*": values, **named}

@@ -24,6 +24,7 @@ from shop.models import (
     Adjustment,
     Counter,
     Household,
+    HouseholdLink,
     Lot,
     MonthReview,
     Payout,
@@ -33,6 +34,7 @@ from shop.models import (
     Town,
     User,
 )
+from shop.oversight import disputes
 from shop.oversight.monitoring import parse_month
 from shop.oversight.statements import month_statement
 from shop.web.access import PUBLIC
@@ -146,6 +148,7 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
     visit = {"visited_on": f"{business_today()}", "kind": "home", "findings": "家中生产正常", "risk_found": False}
     visit_id = created(officer, f"/api/households/{wang}/visits", visit)["id"]
     income_id = declared(app, wang)
+    own_token = created(admin, f"/api/households/{wang}/link", {})["url"].rsplit("/", 1)[1]
     with app.app_context():
         # A risk-elimination proposal, written directly: meeting its criteria takes six months of history.
         officer_id = db.session.scalars(sa.select(User.id).where(User.username == "officer")).one()
@@ -176,6 +179,13 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
             "visit_id": visit_id,
             "income_id": income_id,
         }
+        # The household's own page: DB002's link, and a dispute of its payout raised from it.
+        link = db.session.scalars(sa.select(HouseholdLink)).one()
+        dispute_id = disputes.raise_dispute(link, values["payout_id"], "")[0].id
+        values["dispute_id"] = dispute_id
+        own_page = {"token": own_token}
+        # Issuing and revoking links work on DB001, so that DB002's page stays open for the routes after them.
+        links = {"household_id": goods["wang"]}
         trace = {"token": db.session.get(Lot, lot).trace_token}
         photo_name = {"name": db.session.get(Product, goods["shrimp"]).image}
         digest = month_statement(db.session.get(Household, wang), parse_month(this_month())).digest
@@ -189,6 +199,14 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
         "verify.statement": {"digest": digest},
         "transparency.proof": {"seq": 1},
         "transparency.consistency": {"old": ledger_checkpoint, "new": ledger_checkpoint},
+        "household_page.page": own_page,
+        "household_page.dispute": own_page,
+        "admin_households.issue_link": links,
+        "admin_households.revoke_link": links,
+        "admin_households.link_qr": links,
+        "admin_households.link_card": links,
+        "api.issue_household_link": links,
+        "api.revoke_household_link": links,
     }
 
 

@@ -22,7 +22,20 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
-from shop.models import Adjustment, Counter, Household, MonthReview, Order, RiskProposal, RiskStep, SaleLine, Town, User
+from shop.models import (
+    Adjustment,
+    Counter,
+    Household,
+    MonthReview,
+    Order,
+    PayoutMethod,
+    RiskProposal,
+    RiskStep,
+    SaleLine,
+    Town,
+    User,
+)
+from shop.oversight import disputes, household_pages, payouts
 from shop.worklog import incomes, proposals
 from tests.factories import receive
 
@@ -81,6 +94,7 @@ PARTS = {
     "proposal": ("proposal",),
     "visit": ("visit",),
     "income": ("income",),
+    "own_page": ("own_token", "wang_payout", "payout_dispute"),
 }
 
 
@@ -134,7 +148,24 @@ def build_scene(app, goods, as_role, api, needs: set[str]) -> dict:
                 "wages", 150000, business_today() - timedelta(days=30), business_today(), "工资条"
             )
             scene["income"] = incomes.declare_income(goods["wang"], [line], by=officer)[0].id
+    if "own_page" in wanted:
+        scene.update(own_page(app, as_role("admin"), clerk, goods))
     return scene
+
+
+def own_page(app, admin, clerk, goods) -> dict:
+    """王's own page: a purchase credited, two payouts, a link, and a dispute of the first payout."""
+    receive(clerk, goods["paste"], goods["wang"], 10, mode="purchase", purchase_price_fen=12000)
+    url = admin.post(f"/api/households/{goods['wang']}/link", json={}).get_json()["url"]
+    with app.test_request_context():
+        by = db.session.scalars(sa.select(User).where(User.username == "admin")).one()
+        paid = [
+            payouts.pay_household(payouts.PayoutRequest(goods["wang"], 1000, PayoutMethod.CASH), by).id
+            for _ in range(2)
+        ]
+        link = household_pages.link_by_token(url.rsplit("/", 1)[1])
+        dispute_id = disputes.raise_dispute(link, paid[0], "")[0].id
+    return {"own_token": url.rsplit("/", 1)[1], "wang_payout": paid[1], "payout_dispute": dispute_id}
 
 
 def agreed_proposal(app, household_id: int) -> int:
@@ -982,6 +1013,27 @@ COVERAGE: dict[str, Route] = {
         {"proof": "[]", "checkpoints": ""},
         {"proof": "text_req", "checkpoints": "text"},
         kind="form",
+    ),
+    # A household's own page: its link, and "I did not receive this money" on a payout.
+    "household_page.dispute": Route(
+        None,
+        "/h/{own_token}/payouts/{wang_payout}/dispute",
+        {"note": ""},
+        {"note": "text"},
+        kind="form",
+        ids=("own_token", "wang_payout"),
+    ),
+    "admin_households.issue_link": Route("admin", "/admin/households/{wang}/link", kind="form", ids=("wang",)),
+    "admin_households.revoke_link": Route("admin", "/admin/households/{wang}/link/revoke", kind="form", ids=("wang",)),
+    "api.issue_household_link": Route("admin", "/api/households/{wang}/link", {}, ids=("wang",)),
+    "api.revoke_household_link": Route("admin", "/api/households/{wang}/link", method="DELETE", ids=("wang",)),
+    "admin_payout_disputes.answer": Route(
+        "admin",
+        "/admin/disputes/{payout_dispute}/answer",
+        {"answer": "checked"},
+        {"answer": "text_req"},
+        kind="form",
+        ids=("payout_dispute",),
     ),
 }
 

@@ -182,7 +182,9 @@ def test_the_cli_writes_one_pdf_per_household_with_activity(app, goods, busy_mon
 
     links = []
     render = statement_pdf.render
-    monkeypatch.setattr(statement_pdf, "render", lambda statement, url: links.append(url) or render(statement, url))
+    monkeypatch.setattr(
+        statement_pdf, "render", lambda statement, url, *own: links.append(url) or render(statement, url, *own)
+    )
     out = tmp_path / "statements" / "nested"
     result = app.test_cli_runner().invoke(args=["statements", "--month", this_month(), "--out", str(out)])
     assert result.exit_code == 0, result.output
