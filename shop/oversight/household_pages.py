@@ -19,9 +19,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shop.clock import business_today, now_utc
+from shop.clock import business_today, local_time, now_utc
 from shop.errors import Forbidden, NotFound
 from shop.extensions import db
+from shop.ledger import checkpoints
 from shop.ledger.chain import signed_amount
 from shop.models import (
     Household,
@@ -224,3 +225,20 @@ def disputes_of(payout_ids: list[int]) -> dict[int, PayoutDispute]:
         return {}
     query = sa.select(PayoutDispute).where(PayoutDispute.payout_id.in_(payout_ids))
     return {d.payout_id: d for d in db.session.scalars(query)}
+
+
+def latest_checkpoint() -> dict | None:
+    """The newest signed checkpoint as published, for the page to name; None before the first."""
+    latest = checkpoints.latest(db.session)
+    if latest is None:
+        return None
+    return checkpoints.as_json(latest) | {"signed_local": f"{local_time(latest.signed_at):%Y-%m-%d %H:%M}"}
+
+
+def own_proof(household_id: int, seq: int) -> dict | None:
+    """The inclusion proof of the household's own entry `seq`; None if the entry is not its."""
+    owner = db.session.scalar(sa.select(LedgerEntry.household_id).where(LedgerEntry.seq == seq))
+    if owner != household_id:
+        return None
+    _, proofs = checkpoints.proofs_for(db.session, [seq])
+    return proofs[seq]

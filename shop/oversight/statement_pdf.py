@@ -10,6 +10,8 @@ it needs the public address of the site.
 from datetime import datetime
 
 from shop.clock import local_time, now_utc
+from shop.extensions import db
+from shop.ledger import checkpoints
 from shop.ledger.chain import EntryKind
 from shop.models import HouseholdCategory, MonitorSubtype, MonthReview, PayoutMethod, ReviewOutcome, User
 from shop.oversight.statements import Cause, Line, MonthStatement
@@ -48,6 +50,7 @@ def household_statement(
     """The values the statement renderer prints, from the month's account."""
     household = statement.household
     village = household.village
+    checkpoint, proofs = checkpoints.proofs_for(db.session, [line.entry.seq for line in statement.lines])
     return HouseholdStatement(
         counter_name=ISSUER,
         month=statement.month,
@@ -72,6 +75,8 @@ def household_statement(
         digest=statement.digest,
         generated_at=local_time(now or now_utc()),
         own_page_url=own_page_url,
+        checkpoint=checkpoint,
+        proofs=tuple(proofs[seq] for seq in sorted(proofs)),
     )
 
 

@@ -2,7 +2,8 @@
 
 A4 portrait. The entries table runs on over as many pages as it needs, with its header repeated and
 every page numbered and marked with the household and month, so a loose page can be put back. The
-review line, the QR code and the signatures close the last page.
+review line, the QR code and the signatures close the statement; the ledger's inclusion proof of
+each entry, against the latest signed checkpoint, follows on pages of its own.
 """
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from shop.money import format_fen
 from shop.pdf.fonts import cjk_font, draw_text, text_width, wrap_text
 from shop.pdf.household_card import draw_own_page_qr
 from shop.pdf.labels import draw_qr
+from shop.pdf.proofs import draw_proofs
 from shop.pdf.table import (
     BODY,
     BOTTOM,
@@ -102,6 +104,9 @@ class HouseholdStatement:
     generated_at: datetime
     #: The household's own page, when it has a live link; nothing is printed without one.
     own_page_url: str = ""
+    #: The latest signed checkpoint as published, and each entry's inclusion proof (shop.ledger.checkpoints).
+    checkpoint: dict | None = None
+    proofs: tuple[dict, ...] = ()
 
 
 def render_statement(statement: HouseholdStatement, font_path: str | None = None) -> bytes:
@@ -120,6 +125,9 @@ def render_statement(statement: HouseholdStatement, font_path: str | None = None
     if y - CLOSING_GAP - CLOSING_HEIGHT < BOTTOM:
         y = _next_page(canvas, statement, font)
     _closing(canvas, statement, font, y - CLOSING_GAP)
+    if statement.rows and statement.checkpoint:
+        next_page = partial(_next_page, canvas, statement, font)
+        draw_proofs(canvas, statement.checkpoint, statement.proofs, font, next_page(), next_page)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()

@@ -7,7 +7,7 @@ built for an old phone: no script, large type, under 50 KB, real headings and ca
 for the screen reader. The one form, "这笔钱我没收到" under a payout, is a plain POST with CSRF.
 """
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from shop.errors import DomainError
 from shop.extensions import limiter
@@ -56,11 +56,24 @@ def page(token: str):
             own=shown,
             token=token,
             raised=raised,
+            checkpoint=household_pages.latest_checkpoint(),
             lines_shown=household_pages.LINES_SHOWN,
             month_text=month_text,
             signed_text=signed_text,
         )
     )
+
+
+@bp.get("/<token>/proof/<id:seq>.json")
+@public
+@limiter.limit(GUESSES, deduct_when=_missed)
+def proof(token: str, seq: int):
+    """One of the household's entries, proved to be in the latest signed checkpoint: the checker's input."""
+    link = household_pages.link_by_token(token)
+    proved = household_pages.own_proof(link.household_id, seq) if link else None
+    if proved is None:
+        return not_found()
+    return private(jsonify(proved))
 
 
 @bp.post("/<token>/payouts/<id:payout_id>/dispute")
@@ -88,7 +101,7 @@ def not_found():
     return private(render_template("household_page/not_found.html")), 404
 
 
-def private(body: str):
+def private(body):
     """A household's own figures: not cached, not indexed, its address not sent on."""
     response = current_app.make_response(body)
     response.headers["Cache-Control"] = "private, no-store"
