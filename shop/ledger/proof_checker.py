@@ -1,6 +1,7 @@
 """Check a proof from the Bangfu Counter's household ledger, without its database or its software.
 
     python proof_checker.py proof.json checkpoints.json --key key.json
+    python proof_checker.py consistency.json kept.json --key keys.json
 
 proof.json is what `flask ledger prove SEQ` prints (or a statement or the household's page gives):
 the entry's hash (the leaf), its seq, and the audit path to a checkpoint of `tree_size` entries.
@@ -9,6 +10,12 @@ machine; key.json is GET /ledger/key or GET /ledger/keys.json. The checker finds
 of the proof's size in that list, checks its Ed25519 signature with the published key, and checks
 the audit path (RFC 9162 §2.1.3.2) leads from the leaf to its root. Exit 0: it checks out; 1: it
 does not, with the reason; 2: the files cannot be read.
+
+The second form checks that the ledger only grew: consistency.json is GET
+/ledger/consistency/<old>/<new>.json, kept.json the checkpoints you kept earlier. The checker
+requires the old checkpoint to be one you kept (same size, same root), checks both signatures, and
+checks the consistency path (RFC 9162 §2.1.4.2) shows the old tree is the start of the new one, so
+nothing behind the old checkpoint was rewritten.
 
 This one file needs only Python's standard library and `cryptography` (for the signature).
 
@@ -216,6 +223,8 @@ def check(proof, checkpoints, keys) -> Verdict:
 def _check(proof, checkpoints, keys: dict[str, bytes]) -> Verdict:
     if not isinstance(proof, dict):
         raise Unreadable("the proof must be an object")
+    if "consistency_path" in proof:
+        return _check_extension(proof, checkpoints, keys)
     seq, leaf = _count(proof.get("seq"), "seq"), _hex32(proof.get("leaf"), "leaf")
     if proof.get("checkpoint") is None:
         return Verdict(False, "not_yet", f"entry {seq} is not in a checkpoint yet")
@@ -237,6 +246,29 @@ def _check(proof, checkpoints, keys: dict[str, bytes]) -> Verdict:
     if not verify_inclusion(leaf, seq - 1, cited.seq, path, cited.root):
         return Verdict(False, "not_included", f"entry {seq} is not in checkpoint {cited.seq} as given")
     return Verdict(True, "ok", f"entry {seq} is in checkpoint {cited.seq}, signed by key {cited.key_id}")
+
+
+def _check_extension(proof: dict, kept, keys: dict[str, bytes]) -> Verdict:
+    """Whether the new checkpoint extends one the reader kept, both signed by published keys."""
+    old, new = Checkpoint.read(proof.get("old")), Checkpoint.read(proof.get("new"))
+    path = proof.get("consistency_path")
+    if not isinstance(path, list) or len(path) > 2 * MAX_PATH:
+        raise Unreadable(f"consistency_path must be a list of at most {2 * MAX_PATH} hashes")
+    path = [_hex32(node, "each hash of consistency_path") for node in path]
+    if kept is not None:
+        if not isinstance(kept, list):
+            raise Unreadable("the checkpoints must be a list")
+        same = [c for c in (Checkpoint.read(item) for item in kept) if c.seq == old.seq]
+        if not same or same[0].root != old.root:
+            return Verdict(False, "not_kept", f"checkpoint {old.seq} is not the one kept")
+    for checkpoint in (old, new):
+        if not signature_holds(checkpoint, keys):
+            return Verdict(False, "bad_signature", f"checkpoint {checkpoint.seq} is not signed by a published key")
+    if not verify_consistency(old.seq, new.seq, old.root, new.root, path):
+        return Verdict(False, "not_extended", f"checkpoint {new.seq} does not extend checkpoint {old.seq}")
+    return Verdict(
+        True, "extends", f"checkpoint {new.seq} extends checkpoint {old.seq}: nothing before it was rewritten"
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -98,6 +98,9 @@ VERDICTS = {
     "not_published": _l("The checkpoint this proof cites is not among the checkpoints given."),
     "bad_signature": _l("It does not check out: the checkpoint is not signed by a published key."),
     "not_included": _l("It does not check out: the proof does not lead from this entry to the checkpoint's root."),
+    "extends": _l("It checks out: the newer checkpoint extends the older one, and nothing before it was rewritten."),
+    "not_kept": _l("The older checkpoint in this proof is not the one you kept."),
+    "not_extended": _l("It does not check out: the newer checkpoint does not extend the older one."),
 }
 
 

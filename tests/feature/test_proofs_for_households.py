@@ -16,7 +16,7 @@ import pytest
 
 from tests.factories import receive
 
-from .test_checkpoints import KEY, run, sell
+from .test_checkpoints import KEY, rewrite, run, sell
 from .test_review_pages import month_url
 from .test_statements import pdf_text
 
@@ -130,3 +130,48 @@ def test_a_proof_printed_on_the_statement_checks_out_with_the_standalone_checker
         assert done.returncode == 0, (proof, done.stdout + done.stderr)
     forged = proofs[0] | {"audit_path": list(reversed(proofs[0]["audit_path"])) + ["00" * 32]}
     assert checker(tmp_path, client, forged).returncode == 1
+
+
+def extension(tmp_path, client, old: int, new: int, kept: bytes) -> subprocess.CompletedProcess:
+    """The standalone checker on a consistency proof, against the checkpoints the reader kept."""
+    (tmp_path / "kept.json").write_bytes(kept)
+    (tmp_path / "consistency.json").write_bytes(client.get(f"/ledger/consistency/{old}/{new}.json").data)
+    (tmp_path / "keys.json").write_bytes(client.get("/ledger/keys.json").data)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    args = [sys.executable, str(ROOT / "shop" / "ledger" / "proof_checker.py"), "consistency.json", "kept.json"]
+    return subprocess.run(
+        [*args, "--key", "keys.json"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60
+    )
+
+
+def test_whoever_kept_an_old_checkpoint_sees_the_new_one_extends_it(app, signed, goods, client, tmp_path):
+    kept = client.get("/ledger/checkpoints.json").data
+    old = json.loads(kept)[-1]["seq"]
+    sell(signed, goods, "proof-sale-more")
+    assert run(app, "checkpoint").exit_code == 0
+    newest = client.get("/ledger/checkpoints.json").get_json()[-1]["seq"]
+    done = extension(tmp_path, client, old, newest, kept)
+    assert done.returncode == 0 and "extends" in done.stdout, done.stdout + done.stderr
+    # The page answers the same, in words.
+    page = client.get("/ledger/check", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    body = {"proof": client.get(f"/ledger/consistency/{old}/{newest}.json").get_data(as_text=True), "checkpoints": ""}
+    if token:
+        body["csrf_token"] = token.group(1)
+    answered = client.post("/ledger/check", data=body, headers={"Accept-Language": "en"})
+    assert answered.status_code == 200 and "extends the older one" in answered.get_data(as_text=True)
+    # A kept copy that differs from what is served is named.
+    forged = json.loads(kept)
+    forged[-1]["root"] = "ab" * 32
+    assert extension(tmp_path, client, old, newest, json.dumps(forged).encode()).returncode == 1
+
+
+def test_a_rewrite_behind_a_kept_checkpoint_shows_in_the_next_consistency_proof(app, signed, goods, client, tmp_path):
+    kept = client.get("/ledger/checkpoints.json").data
+    old = json.loads(kept)[-1]["seq"]
+    rewrite(app)
+    sell(signed, goods, "proof-sale-after-rewrite")
+    assert run(app, "checkpoint").exit_code == 0
+    newest = client.get("/ledger/checkpoints.json").get_json()[-1]["seq"]
+    done = extension(tmp_path, client, old, newest, kept)
+    assert done.returncode == 1 and "does not extend" in done.stdout, done.stdout + done.stderr
