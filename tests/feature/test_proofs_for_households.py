@@ -14,9 +14,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from shop.money import format_fen
 from tests.factories import receive
 
 from .test_checkpoints import KEY, rewrite, run, sell
+from .test_household_own_page import pay
 from .test_review_pages import month_url
 from .test_statements import pdf_text
 
@@ -175,3 +177,15 @@ def test_a_rewrite_behind_a_kept_checkpoint_shows_in_the_next_consistency_proof(
     newest = client.get("/ledger/checkpoints.json").get_json()[-1]["seq"]
     done = extension(tmp_path, client, old, newest, kept)
     assert done.returncode == 1 and "does not extend" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_household_sees_the_same_figures_as_its_officer(app, signed, goods, as_role, client):
+    pay(app, goods["wang"], 2000)
+    page = own_page(as_role, goods["wang"])
+    html = client.get(page).get_data(as_text=True)
+    ledger = as_role("officer").get(f"/api/households/{goods['wang']}/ledger").get_json()
+    shown = re.search(r'data-figure="balance">([^<]+)<', html).group(1)
+    assert shown == format_fen(ledger["balance_fen"]) and ledger["balance_fen"] > 0
+    assert {int(s) for s in re.findall(r"/proof/(\d+)\.json", html)} == {e["seq"] for e in ledger["entries"]}
+    for figure in ("credited_fen", "paid_out_fen"):
+        assert f"<dd>{format_fen(ledger[figure])}</dd>" in html, figure
