@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import current_app
 
-from shop.errors import DomainError
+from shop.errors import Conflict
 from shop.extensions import db
 from shop.ledger import guard
 from shop.transaction import configure_engine
@@ -36,7 +36,7 @@ READ_ONLY = ("alembic_version",)
 READ_WRITE = "SELECT, INSERT, UPDATE, DELETE"
 
 
-class RolesRefused(DomainError):
+class RolesRefused(Conflict):
     """The grant cannot be made as asked (no such role, a role that owns the tables, not run as the owner)."""
 
 

@@ -24,11 +24,13 @@ import sqlalchemy as sa
 
 from shop.clock import business_today
 from shop.extensions import db
+from shop.ledger import checkpoints
 from shop.models import (
     Adjustment,
     Counter,
     Household,
     HouseholdLink,
+    LedgerEntry,
     Lot,
     MonthReview,
     Payout,
@@ -77,6 +79,7 @@ NOT_PAGES = {
     "transparency.key": "JSON: the public key",
     "transparency.keys_json": "JSON: every public key",
     "transparency.proof": "JSON: an inclusion proof",
+    "household_page.proof": "JSON: an entry's inclusion proof, from the household's page",
     "admin_households.link_qr": "the QR code of the household's page (SVG)",
     "admin_households.link_card": "PDF",
 }
@@ -183,12 +186,19 @@ def build_world(app) -> dict[str, dict[str, object]]:
         digest = month_statement(db.session.get(Household, wang), parse_month(this_month())).digest
         link = db.session.scalars(sa.select(HouseholdLink)).one()
         disputes.raise_dispute(link, values["payout_id"], "没收到")
+        own_seq = db.session.scalar(sa.select(sa.func.min(LedgerEntry.seq)).where(LedgerEntry.household_id == wang))
+        # A signed checkpoint, so that the published checkpoint, key and proofs have something to show.
+        app.config["LEDGER_SIGNING_KEYS"] = ["44" * 32]
+        signed = checkpoints.take_checkpoint().seq
         named = {
             "catalog.trace": {"token": db.session.get(Lot, lot).trace_token},
             "catalog.product_picture": {"name": db.session.get(Product, shrimp).image},
             "checkout.pay": {"token": by_stripe["token"]},
             "verify.statement": {"digest": digest},
             "household_page.page": {"token": own_token},
+            "household_page.proof": {"token": own_token, "seq": own_seq},
+            "transparency.proof": {"seq": own_seq},
+            "transparency.consistency": {"old": signed, "new": signed},
         }
         db.session.remove()
     return {"*": values, **named}

@@ -25,6 +25,7 @@ from shop.models import (
     Counter,
     Household,
     HouseholdLink,
+    LedgerEntry,
     Lot,
     MonthReview,
     Payout,
@@ -184,6 +185,9 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
         dispute_id = disputes.raise_dispute(link, values["payout_id"], "")[0].id
         values["dispute_id"] = dispute_id
         own_page = {"token": own_token}
+        own_seq = db.session.scalar(
+            sa.select(sa.func.min(LedgerEntry.seq)).where(LedgerEntry.household_id == link.household_id)
+        )
         # Issuing and revoking links work on DB001, so that DB002's page stays open for the routes after them.
         links = {"household_id": goods["wang"]}
         trace = {"token": db.session.get(Lot, lot).trace_token}
@@ -201,6 +205,7 @@ def objects(app, goods, as_role) -> dict[str, dict[str, object]]:
         "transparency.consistency": {"old": ledger_checkpoint, "new": ledger_checkpoint},
         "household_page.page": own_page,
         "household_page.dispute": own_page,
+        "household_page.proof": own_page | {"seq": own_seq},
         "admin_households.issue_link": links,
         "admin_households.revoke_link": links,
         "admin_households.link_qr": links,

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from shop.extensions import db
 from shop.ledger import checkpoints, entries, guard
 from shop.ledger.chain import entry_hash
-from shop.models import Draw, LedgerEntry
+from shop.models import Draw, LedgerEntry, Lot
+from shop.money import share_of
 from tests.factories import receive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,6 +77,40 @@ def rewrite(app):
     return target["seq"]
 
 
+def rewrite_terms(app) -> int:
+    """The whole insider's rewrite: the lot's share raised, every draw and credit of it made to agree, hashes redone.
+
+    Every row then agrees with every other (draws with their lot, lines with their draws), so only a
+    checkpoint taken before the rewrite can show it.
+    """
+    with app.app_context(), db.engine.begin() as conn:
+        guard.remove(conn)
+        lots, draws, table = Lot.__table__, Draw.__table__, LedgerEntry.__table__
+        lot_id = conn.execute(sa.select(draws.c.lot_id).order_by(draws.c.id).limit(1)).scalar_one()
+        conn.execute(lots.update().where(lots.c.id == lot_id).values(share_bp=7000))
+        credits = {}
+        for draw in conn.execute(sa.select(draws).where(draws.c.lot_id == lot_id)).mappings().all():
+            credits[draw["id"]] = share_of(draw["amount_fen"], 7000)
+            conn.execute(
+                draws.update().where(draws.c.id == draw["id"]).values(share_bp=7000, credit_fen=credits[draw["id"]])
+            )
+        rows = [dict(r) for r in conn.execute(sa.select(table).order_by(table.c.seq)).mappings()]
+        first = min(r["seq"] for r in rows if r["draw_id"] in credits)
+        prev = rows[first - 2]["hash"] if first > 1 else rows[0]["prev_hash"]
+        for row in rows[first - 1 :]:
+            if row["draw_id"] in credits:
+                row["amount_fen"] = credits[row["draw_id"]]
+            row["prev_hash"], row["hash"] = prev, entry_hash(prev, row)
+            conn.execute(
+                table.update()
+                .where(table.c.seq == row["seq"])
+                .values(amount_fen=row["amount_fen"], prev_hash=row["prev_hash"], hash=row["hash"])
+            )
+            prev = row["hash"]
+        guard.install(conn)
+    return first
+
+
 def test_a_checkpoint_signs_the_ledgers_state_and_only_when_something_is_new(app, chain, client):
     made = run(app, "checkpoint")
     assert made.exit_code == 0 and "Checkpoint 5" in made.output
@@ -106,7 +141,9 @@ def test_the_insiders_rewrite_is_caught_by_the_checkpoint_taken_before_it(app, c
     kept = tmp_path / "checkpoints.json"
     kept.write_bytes(client.get("/ledger/checkpoints.json").data)
 
-    seq = rewrite(app)
+    # The issue's probe (one credit and its draw raised by ¥10) no longer needs a checkpoint: the draw
+    # no longer earns its lot's share. The whole rewrite makes every row agree.
+    seq = rewrite_terms(app)
     assert seq <= 5
     with app.app_context():
         count, fault = entries.verify()
