@@ -14,6 +14,7 @@ reads the order by its number and compares the phone in Python.
 """
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def stored_instance_key(instance_path: str) -> str | None:
 
 def instance_key(instance_path: str) -> str:
     """The personal-data key generated once into instance/ (when PERSONAL_DATA_KEYS is not set)."""
-    path = instance_key_path(instance_path)
+    return key_written_once(instance_key_path(instance_path), lambda: Fernet.generate_key().decode())
+
+
+def key_written_once(path: Path, make: Callable[[], str]) -> str:
+    """The key kept at path, made and written there (owner-only) by whoever comes first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         # O_EXCL: when several workers start at once, exactly one writes the key.
@@ -47,7 +52,7 @@ def instance_key(instance_path: str) -> str:
     except FileExistsError:
         return path.read_text().strip()
     with os.fdopen(fd, "w") as f:
-        f.write(Fernet.generate_key().decode())
+        f.write(make())
     return path.read_text().strip()
 
 

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import current_app
 
 from shop.ledger import proof_checker
+from shop.sealing import key_written_once
 
 
 def instance_key_path(instance_path: str) -> Path:
@@ -23,16 +24,7 @@ def instance_key_path(instance_path: str) -> Path:
 
 def _instance_key(instance_path: str) -> str:
     """The signing key generated once into instance/."""
-    path = instance_key_path(instance_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: when two commands start at once, exactly one writes the key.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(os.urandom(32).hex())
-    return path.read_text().strip()
+    return key_written_once(instance_key_path(instance_path), lambda: os.urandom(32).hex())
 
 
 def private_key(text: str) -> Ed25519PrivateKey:
