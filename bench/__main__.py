@@ -39,6 +39,7 @@ from . import (
     checkpoints,
     contention,
     dashboard,
+    goals,
     ledger,
     roster,
     sales,
@@ -234,14 +235,18 @@ def main() -> int:
         print("\nfor docs/scaling.md: " + ", ".join(f"{name} {value:.2f}" for name, value in limits.items()))
     print("\nphases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items()))
     url = os.environ.get("DATABASE_URL") or ("postgresql" if os.environ.get("PGHOST") else "sqlite")
+    backend = sa.make_url(url).get_backend_name() if "://" in url else url
+    verdicts = goals.verdicts(rows, backend)
+    goals.print_verdicts(verdicts)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "database": sa.make_url(url).get_backend_name() if "://" in url else url,
+        "database": backend,
         "figures": rows,
         "phases_s": phases,
         "ledger_scale": generated,
         "limits": limits,
+        "goals": verdicts,
     }
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}")
