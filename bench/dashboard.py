@@ -309,6 +309,7 @@ def measure(app, url: str, year: int, runs: int) -> list[dict]:
             "project": mine["pages"][name]["ms"],
             "baseline": bare["pages"][name]["ms"],
             "better": "lower",
+            "goal": "review_overview_ms" if name == "overview" else None,
         }
         for name, (_user, _path, title) in PAGES.items()
     ]
@@ -318,6 +319,7 @@ def measure(app, url: str, year: int, runs: int) -> list[dict]:
             "project": mine["peak_mib"],
             "baseline": bare["peak_mib"],
             "better": "lower",
+            "goal": "worker_memory",
             "ready_mib": {"project": mine["ready_mib"], "baseline": bare["ready_mib"]},
         }
     )

@@ -102,6 +102,7 @@ def measure(app, database_url: str, workers: int, clients: int, seconds: float) 
             "project": project["per_s"],
             "baseline": bare["per_s"],
             "better": "higher",
+            "goal": "sale_ratio",
             "failures": project["failures"] + bare["failures"],
         },
         *(

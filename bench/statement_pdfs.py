@@ -139,6 +139,7 @@ def measure(app, url: str, ledger: "Ledger") -> list[dict]:
             "project": mine["peak_mib"],
             "baseline": bare["peak_mib"],
             "better": "lower",
+            "goal": "worker_memory",
             "ready_mib": {"project": mine["ready_mib"], "baseline": bare["ready_mib"]},
         },
     ]

@@ -123,12 +123,14 @@ def measure(app, url: str, ledger: "Ledger") -> list[dict]:
             "project": mine["seconds"],
             "baseline": bare["seconds"],
             "better": "lower",
+            "goal": "year_report_ratio",
         },
         {
             "figure": "Yearly household report, worker peak RSS (MiB)",
             "project": mine["peak_mib"],
             "baseline": bare["peak_mib"],
             "better": "lower",
+            "goal": "worker_memory",
             "ready_mib": {"project": mine["ready_mib"], "baseline": bare["ready_mib"]},
         },
     ]
