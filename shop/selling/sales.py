@@ -280,17 +280,27 @@ def _sell(key, digest, method, lines, clerk_id: int, moment: Moment, tendered_fe
             "sold_on": moment.day,
             "sold_at": moment.at,
         }
-        # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
-        sale_id = session.execute(Sale.__table__.insert().returning(Sale.__table__.c.id), sale).scalar_one()
+        refusal = _total_refusal(total, tendered_fen)
+        if refusal is None:
+            # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
+            sale_id = session.execute(Sale.__table__.insert().returning(Sale.__table__.c.id), sale).scalar_one()
         lots = stock.lock_lots_to_sell(session, {line.product_id for line in to_sell}, counter_id, moment.day)
         held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc())
         planned = _plan_draws(lots, held, to_sell)
-        if total > MAX_FEN:
-            raise Invalid(_("The total is too large for one sale."), "lines")
-        if tendered_fen is not None and tendered_fen < total:
-            raise NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
+        if refusal is not None:
+            # Said after the stock, as before the total was known up front: too little stock is said first.
+            raise refusal
         recorded = _write_lines(session, sale_id, lots, to_sell, planned, clerk_id, moment.day)
     return SaleRecord(sale_id, counter_id, method, total, tendered_fen, moment.day, moment.at, recorded)
+
+
+def _total_refusal(total: int, tendered_fen: int | None) -> Invalid | None:
+    """Why a sale of this total cannot be recorded, if it cannot."""
+    if total > MAX_FEN:
+        return Invalid(_("The total is too large for one sale."), "lines")
+    if tendered_fen is not None and tendered_fen < total:
+        return NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
+    return None
 
 
 def _plan_draws(lots, held: dict[int, int], to_sell: Sequence["LineToSell"]) -> list[tuple[int, list]]:
