@@ -130,13 +130,21 @@ def credit_sale(session, credits: Sequence[DrawCredit], on: date, by_id: int | N
     )
 
 
+#: The chain's head: read once per transaction that appends, with the chain locked.
+_HEAD = (
+    sa.select(LedgerEntry.__table__.c.seq, LedgerEntry.__table__.c.hash)
+    .order_by(LedgerEntry.__table__.c.seq.desc())
+    .limit(1)
+)
+
+
 def _write(session, rows: list[dict]) -> None:
     """Chain the rows (fields without seq and hashes) onto the head, read once, and insert them in one statement."""
     if not rows:
         return
     lock_chain(session)  # re-entrant within a transaction
-    table = LedgerEntry.__table__
-    head = session.execute(sa.select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)).first()
+    table, connection = LedgerEntry.__table__, session.connection()
+    head = connection.execute(_HEAD).first()
     seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
     for fields in rows:
         seq += 1
@@ -145,7 +153,7 @@ def _write(session, rows: list[dict]) -> None:
         fields["prev_hash"], fields["hash"] = prev_hash, digest
         prev_hash = digest
     # A Core insert of every row at once: entries are never read back or changed in the session.
-    session.execute(table.insert(), rows)
+    connection.execute(table.insert(), rows)
 
 
 def credit_draws(session, draws: list[Draw], on: date, by: User | None) -> None:

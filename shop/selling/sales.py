@@ -265,33 +265,42 @@ def _sell(key, digest, method, lines, clerk_id: int, moment: Moment, tendered_fe
     head and the credits. The session tracks no object, so committing flushes nothing.
     """
     with atomic() as session:
-        products = shelf_products(session, lines)
+        connection = session.connection()
+        products = shelf_products(connection, lines)
         prices = pricing.prices_at(session, products, moment.at) if moment.priced else {}
         to_sell = [line_to_sell(products[r.product_id], r.quantity, prices.get(r.product_id)) for r in lines]
-        total = sum(price_for(line.quantity, line.price_fen, line.price_per) for line in to_sell)
-        sale = {
-            "idempotency_key": key,
-            "request_digest": digest,
-            "counter_id": counter_id,
-            "clerk_id": clerk_id,
-            "payment_method": method,
-            "total_fen": total,
-            "tendered_fen": tendered_fen,
-            "sold_on": moment.day,
-            "sold_at": moment.at,
-        }
-        refusal = _total_refusal(total, tendered_fen)
-        if refusal is None:
+        # A line's amount is its quantity at its price, however it is split over lots: known before the stock is.
+        amounts = [price_for(line.quantity, line.price_fen, line.price_per) for line in to_sell]
+        total = sum(amounts)
+        if (refusal := _total_refusal(total, tendered_fen)) is None:
+            sale = {
+                "idempotency_key": key,
+                "request_digest": digest,
+                "counter_id": counter_id,
+                "clerk_id": clerk_id,
+                "payment_method": method,
+                "total_fen": total,
+                "tendered_fen": tendered_fen,
+                "sold_on": moment.day,
+                "sold_at": moment.at,
+            }
             # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
-            sale_id = session.execute(Sale.__table__.insert().returning(Sale.__table__.c.id), sale).scalar_one()
+            sale_id = connection.execute(_INSERT_SALE, sale).scalar_one()
+            # The lines too, before the lock: the fewer statements under it, the sooner the next sale has the stock.
+            line_rows = [{"sale_id": sale_id, **r.columns(a)} for r, a in zip(to_sell, amounts, strict=True)]
+            line_ids = _insert_all(connection, SaleLine.__table__, line_rows)
         lots = stock.lock_lots_to_sell(session, {line.product_id for line in to_sell}, counter_id, moment.day)
         held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc())
         planned = _plan_draws(lots, held, to_sell)
         if refusal is not None:
             # Said after the stock, as before the total was known up front: too little stock is said first.
             raise refusal
-        recorded = _write_lines(session, sale_id, lots, to_sell, planned, clerk_id, moment.day)
+        recorded = _write_draws(session, lots, line_ids, line_rows, planned, clerk_id, moment.day)
     return SaleRecord(sale_id, counter_id, method, total, tendered_fen, moment.day, moment.at, recorded)
+
+
+#: The sale's INSERT, built once.
+_INSERT_SALE = Sale.__table__.insert().returning(Sale.__table__.c.id)
 
 
 def _total_refusal(total: int, tendered_fen: int | None) -> Invalid | None:
@@ -316,20 +325,17 @@ def _plan_draws(lots, held: dict[int, int], to_sell: Sequence["LineToSell"]) -> 
     return planned
 
 
-def _insert_all(session, table: sa.Table, rows: list[dict]) -> list[int]:
+def _insert_all(connection, table: sa.Table, rows: list[dict]) -> list[int]:
     """Insert the rows in one statement and return their new ids, in the rows' order."""
-    if session.get_bind().dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite":
         # SQLAlchemy cannot pair RETURNING rows with parameters on SQLite, so it would send one INSERT per row.
         # Under the write lock, one INSERT numbers its rows max(id)+1, +2, … in the order of its VALUES.
-        return sorted(session.scalars(table.insert().returning(table.c.id), rows))
-    return list(session.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows))
+        return sorted(connection.scalars(table.insert().returning(table.c.id), rows))
+    return list(connection.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows))
 
 
-def _write_lines(session, sale_id: int, lots, to_sell, planned, clerk_id: int, day: date) -> tuple[LineRecord, ...]:
-    """Insert the lines and their draws (each in one statement), take the stock, credit the households."""
-    line_table, draw_table = SaleLine.__table__, Draw.__table__
-    line_rows = [{"sale_id": sale_id, **r.columns(amount)} for r, (amount, _d) in zip(to_sell, planned, strict=True)]
-    line_ids = _insert_all(session, line_table, line_rows)
+def _write_draws(session, lots, line_ids, line_rows, planned, clerk_id: int, day: date) -> tuple[LineRecord, ...]:
+    """Insert the draws (in one statement), take the stock, credit the households; the lines as recorded."""
     by_id = {lot.id: lot for lot in lots}
     draw_rows = [
         {
@@ -345,7 +351,7 @@ def _write_lines(session, sale_id: int, lots, to_sell, planned, clerk_id: int, d
         for line_id, (_amount, priced) in zip(line_ids, planned, strict=True)
         for d in priced
     ]
-    draw_ids = _insert_all(session, draw_table, draw_rows)
+    draw_ids = _insert_all(session.connection(), Draw.__table__, draw_rows)
     stock.take_for_sale_draws(
         session, [stock.Take(r["lot_id"], r["quantity"], i) for r, i in zip(draw_rows, draw_ids, strict=True)], clerk_id
     )
@@ -468,12 +474,16 @@ def products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
     return found
 
 
-def shelf_products(session, lines: Sequence[LineRequest]) -> dict[int, sa.Row]:
+#: What a counter sale reads of its products, built once.
+_SHELF_PRODUCTS = sa.select(
+    *(Product.__table__.c[name] for name in ("id", "name_zh", "unit", "price_fen", "price_per"))
+).where(Product.__table__.c.id.in_(sa.bindparam("ids", expanding=True)), Product.__table__.c.active)
+
+
+def shelf_products(connection, lines: Sequence[LineRequest]) -> dict[int, sa.Row]:
     """What a counter sale needs of each product (id, name, unit, shelf price), as plain rows; unknown ones refused."""
-    ids = {line.product_id for line in lines}
-    table = Product.__table__
-    columns = (table.c.id, table.c.name_zh, table.c.unit, table.c.price_fen, table.c.price_per)
-    found = {row.id: row for row in session.execute(sa.select(*columns).where(table.c.id.in_(ids), table.c.active))}
+    ids = list({line.product_id for line in lines})
+    found = {row.id: row for row in connection.execute(_SHELF_PRODUCTS, {"ids": ids})}
     for index, line in enumerate(lines):
         if line.product_id not in found:
             message = _("No product on sale has id %(id)s.", id=line.product_id)
