@@ -82,3 +82,48 @@ def flat_out(clients: list[Client], seconds: float, send) -> dict:
         "requests": len(latencies),
         "failures": sum(failures),
     }
+
+
+def fixed_rate(clients: list[Client], rate: float, seconds: float, send) -> dict:
+    """Open loop: `rate` requests a second for `seconds`, each due at a fixed time; percentiles from the due time.
+
+    A request waits for a free client when all are busy, and that wait counts in its latency: a server
+    that falls behind shows it, instead of the load slowing down to match it. `send` is as for flat_out.
+    """
+    total = int(rate * seconds)
+    slots, lock = iter(range(total)), threading.Lock()
+    latencies, failures = [], []
+    start = time.perf_counter() + 0.2
+
+    def run(client):
+        mine, bad = [], 0
+        while True:
+            with lock:
+                slot = next(slots, None)
+            if slot is None:
+                break
+            due = start + slot / rate
+            if (delay := due - time.perf_counter()) > 0:
+                time.sleep(delay)
+            _status, _elapsed, ok = send(client)
+            mine.append(time.perf_counter() - due)
+            bad += not ok
+        with lock:
+            latencies.extend(mine)
+            failures.append(bad)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    cuts = statistics.quantiles(latencies, n=100)
+    return {
+        "per_s": len(latencies) / wall,
+        "p50_ms": cuts[49] * 1000,
+        "p95_ms": cuts[94] * 1000,
+        "p99_ms": cuts[98] * 1000,
+        "requests": len(latencies),
+        "failures": sum(failures),
+    }

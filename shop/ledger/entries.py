@@ -71,33 +71,89 @@ def balance_of(session, household_id: int) -> int:
 
 def append(session, entries: list[NewEntry], by: User | None) -> None:
     """Add entries to the end of the chain, within the caller's transaction."""
-    if not entries:
+    by_id = by.id if by else None
+    _write(
+        session,
+        [
+            {
+                "household_id": new.household.id,
+                "kind": new.kind,
+                "amount_fen": new.amount_fen,
+                "entry_date": new.entry_date,
+                "draw_id": new.draw_id,
+                "lot_id": new.lot_id,
+                "draw_reversal_id": new.draw_reversal_id,
+                "payout_id": new.payout_id,
+                "adjustment_id": new.adjustment_id,
+                "category": new.household.category,
+                "monitoring_status": new.household.monitoring_status,
+                "created_by_id": by_id,
+            }
+            for new in entries
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class DrawCredit:
+    """A sale's draw to credit: its id, the amount, and the household's id, category and monitoring status."""
+
+    draw_id: int
+    credit_fen: int
+    household_id: int
+    category: str
+    monitoring_status: str | None
+
+
+def credit_sale(session, credits: Sequence[DrawCredit], on: date, by_id: int | None) -> None:
+    """Credit the households their shares of a counter sale's draws, from values the sale already read."""
+    _write(
+        session,
+        [
+            {
+                "household_id": c.household_id,
+                "kind": EntryKind.CREDIT,
+                "amount_fen": c.credit_fen,
+                "entry_date": on,
+                "draw_id": c.draw_id,
+                "lot_id": None,
+                "draw_reversal_id": None,
+                "payout_id": None,
+                "adjustment_id": None,
+                "category": c.category,
+                "monitoring_status": c.monitoring_status,
+                "created_by_id": by_id,
+            }
+            for c in credits
+            if c.credit_fen > 0
+        ],
+    )
+
+
+#: The chain's head: read once per transaction that appends, with the chain locked.
+_HEAD = (
+    sa.select(LedgerEntry.__table__.c.seq, LedgerEntry.__table__.c.hash)
+    .order_by(LedgerEntry.__table__.c.seq.desc())
+    .limit(1)
+)
+
+
+def _write(session, rows: list[dict]) -> None:
+    """Chain the rows (fields without seq and hashes) onto the head, read once, and insert them in one statement."""
+    if not rows:
         return
     lock_chain(session)  # re-entrant within a transaction
-    head = session.execute(
-        sa.select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
+    table, connection = LedgerEntry.__table__, session.connection()
+    head = connection.execute(_HEAD).first()
     seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS)
-    for new in entries:
+    for fields in rows:
         seq += 1
-        fields = {
-            "seq": seq,
-            "household_id": new.household.id,
-            "kind": new.kind,
-            "amount_fen": new.amount_fen,
-            "entry_date": new.entry_date,
-            "draw_id": new.draw_id,
-            "lot_id": new.lot_id,
-            "draw_reversal_id": new.draw_reversal_id,
-            "payout_id": new.payout_id,
-            "adjustment_id": new.adjustment_id,
-            "category": new.household.category,
-            "monitoring_status": new.household.monitoring_status,
-            "created_by_id": by.id if by else None,
-        }
+        fields["seq"] = seq
         digest = entry_hash(prev_hash, fields)
-        session.add(LedgerEntry(**fields, prev_hash=prev_hash, hash=digest))
+        fields["prev_hash"], fields["hash"] = prev_hash, digest
         prev_hash = digest
+    # A Core insert of every row at once: entries are never read back or changed in the session.
+    connection.execute(table.insert(), rows)
 
 
 def credit_draws(session, draws: list[Draw], on: date, by: User | None) -> None:

@@ -38,7 +38,7 @@ from shop.models import (
     SaleLine,
     User,
 )
-from shop.money import MAX_FEN, format_fen
+from shop.money import MAX_FEN, format_fen, price_for
 from shop.stock import lots as stock
 from shop.stock.allocation import (
     DrawState,
@@ -128,6 +128,71 @@ def _replay(sale: Sale, digest: str, counter_id: int | None = None) -> Sale:
     return sale
 
 
+@dataclass(frozen=True)
+class DrawRecord:
+    """What one draw of a recorded sale took from a lot and credited to its household."""
+
+    lot_id: int
+    household_id: int
+    quantity: int
+    amount_fen: int
+    credit_fen: int
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    """A recorded sale line and its draws."""
+
+    id: int
+    product_id: int
+    quantity: int
+    amount_fen: int
+    draws: tuple[DrawRecord, ...]
+
+
+@dataclass(frozen=True)
+class SaleRecord:
+    """A recorded counter sale as its till is answered: made from the rows just written, or read for a replay."""
+
+    id: int
+    counter_id: int
+    payment_method: PaymentMethod
+    total_fen: int
+    tendered_fen: int | None
+    sold_on: date
+    sold_at: datetime
+    lines: tuple[LineRecord, ...]
+
+    @property
+    def number(self) -> str:
+        """The sale number printed on receipts (as Sale.number)."""
+        return Sale.number.fget(self)
+
+    @classmethod
+    def of(cls, sale: Sale) -> "SaleRecord":
+        """The record of a stored sale, its lines and draws loaded."""
+        lines = tuple(
+            LineRecord(
+                line.id,
+                line.product_id,
+                line.quantity,
+                line.amount_fen,
+                tuple(DrawRecord(d.lot_id, d.household_id, d.quantity, d.amount_fen, d.credit_fen) for d in line.draws),
+            )
+            for line in sale.lines
+        )
+        return cls(
+            sale.id,
+            sale.counter_id,
+            sale.payment_method,
+            sale.total_fen,
+            sale.tendered_fen,
+            sale.sold_on,
+            sale.sold_at,
+            lines,
+        )
+
+
 def record_sale(
     *,
     idempotency_key: str,
@@ -138,34 +203,36 @@ def record_sale(
     tendered_fen: int | None = None,
     counter_id: int | None = None,
     sold_at: datetime | None = None,
-) -> tuple[Sale, bool]:
+) -> tuple[SaleRecord, bool]:
     """Sell the lines at the clerk's counter (or the manager's chosen one); return the sale and whether it is new.
 
     With `sold_at` (when the till rang it up) the sale is priced at the prices in force then and
-    dated by its business day; without it, it is priced now and dated `today`.
+    dated by its business day; without it, it is priced now and dated `today`. A replay answers
+    the sale recorded, as the clerk may see it (sale_for).
     """
     sold_at = as_utc(sold_at) if sold_at is not None else None
     digest = request_digest(payment_method, lines, tendered_fen, sold_at)
-    if clerk.role is Role.CLERK:
-        working_counter(clerk, counter_id)  # a clerk naming another counter is refused, even on a replay
+    # A clerk naming another counter is refused, even on a replay.
+    counter = working_counter(clerk, counter_id) if clerk.role is Role.CLERK else None
     if (existing := sale_by_key(idempotency_key)) is not None:
         # A true replay is answered whatever its age: the sale is recorded, only its answer was lost.
-        return _replay(existing, digest, counter_id), False
+        return SaleRecord.of(sale_for(_replay(existing, digest, counter_id).id, clerk)), False
     _check_basket(lines, payment_method, tendered_fen)
     if sold_at is not None:
         check_sold_at(sold_at, now_utc(), timedelta(hours=current_app.config["SOLD_AT_MAX_AGE_HOURS"]))
     moment = Moment(sold_at or now_utc(), business_day(sold_at) if sold_at else today, priced=sold_at is not None)
     try:
-        counter = working_counter(clerk, counter_id)
+        counter = counter or working_counter(clerk, counter_id)
+        # Read before the transaction: atomic() ends the read that loaded the clerk, which would reload it.
         sale = _sell(
-            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk, moment, tendered_fen, counter.id
+            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk.id, moment, tendered_fen, counter.id
         )
     except IntegrityError:
         # The same key won a race on another connection: that sale is the answer.
         db.session.rollback()
         if (existing := sale_by_key(idempotency_key)) is None:
             raise
-        return _replay(existing, digest, counter_id), False
+        return SaleRecord.of(sale_for(_replay(existing, digest, counter_id).id, clerk)), False
     return sale, True
 
 
@@ -190,27 +257,129 @@ class Moment:
     priced: bool
 
 
-def _sell(key, digest, method, lines, clerk, moment: Moment, tendered_fen, counter_id) -> Sale:
+def _sell(key, digest, method, lines, clerk_id: int, moment: Moment, tendered_fen, counter_id) -> SaleRecord:
+    """Write a counter sale with Core statements, a few multi-row, and answer from what was written.
+
+    About a dozen statements whatever the basket's size: the products, the sale, the locked lots,
+    what orders hold, one UPDATE of the lots, the lines, the draws, the movements, the chain's
+    head and the credits. The session tracks no object, so committing flushes nothing.
+    """
     with atomic() as session:
-        sale = Sale(
-            idempotency_key=key,
-            request_digest=digest,
-            counter_id=counter_id,
-            clerk_id=clerk.id,
-            payment_method=method,
-            total_fen=0,
-            tendered_fen=tendered_fen,
-            sold_on=moment.day,
-            sold_at=moment.at,
-        )
-        session.add(sale)
-        # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
-        session.flush()
-        products = products_for(session, lines)
+        connection = session.connection()
+        products = shelf_products(connection, lines)
         prices = pricing.prices_at(session, products, moment.at) if moment.priced else {}
         to_sell = [line_to_sell(products[r.product_id], r.quantity, prices.get(r.product_id)) for r in lines]
-        draw_lines(session, sale, to_sell, moment.day, clerk)
-    return sale
+        # A line's amount is its quantity at its price, however it is split over lots: known before the stock is.
+        amounts = [price_for(line.quantity, line.price_fen, line.price_per) for line in to_sell]
+        total = sum(amounts)
+        if (refusal := _total_refusal(total, tendered_fen)) is None:
+            sale = {
+                "idempotency_key": key,
+                "request_digest": digest,
+                "counter_id": counter_id,
+                "clerk_id": clerk_id,
+                "payment_method": method,
+                "total_fen": total,
+                "tendered_fen": tendered_fen,
+                "sold_on": moment.day,
+                "sold_at": moment.at,
+            }
+            # Claim the key first: a concurrent duplicate stops here, before it locks any stock.
+            sale_id = connection.execute(_INSERT_SALE, sale).scalar_one()
+            # The lines too, before the lock: the fewer statements under it, the sooner the next sale has the stock.
+            line_rows = [{"sale_id": sale_id, **r.columns(a)} for r, a in zip(to_sell, amounts, strict=True)]
+            line_ids = _insert_all(connection, SaleLine.__table__, line_rows)
+        lots = stock.lock_lots_to_sell(session, {line.product_id for line in to_sell}, counter_id, moment.day)
+        held = stock.held_for_orders(session, {lot.id for lot in lots}, now_utc())
+        planned = _plan_draws(lots, held, to_sell)
+        if refusal is not None:
+            # Said after the stock, as before the total was known up front: too little stock is said first.
+            raise refusal
+        recorded = _write_draws(session, lots, line_ids, line_rows, planned, clerk_id, moment.day)
+    return SaleRecord(sale_id, counter_id, method, total, tendered_fen, moment.day, moment.at, recorded)
+
+
+#: The sale's INSERT, built once.
+_INSERT_SALE = Sale.__table__.insert().returning(Sale.__table__.c.id)
+
+
+def _total_refusal(total: int, tendered_fen: int | None) -> Invalid | None:
+    """Why a sale of this total cannot be recorded, if it cannot."""
+    if total > MAX_FEN:
+        return Invalid(_("The total is too large for one sale."), "lines")
+    if tendered_fen is not None and tendered_fen < total:
+        return NotEnoughTendered(_("The cash handed over is less than the total."), "tendered_fen")
+    return None
+
+
+def _plan_draws(lots, held: dict[int, int], to_sell: Sequence["LineToSell"]) -> list[tuple[int, list]]:
+    """Each line's amount and priced draws; a later line of the same product sees what earlier ones drew."""
+    taken = dict(held)
+    planned = []
+    for index, request in enumerate(to_sell):
+        allocations = allocate_line(lots, taken, request, index)
+        amount, priced = price_draws(allocations, request.price_fen, request.price_per)
+        for d in priced:
+            taken[d.lot.lot_id] = taken.get(d.lot.lot_id, 0) + d.quantity
+        planned.append((amount, priced))
+    return planned
+
+
+def _insert_all(connection, table: sa.Table, rows: list[dict]) -> list[int]:
+    """Insert the rows in one statement and return their new ids, in the rows' order."""
+    if connection.dialect.name == "sqlite":
+        # SQLAlchemy cannot pair RETURNING rows with parameters on SQLite, so it would send one INSERT per row.
+        # Under the write lock, one INSERT numbers its rows max(id)+1, +2, … in the order of its VALUES.
+        return sorted(connection.scalars(table.insert().returning(table.c.id), rows))
+    return list(connection.scalars(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows))
+
+
+def _write_draws(session, lots, line_ids, line_rows, planned, clerk_id: int, day: date) -> tuple[LineRecord, ...]:
+    """Insert the draws (in one statement), take the stock, credit the households; the lines as recorded."""
+    by_id = {lot.id: lot for lot in lots}
+    draw_rows = [
+        {
+            "sale_line_id": line_id,
+            "lot_id": d.lot.lot_id,
+            "household_id": d.lot.household_id,
+            "mode": by_id[d.lot.lot_id].mode,
+            "share_bp": d.lot.share_bp,
+            "quantity": d.quantity,
+            "amount_fen": d.amount_fen,
+            "credit_fen": d.credit_fen,
+        }
+        for line_id, (_amount, priced) in zip(line_ids, planned, strict=True)
+        for d in priced
+    ]
+    draw_ids = _insert_all(session.connection(), Draw.__table__, draw_rows)
+    stock.take_for_sale_draws(
+        session, [stock.Take(r["lot_id"], r["quantity"], i) for r, i in zip(draw_rows, draw_ids, strict=True)], clerk_id
+    )
+    # In the sale's own transaction: a credit exists exactly when its draw does.
+    credits = []
+    for row, draw_id in zip(draw_rows, draw_ids, strict=True):
+        lot = by_id[row["lot_id"]]
+        credits.append(
+            entries.DrawCredit(draw_id, row["credit_fen"], lot.household_id, lot.category, lot.monitoring_status)
+        )
+    entries.credit_sale(session, credits, day, clerk_id)
+    draws = iter(zip(draw_rows, draw_ids, strict=True))
+    recorded = []
+    for line_id, row, (_amount, priced) in zip(line_ids, line_rows, planned, strict=True):
+        mine = [next(draws)[0] for _ in priced]
+        recorded.append(
+            LineRecord(
+                line_id,
+                row["product_id"],
+                row["quantity"],
+                row["amount_fen"],
+                tuple(
+                    DrawRecord(d["lot_id"], d["household_id"], d["quantity"], d["amount_fen"], d["credit_fen"])
+                    for d in mine
+                ),
+            )
+        )
+    return tuple(recorded)
 
 
 @dataclass(frozen=True)
@@ -298,6 +467,23 @@ def draw_lines(
 def products_for(session, lines: Sequence[LineRequest]) -> dict[int, Product]:
     ids = {line.product_id for line in lines}
     found = {p.id: p for p in session.scalars(sa.select(Product).where(Product.id.in_(ids), Product.active))}
+    for index, line in enumerate(lines):
+        if line.product_id not in found:
+            message = _("No product on sale has id %(id)s.", id=line.product_id)
+            raise UnknownProduct(message, f"lines.{index}.product_id")
+    return found
+
+
+#: What a counter sale reads of its products, built once.
+_SHELF_PRODUCTS = sa.select(
+    *(Product.__table__.c[name] for name in ("id", "name_zh", "unit", "price_fen", "price_per"))
+).where(Product.__table__.c.id.in_(sa.bindparam("ids", expanding=True)), Product.__table__.c.active)
+
+
+def shelf_products(connection, lines: Sequence[LineRequest]) -> dict[int, sa.Row]:
+    """What a counter sale needs of each product (id, name, unit, shelf price), as plain rows; unknown ones refused."""
+    ids = list({line.product_id for line in lines})
+    found = {row.id: row for row in connection.execute(_SHELF_PRODUCTS, {"ids": ids})}
     for index, line in enumerate(lines):
         if line.product_id not in found:
             message = _("No product on sale has id %(id)s.", id=line.product_id)

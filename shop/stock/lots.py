@@ -10,6 +10,7 @@ CHECK constraints on the lot table stop negative stock even if all that failed.
 These functions run inside a use case's `atomic()` block and never commit.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -262,6 +263,80 @@ def lock_sellable_lots(session, product_ids: set[int], counter_id: int, today: d
     return list(session.scalars(query))
 
 
+def lock_lots_to_sell(session, product_ids: set[int], counter_id: int, today: date) -> list[sa.Row]:
+    """Lock and read, in one statement, the lots a counter sale may draw from, with each household's ledger facts.
+
+    Plain rows, not Lot objects: a sale reads them once and writes with Core statements, so the
+    session has nothing to track. Each row has what allocation needs (lot_stock) and the household's
+    category and monitoring status, which its credit records.
+    """
+    params = {"product_ids": list(product_ids), "counter_id": counter_id, "today": today}
+    return list(session.connection().execute(_lots_to_sell(), params))
+
+
+@functools.cache
+def _lots_to_sell() -> sa.Select:
+    """lock_lots_to_sell's statement, built once: it runs with the stock locked, where every millisecond counts."""
+    lot, household = Lot.__table__, Household.__table__
+    return (
+        sa.select(
+            lot.c.id,
+            lot.c.product_id,
+            lot.c.household_id,
+            lot.c.qty_on_hand,
+            lot.c.best_before,
+            lot.c.received_at,
+            lot.c.mode,
+            lot.c.share_bp,
+            household.c.category,
+            household.c.monitoring_status,
+        )
+        .join_from(lot, household, lot.c.household_id == household.c.id)
+        .where(
+            lot.c.product_id.in_(sa.bindparam("product_ids", expanding=True)),
+            lot.c.counter_id == sa.bindparam("counter_id"),
+            lot.c.qty_on_hand > 0,
+            lot.c.best_before >= sa.bindparam("today", type_=sa.Date),
+        )
+        .order_by(lot.c.id)
+        .with_for_update(of=lot)
+    )
+
+
+@dataclass(frozen=True)
+class Take:
+    """A sale's draw to take off its locked lot: the lot, the quantity and the draw that names it."""
+
+    lot_id: int
+    quantity: int
+    draw_id: int
+
+
+def take_for_sale_draws(session, takes: list[Take], by_id: int | None) -> None:
+    """Take a counter sale's draws off their locked lots: one conditional UPDATE for all, one INSERT of movements."""
+    table = Lot.__table__
+    per_lot: dict[int, int] = {}
+    for take in takes:
+        per_lot[take.lot_id] = per_lot.get(take.lot_id, 0) + take.quantity
+    taken = sa.case(per_lot, value=table.c.id)
+    connection = session.connection()
+    result = connection.execute(
+        table.update()
+        .where(table.c.id.in_(per_lot), table.c.qty_on_hand >= taken)
+        .values(qty_on_hand=table.c.qty_on_hand - taken)
+    )
+    if result.rowcount != len(per_lot):
+        # Only reachable if the lock failed: the allocation was made on these very rows.
+        short = next(lot for lot in lock_lots(session, set(per_lot)).values() if lot.qty_on_hand < per_lot[lot.id])
+        error = not_enough_on_hand(short)
+        raise OutOfStock(per_lot[short.id], short.qty_on_hand, error.message, "lines")
+    movements = [
+        {"lot_id": t.lot_id, "kind": MovementKind.SALE, "qty_delta": -t.quantity, "draw_id": t.draw_id, "by_id": by_id}
+        for t in takes
+    ]
+    connection.execute(StockMovement.__table__.insert(), movements)
+
+
 def lock_lots(session, lot_ids: set[int]) -> dict[int, Lot]:
     """Lock these lots, in id order, and return them by id."""
     lots = session.scalars(sa.select(Lot).where(Lot.id.in_(lot_ids)).order_by(Lot.id).with_for_update())
@@ -270,9 +345,18 @@ def lock_lots(session, lot_ids: set[int]) -> dict[int, Lot]:
 
 def held_for_orders(session, lot_ids: set[int], now: datetime, except_order_id: int | None = None) -> dict[int, int]:
     """What live orders (other than `except_order_id`) hold of each of these locked lots."""
-    held = live_reservations(now, except_order_id)
-    rows = session.execute(sa.select(held.c.lot_id, held.c.held).where(held.c.lot_id.in_(lot_ids)))
+    params = {"lot_ids": list(lot_ids), "now": now, "except_order_id": except_order_id}
+    rows = session.connection().execute(_held_for_orders(except_order_id is not None), params)
     return {lot_id: int(quantity) for lot_id, quantity in rows}
+
+
+@functools.cache
+def _held_for_orders(excepting: bool) -> sa.Select:
+    """held_for_orders' statement, built once (a sale runs it with the stock locked)."""
+    held = live_reservations(
+        sa.bindparam("now", type_=sa.DateTime), sa.bindparam("except_order_id") if excepting else None
+    )
+    return sa.select(held.c.lot_id, held.c.held).where(held.c.lot_id.in_(sa.bindparam("lot_ids", expanding=True)))
 
 
 def lot_stock(lot: Lot, held: int = 0) -> LotStock:

@@ -459,7 +459,8 @@ def record_sale():
         counter_id=body.counter_id,
         sold_at=body.sold_at,
     )
-    return answer(sale_body(sales.sale_for(sale.id, signed_in_user())), 201 if created else 200)
+    # Answered from the sale as written (or, for a replay, as read): no second read of a new sale.
+    return answer(sale_body(sale), 201 if created else 200)
 
 
 @bp.get("/counter/sales/<id:sale_id>")
@@ -561,7 +562,7 @@ def sale_fields(sale: Sale) -> dict:
     }
 
 
-def sale_body(sale: Sale) -> SaleBody:
+def sale_body(sale: Sale | sales.SaleRecord) -> SaleBody:
     """A sale as a sale's POST answers it: without refunds, as they change."""
     return SaleBody(**sale_fields(sale))
 
