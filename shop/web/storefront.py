@@ -11,9 +11,10 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import get_locale
 
-from shop.catalog import product_images, products
-from shop.clock import business_today
+from shop.catalog import product_images, products, shelf_cache
+from shop.clock import business_today, now_utc
 from shop.models import ProductCategory
 from shop.stock import lots as stock
 from shop.web.access import public
@@ -33,10 +34,18 @@ def index():
     """The home page: every product on sale, with price, stock and villages."""
     category = request.args.get("category")
     chosen = ProductCategory(category) if category in set(ProductCategory) else None
-    entries = products.catalog(business_today(), chosen)
-    return render_template(
-        "catalog/index.html", entries=entries, category=chosen, categories=products.categories_in_use()
-    )
+    today, now = business_today(), now_utc()
+
+    def render() -> tuple[str, object]:
+        until = products.next_hold_lapse(now)  # read first: a hold lapsing during the render is caught next time
+        entries = products.catalog(today, chosen)
+        html = render_template(
+            "catalog/_shelf.html", entries=entries, category=chosen, categories=products.categories_in_use()
+        )
+        return html, until
+
+    shelf = shelf_cache.cache().shelf((str(get_locale()), chosen), today, now, render)
+    return render_template("catalog/index.html", shelf=shelf)
 
 
 @bp.route("/products/<id:product_id>")
