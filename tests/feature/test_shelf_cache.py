@@ -189,3 +189,19 @@ def test_the_first_render_after_a_change_is_what_a_fresh_worker_renders(shelf, g
     cold = home(client)
     fresh = create_app(base_config(database_url)).test_client()
     assert home(fresh) == cold and home(client) == cold
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_the_shelfs_stock_line_says_what_the_product_page_says(app, language):
+    """The shelf translates its stock words once per render; they must stay quantity_text's words."""
+    from flask_babel import gettext
+
+    from shop.units import Unit
+    from shop.web.storefront import stock_wording
+    from shop.wording import quantity_text
+
+    with app.test_request_context(headers={"Accept-Language": language}):
+        said = stock_wording()
+        for unit in Unit:
+            for qty in (1, 2, 3, 4, 5, 249, 250, 500, 501, 1000, 1234, 99_999, 10_000_000):
+                assert said(qty, unit) == gettext("In stock: %(qty)s", qty=quantity_text(qty, unit)), (qty, unit)
