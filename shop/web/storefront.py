@@ -69,10 +69,13 @@ class Card:
 
 
 def shelf_cards(entries: list[products.CatalogEntry]) -> list[Card]:
-    """Each entry's card; texts many cards share (a price, a picture, a list of villages) are worked out once."""
+    """Each entry's card; texts many cards share (a price, a picture, a list of villages) are worked out once.
+
+    Each phrase is translated once per shelf too: Flask-Babel's lookup costs more than the rest of a card.
+    """
     prices, pictures, origins = {}, {}, {}
     stock_text = stock_wording()
-    comma = _(", ")
+    comma, origin = _(", "), _("From %(villages)s")
     cards = []
     for entry in entries:
         p = entry.product
@@ -83,7 +86,7 @@ def shelf_cards(entries: list[products.CatalogEntry]) -> list[Card]:
         villages = tuple(v.id for v in entry.villages)
         if villages not in origins:
             named = comma.join(localised(v) for v in entry.villages)
-            origins[villages] = _("From %(villages)s", villages=named) if named else ""
+            origins[villages] = origin % {"villages": named} if named else ""
         stock = stock_text(entry.available, p.unit) if entry.available else ""
         price = prices[p.price_fen, p.price_per, p.unit]
         cards.append(Card(p.id, localised(p), pictures[p.image], price, stock, origins[villages]))
