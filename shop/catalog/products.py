@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -12,7 +12,7 @@ from shop.catalog import pricing, product_images
 from shop.clock import business_today
 from shop.errors import Conflict, Invalid, NotFound
 from shop.extensions import db
-from shop.models import Product, ProductCategory, User, Village
+from shop.models import Order, OrderStatus, Product, ProductCategory, User, Village
 from shop.money import MAX_FEN
 from shop.stock import lots
 from shop.transaction import atomic
@@ -113,6 +113,15 @@ def catalog(today: date, category: ProductCategory | None = None) -> list[Catalo
     villages = lots.supplying_villages(today)
     entries = [CatalogEntry(p, available.get(p.id, 0), villages.get(p.id, [])) for p in products]
     return sorted(entries, key=lambda e: e.available == 0)
+
+
+def next_hold_lapse(now: datetime) -> datetime | None:
+    """When the next online order's hold on stock lapses, freeing it for the shelf; None if none is live."""
+    return db.session.scalar(
+        sa.select(sa.func.min(Order.expires_at)).where(
+            Order.status == OrderStatus.AWAITING_PAYMENT, Order.expires_at > now
+        )
+    )
 
 
 def product_on_sale(product_id: int) -> Product | None:

@@ -1,5 +1,7 @@
 """The public catalog: what the counter sells, at what price, from which villages."""
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     abort,
@@ -11,13 +13,18 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
-from shop.catalog import product_images, products
-from shop.clock import business_today
+from shop.catalog import product_images, products, shelf_cache
+from shop.clock import business_today, now_utc
 from shop.models import ProductCategory
 from shop.stock import lots as stock
+from shop.units import Unit, grams_to_jin_text, grams_to_kg_text
 from shop.web.access import public
 from shop.web.sessions import safe_next
+from shop.web.templating import localised, price_text, product_image_url
+from shop.wording import is_chinese
 
 bp = Blueprint("catalog", __name__)
 
@@ -33,10 +40,77 @@ def index():
     """The home page: every product on sale, with price, stock and villages."""
     category = request.args.get("category")
     chosen = ProductCategory(category) if category in set(ProductCategory) else None
-    entries = products.catalog(business_today(), chosen)
-    return render_template(
-        "catalog/index.html", entries=entries, category=chosen, categories=products.categories_in_use()
-    )
+    today, now = business_today(), now_utc()
+
+    def render() -> tuple[str, object]:
+        until = products.next_hold_lapse(now)  # read first: a hold lapsing during the render is caught next time
+        entries = products.catalog(today, chosen)
+        html = render_template(
+            "catalog/_shelf.html", cards=shelf_cards(entries), category=chosen, categories=products.categories_in_use()
+        )
+        return html, until
+
+    shelf = shelf_cache.cache().shelf((str(get_locale()), chosen), today, now, render)
+    return render_template("catalog/index.html", shelf=shelf)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A product card's texts, worked out before the template prints them."""
+
+    product_id: int
+    name: str
+    picture: str
+    price: str
+    #: "In stock: 6.5 jin", or "" when sold out.
+    stock: str
+    #: "From Dabo, Congtan", or "" when no lot on sale names a village.
+    villages: str
+
+
+def shelf_cards(entries: list[products.CatalogEntry]) -> list[Card]:
+    """Each entry's card; texts many cards share (a price, a picture, a list of villages) are worked out once.
+
+    Each phrase is translated once per shelf too: Flask-Babel's lookup costs more than the rest of a card.
+    """
+    prices, pictures, origins = {}, {}, {}
+    stock_text = stock_wording()
+    comma, origin = _(", "), _("From %(villages)s")
+    cards = []
+    for entry in entries:
+        p = entry.product
+        if (p.price_fen, p.price_per, p.unit) not in prices:
+            prices[p.price_fen, p.price_per, p.unit] = price_text(p)
+        if p.image not in pictures:
+            pictures[p.image] = product_image_url(p)
+        villages = tuple(v.id for v in entry.villages)
+        if villages not in origins:
+            named = comma.join(localised(v) for v in entry.villages)
+            origins[villages] = origin % {"villages": named} if named else ""
+        stock = stock_text(entry.available, p.unit) if entry.available else ""
+        price = prices[p.price_fen, p.price_per, p.unit]
+        cards.append(Card(p.id, localised(p), pictures[p.image], price, stock, origins[villages]))
+    return cards
+
+
+def stock_wording():
+    """The stock line (In stock: 6.5 jin) in wording.quantity_text's words, each phrase translated once per shelf.
+
+    Flask-Babel's lookup of a translation costs more than the rest of a card; a test holds this to
+    quantity_text's words for every kind of quantity in both languages.
+    """
+    in_stock, pieces = _("In stock: %(qty)s"), _("%(n)s pcs")
+    chinese = is_chinese()
+    jin, grams, kg = (_("%(n)s jin"), _("%(g)s g"), None) if chinese else (None, None, _("%(n)s kg"))
+
+    def weighed(qty: int) -> str:
+        if not chinese:
+            return kg % {"n": grams_to_kg_text(qty)}
+        text = grams_to_jin_text(qty)
+        # A crumb under 0.01 斤 would read "0 斤": say its grams instead.
+        return grams % {"g": qty} if text == "0" else jin % {"n": text}
+
+    return lambda qty, unit: in_stock % {"qty": weighed(qty) if unit is Unit.GRAM else pieces % {"n": qty}}
 
 
 @bp.route("/products/<id:product_id>")
