@@ -36,12 +36,33 @@ SUBTYPES = {
 }
 PAYOUT_METHODS = {PayoutMethod.CASH: "现金", PayoutMethod.BANK_TRANSFER: "银行转账"}
 
+#: What shop.ledger.checkpoints.proofs_for answers: the latest checkpoint as published, and {seq: proof}.
+Proved = tuple[dict | None, dict[int, dict]]
 
-def render(statement: MonthStatement, verify_url: str, own_page_url: str = "") -> bytes:
-    """The statement as an A4 PDF whose QR code opens verify_url (and, beside it, the household's page if given)."""
+
+def render(
+    statement: MonthStatement,
+    verify_url: str,
+    own_page_url: str = "",
+    *,
+    proved: "Proved | None" = None,
+    now: datetime | None = None,
+) -> bytes:
+    """The statement as an A4 PDF whose QR code opens verify_url (and, beside it, the household's page if given).
+
+    proved: the latest checkpoint and the proofs of (at least) its entries, when a batch has read them already.
+    """
     from shop.pdf.statement import render_statement
 
-    return render_statement(household_statement(statement, verify_url, own_page_url=own_page_url))
+    document = household_statement(statement, verify_url, now, own_page_url=own_page_url, proved=proved)
+    return render_statement(document)
+
+
+def load_font() -> None:
+    """Load reportlab and register the statement's font now, e.g. before forking workers that share it."""
+    from shop.pdf.fonts import cjk_font
+
+    cjk_font()
 
 
 def filename(statement: MonthStatement) -> str:
@@ -50,14 +71,20 @@ def filename(statement: MonthStatement) -> str:
 
 
 def household_statement(
-    statement: MonthStatement, verify_url: str, now: datetime | None = None, own_page_url: str = ""
+    statement: MonthStatement,
+    verify_url: str,
+    now: datetime | None = None,
+    own_page_url: str = "",
+    proved: "Proved | None" = None,
 ) -> "HouseholdStatement":
     """The values the statement renderer prints, from the month's account."""
     from shop.pdf.statement import HouseholdStatement
 
     household = statement.household
     village = household.village
-    checkpoint, proofs = checkpoints.proofs_for(db.session, [line.entry.seq for line in statement.lines])
+    seqs = [line.entry.seq for line in statement.lines]
+    checkpoint, proofs = proved if proved is not None else checkpoints.proofs_for(db.session, seqs)
+    proofs = {seq: proofs[seq] for seq in set(seqs)}
     return HouseholdStatement(
         counter_name=ISSUER,
         month=statement.month,
