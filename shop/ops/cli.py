@@ -190,11 +190,12 @@ def statements_command(month_text, out, workers):
     if not base:
         click.echo(f"Warning: PUBLIC_BASE_URL is not set; the QR codes point to {LOCAL_BASE_URL}.", err=True)
     out.mkdir(parents=True, exist_ok=True)
-    total = len(households_with_activity(month))
+    ids = households_with_activity(month)
+    total = len(ids)
     # A request context lets the verification links be built as absolute addresses.
     with current_app.test_request_context(base_url=base or LOCAL_BASE_URL):
         with click.progressbar(length=total, label=f"Statements {month:%Y-%m}", file=sys.stderr) as bar:
-            outcome = write_month(month, out, base or LOCAL_BASE_URL, workers, done=bar.update)
+            outcome = write_month(month, out, base or LOCAL_BASE_URL, workers, done=bar.update, household_ids=ids)
     click.echo(f"Wrote {outcome.written} statements for {month:%Y-%m} to {out}.")
     if outcome.failed:
         for household_id, reason in sorted(outcome.failed):

@@ -59,9 +59,13 @@ def write_month(
     base_url: str,
     workers: int | None = None,
     done: Callable[[int], None] = lambda count: None,
+    household_ids: Sequence[int] | None = None,
 ) -> Outcome:
-    """Write the month's statement of every household with activity into out; done(n) after each batch of n."""
-    ids = households_with_activity(month)
+    """Write the month's statement of every household with activity (or of those given) into out.
+
+    done(n) is called after each batch of n households, written or failed.
+    """
+    ids = households_with_activity(month) if household_ids is None else list(household_ids)
     batches = [ids[at : at + BATCH] for at in range(0, len(ids), BATCH)]
     workers = max(1, min(workers or default_workers(), len(batches)))
     now = now_utc()  # one time printed on every statement of the run, whichever worker made it
