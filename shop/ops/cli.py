@@ -450,10 +450,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(places_group)
     app.cli.add_command(counters_group)
-    # Beside `db upgrade`, which Flask-Migrate registers.
-    from flask_migrate.cli import db as migrations_group
+    # Beside `db upgrade`, in Flask-Migrate's group (loaded when a `flask db` command runs).
+    from shop.extensions import migrate
 
-    migrations_group.add_command(grant_app_command)
+    migrate.add_command(grant_app_command)
     # The spreadsheet imports (households, staff) live in their own module.
     from shop.ops import import_cli
 
