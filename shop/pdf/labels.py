@@ -86,7 +86,21 @@ class FastMaskQRCode(qrencoder.QRCode):
                 best_lost, best = lost, pattern
         return best
 
+    def mapData(self, data, maskPattern):  # noqa: N802 (reportlab's name)
+        """Place the data bits as reportlab does, with each version's mask values worked out once per process."""
+        places = self.dataPosIterator()
+        key = (self.version, maskPattern)
+        if key not in _MASKS:
+            mask = qrencoder.QRUtil.getMask(maskPattern)
+            _MASKS[key] = [mask(row, column) for column, row in places]
+        bits = itertools.chain(self.dataBitIterator(data), itertools.repeat(False))
+        modules = self.modules
+        for (column, row), dark, masked in zip(places, bits, _MASKS[key], strict=False):
+            modules[row][column] = dark ^ masked
 
+
+#: Per (version, mask pattern): the mask's value at each data module, in placing order.
+_MASKS: dict[tuple[int, int], list[bool]] = {}
 _RUN = re.compile(r"0{5,}|1{5,}")
 #: The finder-like pattern reportlab's rule 3 looks for (only this way round, as reportlab does).
 _FINDER = "10111010000"
