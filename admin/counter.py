@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import (
     Blueprint,
@@ -37,7 +38,6 @@ from shop.errors import DomainError
 from shop.ledger import checkpoints
 from shop.models import COUNTER_METHODS, Counter, PaymentMethod, RefusedOutcome, Role, Sale, SettlementMode, User
 from shop.money import format_fen
-from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine, render_receipt
 from shop.privacy import mask_numbers_in
 from shop.selling import orders, refused_sales, sales
 from shop.stock import lots
@@ -48,6 +48,9 @@ from shop.web.forms import OneLineField, refund_requests
 from shop.web.responses import status_of
 from shop.web.templating import label, localised, product_image_url, staff_quantity_text, unit_price_text
 from shop.wording import printed_quantity_zh
+
+if TYPE_CHECKING:  # reportlab is loaded by the first document printed, not by every worker
+    from shop.pdf.receipt import Receipt
 
 bp = Blueprint("admin_counter", __name__, url_prefix="/admin/counter")
 
@@ -452,18 +455,22 @@ def helped_households(sale: Sale) -> list[Helped]:
 def receipt_pdf(sale_id: int):
     """The sale's 80 mm receipt as a PDF, in Chinese."""
     sale = sales.sale_for(sale_id, signed_in_user())
+    from shop.pdf.receipt import render_receipt  # reportlab: loaded by the first receipt printed
+
     response = make_response(render_receipt(receipt_for(sale)))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{sale.number}.pdf"'
     return response
 
 
-def receipt_for(sale: Sale) -> Receipt:
+def receipt_for(sale: Sale) -> "Receipt":
     """The printed receipt of a sale.
 
     Households of purchased lots were paid at intake and the sale credits them nothing, so the
     receipt leaves them out rather than print ¥0.00 against a name; the sale page shows them.
     """
+    from shop.pdf.receipt import HelpedHousehold, Receipt, ReceiptLine
+
     return Receipt(
         counter_name=sale.counter.name,
         counter_address=sale.counter.address,

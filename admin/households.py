@@ -14,6 +14,7 @@ Only the counter's income is here: the monitoring evidence is shown as evidence 
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -42,8 +43,6 @@ from shop.models import (
 from shop.money import format_fen
 from shop.oversight import adjustments, household_pages, officer_view, payouts
 from shop.oversight.monitoring import month_start
-from shop.pdf.household_card import HouseholdCard, qr_svg, render_household_card
-from shop.pdf.payout import PayoutReceipt, render_payout_receipt
 from shop.stock.counters import counter_for
 from shop.villages import households
 from shop.web.access import roles_required, signed_in_user
@@ -53,6 +52,9 @@ from shop.web.responses import pdf_response, status_of
 from shop.web.templating import is_chinese, label, month_text, person, signed_text, words
 from shop.web.urls import household_page_url, own_page_url, public_url
 from shop.worklog.household_income import whole_income
+
+if TYPE_CHECKING:  # reportlab is loaded by the first document printed, not by every worker
+    from shop.pdf.payout import PayoutReceipt
 
 bp = Blueprint("admin_households", __name__, url_prefix="/admin/households")
 
@@ -359,8 +361,10 @@ def household_url(household: Household) -> str:
     return public_url(".household", household_id=household.id)
 
 
-def receipt_for(payout: Payout) -> PayoutReceipt:
+def receipt_for(payout: Payout) -> "PayoutReceipt":
     """The printed receipt of a payout; the head's full name is on it, since they sign under it."""
+    from shop.pdf.payout import PayoutReceipt  # reportlab: loaded by the first receipt printed
+
     household = payout.household
     village = household.village
     return PayoutReceipt(
@@ -391,6 +395,8 @@ def payout_receipt(payout_id: int):
         raise HTTPNotFound()
     # The head's full name is printed: log who printed it (ids only, never the name).
     audit.personal_data_shown("payout", payout.id, "head_name")
+    from shop.pdf.payout import render_payout_receipt
+
     return pdf_response(render_payout_receipt(receipt_for(payout)), f"{payout.number}-receipt.pdf")
 
 
@@ -783,6 +789,8 @@ def revoke_link(household_id: int):
 @roles_required(*household_pages.ISSUERS)
 def link_qr(household_id: int):
     """The QR code of the household's live link, to show on screen and scan from it."""
+    from shop.pdf.household_card import qr_svg
+
     response = make_response(qr_svg(live_url(issuable(household_id))))
     response.headers["Content-Type"] = "image/svg+xml"
     response.headers["Cache-Control"] = "private, no-store"
@@ -793,6 +801,8 @@ def link_qr(household_id: int):
 @roles_required(*household_pages.ISSUERS)
 def link_card(household_id: int):
     """The card with the household's QR code and address, to print and hand over."""
+    from shop.pdf.household_card import HouseholdCard, render_household_card
+
     household = issuable(household_id)
     url = live_url(household)
     village = household.village

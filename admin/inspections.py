@@ -17,12 +17,11 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from shop.clock import local_time
 from shop.errors import DomainError, Forbidden, NotFound
 from shop.models import HouseholdCategory
-from shop.pdf.evidence_file import render_evidence_file
 from shop.web.access import roles_required, signed_in_user
 from shop.web.forms import show_domain_error
 from shop.web.responses import pdf_response
 from shop.web.templating import label, localised
-from shop.worklog import evidence, sampling
+from shop.worklog import sampling
 from shop.worklog.access import READERS
 
 bp = Blueprint("admin_inspections", __name__, url_prefix="/admin/inspections")
@@ -123,6 +122,9 @@ def draw():
 @roles_required(*READERS)
 def evidence_pdf(household_id: int):
     """A household's evidence file (一户一档) as an A4 PDF in Chinese; the printing is logged."""
+    from shop.pdf.evidence_file import render_evidence_file  # reportlab: loaded by the first file printed
+    from shop.worklog import evidence
+
     try:
         file = evidence.evidence_file(signed_in_user(), household_id)
     except NotFound:

@@ -23,7 +23,6 @@ from shop.extensions import db
 from shop.models import Counter
 from shop.oversight import report_exports, report_queries
 from shop.oversight.monitoring import FIRST_YEAR, InvalidMonth, add_months, month_start, parse_month
-from shop.pdf.report import render_month_report
 from shop.stock.counters import default_counter
 from shop.web.access import roles_required, signed_in_user
 
@@ -127,6 +126,8 @@ def month_pdf(month: str):
     figures = month_figures(month)
     name = figures.counter.name if figures.counter else _counters_name()
     document = report_exports.month_document(figures, name, local_time(now_utc()))
+    from shop.pdf.report import render_month_report  # reportlab: loaded by the first report printed
+
     response = make_response(render_month_report(document))
     response.mimetype = "application/pdf"
     response.headers.set("Content-Disposition", "inline", filename=f"bangfu-{figures.month:%Y-%m}.pdf")

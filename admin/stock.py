@@ -30,8 +30,6 @@ from shop.clock import business_today, local_time
 from shop.errors import DomainError
 from shop.models import Counter, Household, Lot, Product, Role, SettlementMode, User, WriteOffReason
 from shop.money import format_fen, price_for
-from shop.pdf import PackageLabel, ReceivingSlip, render_labels, render_receiving_slip
-from shop.pdf.labels import MAX_COPIES
 from shop.stock import lots as stock
 from shop.stock.counters import counter_for, find_counter
 from shop.units import GRAMS_PER_JIN, Unit
@@ -509,6 +507,8 @@ def lot_page(
     question: str | None = None,
 ):
     """A lot's page, with a failed form kept as it was typed, or a write-off waiting for its confirmation."""
+    from shop.pdf.labels import MAX_COPIES  # reportlab: loaded by the lot pages, where labels are printed
+
     write_off = write_off or write_off_form(lot)
     give_back = give_back or return_form(lot)
     move = move or transfer_form(lot)
@@ -672,6 +672,8 @@ def trace_url(lot: Lot) -> str:
 @roles_required(*STOCK_STAFF)
 def slip(lot_id: int):
     """The receiving slip (收货单) the household and the clerk sign."""
+    from shop.pdf import ReceivingSlip, render_receiving_slip
+
     lot = lot_for(signed_in_user(), lot_id)
     household, village = lot.household, lot.household.village
     document = render_receiving_slip(
@@ -716,6 +718,9 @@ def bad_setting(name: str, message: str):
 @roles_required(*STOCK_STAFF)
 def labels(lot_id: int):
     """Package labels for a lot: ?pack= grams or pieces a package (500 g or 1 piece), ?copies= labels."""
+    from shop.pdf import PackageLabel, render_labels
+    from shop.pdf.labels import MAX_COPIES
+
     lot = lot_for(signed_in_user(), lot_id)
     product = lot.product
     weighed = product.unit is Unit.GRAM

@@ -113,6 +113,7 @@ COLUMNS = {
         "payment_method",
         "total_fen",
         "sold_on",
+        "sold_at",
         "created_at",
     ),
     "sale_line": (
@@ -590,6 +591,7 @@ class Generator:
                 method,
                 total,
                 self.dates.day(day),
+                created,
                 created,
             ),
         )

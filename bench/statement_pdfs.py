@@ -8,10 +8,17 @@ memory beforehand, so only shop.pdf.statement.render_statement is timed.
 Each side runs in a fresh worker process (bench.worker), which also reports
 its peak resident memory; the baseline's worker is handed the documents
 pickled. Both import the shop package, where the renderer lives.
+
+The month's job: BENCH_STATEMENT_JOB statements (3,000, or every household active in
+the busiest month if fewer) written by shop.oversight.statement_job.write_month, as
+`flask statements` runs it, with one worker per core; wall seconds, the median of
+BENCH_STATEMENT_JOB_ROUNDS (3). Its baseline is the bare pass scaled: the seconds reportlab
+alone took for the prepared documents above, on one core, times count / documents.
 """
 
 import os
 import pickle
+import statistics
 import tempfile
 import time
 from datetime import date
@@ -109,6 +116,34 @@ def baseline_job(documents_file: str) -> dict:
     return {"seconds": time.perf_counter() - started, "ready_mib": ready}
 
 
+def job_job(url: str, month: str, count: int, rounds: int) -> dict:
+    """In a fresh worker: the month's job over the first `count` households, `rounds` times; wall seconds of each."""
+    from shop.oversight.statement_job import default_workers, write_month
+    from shop.oversight.statements import households_with_activity
+
+    app = project_app(url)
+    first = date.fromisoformat(month)
+    seconds = []
+    with app.app_context(), app.test_request_context(base_url=BASE_URL):
+        ids = households_with_activity(first)[:count]
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory(prefix="bench-statements-") as out:
+                started = time.perf_counter()
+                outcome = write_month(first, Path(out), BASE_URL, household_ids=ids)
+                seconds.append(time.perf_counter() - started)
+                written = len(list(Path(out).glob("*.pdf")))
+            if outcome.failed or outcome.written != len(ids) or written != len(ids):
+                raise AssertionError(f"the job wrote {written} of {len(ids)} statements; failed: {outcome.failed[:3]}")
+    return {"seconds": seconds, "count": len(ids), "workers": default_workers()}
+
+
+def busiest_month(ledger: "Ledger", wanted: int, configured: int) -> int:
+    """The configured month if it has `wanted` active households, else the month with the most."""
+    if ledger.active.get(configured, 0) >= wanted:
+        return configured
+    return max(ledger.active, key=lambda m: ledger.active[m])
+
+
 def measure(app, url: str, ledger: "Ledger") -> list[dict]:
     """Statements per second for BENCH_STATEMENTS households of one month, and the worker's peak memory."""
     from shop.extensions import db
@@ -127,7 +162,23 @@ def measure(app, url: str, ledger: "Ledger") -> list[dict]:
         bare = in_worker("statement_pdfs:baseline_job", documents_file=prepared.name)
     rows = sum(len(doc.rows) for doc in docs)
     setting = f"{len(docs)} of {ledger.active[month.month]:,} households, {rows / len(docs):.0f} entries each"
+    wanted = int(os.environ.get("BENCH_STATEMENT_JOB", "3000"))
+    job_month = date(ledger.year, busiest_month(ledger, wanted, month.month), 1)
+    count = min(wanted, ledger.active[job_month.month])
+    rounds = int(os.environ.get("BENCH_STATEMENT_JOB_ROUNDS", "3"))
+    job = in_worker("statement_pdfs:job_job", url=url, month=job_month.isoformat(), count=count, rounds=rounds)
+    job_setting = f"{job['count']:,} statements of {job_month:%Y-%m}"
+    if job["count"] < wanted:
+        job_setting += f" (only {job['count']:,} households active in the busiest month, not {wanted:,})"
+    job_setting += f", {job['workers']} workers, median of {rounds}; baseline: reportlab alone, one core, scaled"
     return [
+        {
+            "figure": f"Statements job, wall s ({job_setting})",
+            "project": statistics.median(job["seconds"]),
+            "baseline": bare["seconds"] * job["count"] / len(docs),
+            "better": "lower",
+            "goal": "statements_s",
+        },
         {
             "figure": f"Statement PDFs per second ({setting})",
             "project": len(docs) / mine["seconds"],

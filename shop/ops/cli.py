@@ -159,20 +159,26 @@ LOCAL_BASE_URL = "http://127.0.0.1:5000"
     type=click.Path(file_okay=False, writable=True, path_type=Path),
     help="The folder to write to; made if missing. Files are named like 2026-11_DB001.pdf.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Worker processes rendering in parallel; one per core when not given.",
+)
 @with_appcontext
-def statements_command(month_text, out):
+def statements_command(month_text, out, workers):
     """Write the month's statement of every household with activity in it, one PDF each.
 
     Each statement's QR code opens its public verification page under PUBLIC_BASE_URL
     (set it to the site's public address, e.g. https://bangfu.example.cn); without it the
     codes point to http://127.0.0.1:5000, which only works on this machine, and a warning says so.
+    Households are rendered in batches by one worker per core (--workers); a statement that fails
+    is named at the end, the others are still written, and the command exits with status 1.
     """
-    from shop.extensions import db
-    from shop.models import Household
-    from shop.oversight import statement_pdf
     from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
-    from shop.oversight.statements import households_with_activity, month_statement
-    from shop.web.urls import own_page_url, public_base_url, statement_url
+    from shop.oversight.statement_job import write_month
+    from shop.oversight.statements import households_with_activity
+    from shop.web.urls import public_base_url
 
     try:
         month = parse_month(month_text)
@@ -185,17 +191,17 @@ def statements_command(month_text, out):
         click.echo(f"Warning: PUBLIC_BASE_URL is not set; the QR codes point to {LOCAL_BASE_URL}.", err=True)
     out.mkdir(parents=True, exist_ok=True)
     ids = households_with_activity(month)
+    total = len(ids)
     # A request context lets the verification links be built as absolute addresses.
     with current_app.test_request_context(base_url=base or LOCAL_BASE_URL):
-        with click.progressbar(ids, label=f"Statements {month:%Y-%m}", file=sys.stderr) as bar:
-            for household_id in bar:
-                statement = month_statement(db.session.get(Household, household_id), month)
-                url = statement_url(household_id, month, statement.digest)
-                document = statement_pdf.render(statement, url, own_page_url(household_id))
-                (out / statement_pdf.filename(statement)).write_bytes(document)
-                # One household at a time in memory: a county has thousands.
-                db.session.expunge_all()
-    click.echo(f"Wrote {len(ids)} statements for {month:%Y-%m} to {out}.")
+        with click.progressbar(length=total, label=f"Statements {month:%Y-%m}", file=sys.stderr) as bar:
+            outcome = write_month(month, out, base or LOCAL_BASE_URL, workers, done=bar.update, household_ids=ids)
+    click.echo(f"Wrote {outcome.written} statements for {month:%Y-%m} to {out}.")
+    if outcome.failed:
+        for household_id, reason in sorted(outcome.failed):
+            click.echo(f"Failed: household {household_id}: {reason}", err=True)
+        click.echo(f"{len(outcome.failed)} of {total} statements failed; the others were written.", err=True)
+        raise SystemExit(1)
 
 
 places_group = AppGroup("places", help="The county's towns and villages.")
@@ -444,10 +450,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(restore_command)
     app.cli.add_command(places_group)
     app.cli.add_command(counters_group)
-    # Beside `db upgrade`, which Flask-Migrate registers.
-    from flask_migrate.cli import db as migrations_group
+    # Beside `db upgrade`, in Flask-Migrate's group (loaded when a `flask db` command runs).
+    from shop.extensions import migrate
 
-    migrations_group.add_command(grant_app_command)
+    migrate.add_command(grant_app_command)
     # The spreadsheet imports (households, staff) live in their own module.
     from shop.ops import import_cli
 

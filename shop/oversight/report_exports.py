@@ -7,13 +7,15 @@ reads Chinese, so the labels are Chinese whatever language the page is shown in.
 import csv
 import io
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from shop.models import HouseholdCategory, SaleChannel
 from shop.money import FEN_PER_YUAN, format_fen
 from shop.oversight.report_queries import HouseholdMonth, MonthFigures, YearFigures
-from shop.pdf.report import MonthReport, ReportTable
 from shop.units import Unit, grams_to_jin_text
+
+if TYPE_CHECKING:  # reportlab is loaded by the first report printed, not by every worker
+    from shop.pdf.report import MonthReport, ReportTable
 
 #: The tables of a month a CSV can hold, one table a file.
 MONTH_TABLES = ("households", "products", "towns", "channels")
@@ -183,12 +185,14 @@ def year_csv(figures: YearFigures) -> str:
     return _csv(columns, rows)
 
 
-def month_document(figures: MonthFigures, counter_name: str, generated_at: datetime) -> MonthReport:
+def month_document(figures: MonthFigures, counter_name: str, generated_at: datetime) -> "MonthReport":
     """The month as the PDF renderer takes it: Chinese labels and formatted figures.
 
     A4 portrait holds the households' twelve columns only without the ¥ and
     the "（元）" on every figure, so the tables say their unit once, in the title.
     """
+    from shop.pdf.report import MonthReport
+
     summary = (
         ("销售笔数", str(figures.sales)),
         ("销售额", format_fen(figures.sales_fen)),
@@ -214,15 +218,19 @@ def printed_yuan(fen: int) -> str:
     return format_fen(fen).replace("¥", "")
 
 
-def _printed(table: ExportTable) -> ReportTable:
+def _printed(table: ExportTable) -> "ReportTable":
     """A month table for print: "（元）" said once in the title, figures right-aligned."""
+    from shop.pdf.report import ReportTable
+
     numeric = tuple(_numeric(column) for column in table.columns)
     short = tuple(column.replace("（元）", "") for column in table.columns)
     return ReportTable(f"{table.title}（金额：元）", short, tuple(table.rows), numeric)
 
 
-def _printed_households(figures: MonthFigures) -> ReportTable:
+def _printed_households(figures: MonthFigures) -> "ReportTable":
     """The households' table for print: each household and its place on two lines, so that the figures fit A4."""
+    from shop.pdf.report import ReportTable
+
     columns = ("农户", "镇村 / 类别", "人口", "入账", "冲回", "调整", "净收入", "人均", "支付", "月末余额")
     rows = tuple(
         (

@@ -8,6 +8,7 @@ it needs the public address of the site.
 """
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shop.clock import local_time, now_utc
 from shop.extensions import db
@@ -15,8 +16,10 @@ from shop.ledger import checkpoints
 from shop.ledger.chain import EntryKind
 from shop.models import HouseholdCategory, MonitorSubtype, MonthReview, PayoutMethod, ReviewOutcome, User
 from shop.oversight.statements import Cause, Line, MonthStatement
-from shop.pdf.statement import HouseholdStatement, StatementRow, render_statement
 from shop.wording import market_quantity_zh
+
+if TYPE_CHECKING:  # reportlab is loaded by the first statement rendered, not by every worker that imports this
+    from shop.pdf.statement import HouseholdStatement, StatementRow
 
 #: Who issues the statement: every counter of the installation credits the same ledger.
 ISSUER = "临高县消费帮扶专柜"
@@ -33,10 +36,33 @@ SUBTYPES = {
 }
 PAYOUT_METHODS = {PayoutMethod.CASH: "现金", PayoutMethod.BANK_TRANSFER: "银行转账"}
 
+#: What shop.ledger.checkpoints.proofs_for answers: the latest checkpoint as published, and {seq: proof}.
+Proved = tuple[dict | None, dict[int, dict]]
 
-def render(statement: MonthStatement, verify_url: str, own_page_url: str = "") -> bytes:
-    """The statement as an A4 PDF whose QR code opens verify_url (and, beside it, the household's page if given)."""
-    return render_statement(household_statement(statement, verify_url, own_page_url=own_page_url))
+
+def render(
+    statement: MonthStatement,
+    verify_url: str,
+    own_page_url: str = "",
+    *,
+    proved: "Proved | None" = None,
+    now: datetime | None = None,
+) -> bytes:
+    """The statement as an A4 PDF whose QR code opens verify_url (and, beside it, the household's page if given).
+
+    proved: the latest checkpoint and the proofs of (at least) its entries, when a batch has read them already.
+    """
+    from shop.pdf.statement import render_statement
+
+    document = household_statement(statement, verify_url, now, own_page_url=own_page_url, proved=proved)
+    return render_statement(document)
+
+
+def load_font() -> None:
+    """Load reportlab and register the statement's font now, e.g. before forking workers that share it."""
+    from shop.pdf.fonts import cjk_font
+
+    cjk_font()
 
 
 def filename(statement: MonthStatement) -> str:
@@ -45,12 +71,20 @@ def filename(statement: MonthStatement) -> str:
 
 
 def household_statement(
-    statement: MonthStatement, verify_url: str, now: datetime | None = None, own_page_url: str = ""
-) -> HouseholdStatement:
+    statement: MonthStatement,
+    verify_url: str,
+    now: datetime | None = None,
+    own_page_url: str = "",
+    proved: "Proved | None" = None,
+) -> "HouseholdStatement":
     """The values the statement renderer prints, from the month's account."""
+    from shop.pdf.statement import HouseholdStatement
+
     household = statement.household
     village = household.village
-    checkpoint, proofs = checkpoints.proofs_for(db.session, [line.entry.seq for line in statement.lines])
+    seqs = [line.entry.seq for line in statement.lines]
+    checkpoint, proofs = proved if proved is not None else checkpoints.proofs_for(db.session, seqs)
+    proofs = {seq: proofs[seq] for seq in set(seqs)}
     return HouseholdStatement(
         counter_name=ISSUER,
         month=statement.month,
@@ -80,8 +114,10 @@ def household_statement(
     )
 
 
-def row(line: Line) -> StatementRow:
+def row(line: Line) -> "StatementRow":
     """One line of the month as a printed row."""
+    from shop.pdf.statement import StatementRow
+
     entry = line.entry
     return StatementRow(
         entry_date=entry.entry_date,

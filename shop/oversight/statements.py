@@ -4,6 +4,7 @@ The officer's page, the PDF statement and the public verification page all
 read this one account of the month, so they cannot disagree.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -102,11 +103,33 @@ class MonthStatement:
 
 def month_statement(household: Household, month: date) -> MonthStatement:
     """Assemble a household's statement for the month starting on `month`."""
-    entries = month_entries(household.id, month)
-    review = latest_review(household.id, month)
+    return month_statements([household], month)[0]
+
+
+def month_statements(households: Sequence[Household], month: date) -> list[MonthStatement]:
+    """The month's statements of several households, read in one query per kind of row, not one per household."""
+    ids = [household.id for household in households]
+    entries = entries_by_household(ids, month)
+    reviews = latest_reviews(ids, month)
+    openings = balances_before(ids, month)
+    causes = causes_of([entry for household_entries in entries.values() for entry in household_entries])
+    return [
+        _statement(household, month, entries.get(household.id, []), reviews.get(household.id), openings, causes)
+        for household in households
+    ]
+
+
+def _statement(
+    household: Household,
+    month: date,
+    entries: list[LedgerEntry],
+    review: MonthReview | None,
+    openings: dict[int, int],
+    causes: dict[int, Cause],
+) -> MonthStatement:
+    """One household's statement from the rows read for its batch."""
     reviewed_through = review.through_seq if review and review.outcome is ReviewOutcome.CONFIRMED else None
-    opening = balance_before(household.id, month)
-    causes = causes_of(entries)
+    opening = openings.get(household.id, 0)
     lines, balance = [], opening
     for entry in sorted(entries, key=lambda e: (e.entry_date, e.seq)):
         signed = signed_amount(entry.kind, entry.amount_fen)
@@ -135,44 +158,50 @@ def month_statement(household: Household, month: date) -> MonthStatement:
     )
 
 
-def month_entries(household_id: int, month: date) -> list[LedgerEntry]:
-    """The household's entries dated in the month, in chain order."""
+def entries_by_household(household_ids: Sequence[int], month: date) -> dict[int, list[LedgerEntry]]:
+    """The households' entries dated in the month, each household's in chain order, in one query."""
     query = (
         sa.select(LedgerEntry)
         .where(
-            LedgerEntry.household_id == household_id,
+            LedgerEntry.household_id.in_(household_ids),
             LedgerEntry.entry_date >= month,
             LedgerEntry.entry_date <= month_end(month),
         )
         .order_by(LedgerEntry.seq)
     )
-    return list(db.session.scalars(query))
+    found: dict[int, list[LedgerEntry]] = {}
+    for entry in db.session.scalars(query):
+        found.setdefault(entry.household_id, []).append(entry)
+    return found
 
 
-def balance_before(household_id: int, day: date) -> int:
-    """The household's balance at the start of a day."""
+def balances_before(household_ids: Sequence[int], day: date) -> dict[int, int]:
+    """Each household's balance at the start of a day, in one grouped query (absent: no entry before it)."""
     rows = db.session.execute(
-        sa.select(LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
-        .where(LedgerEntry.household_id == household_id, LedgerEntry.entry_date < day)
-        .group_by(LedgerEntry.kind)
+        sa.select(LedgerEntry.household_id, LedgerEntry.kind, sa.func.sum(LedgerEntry.amount_fen))
+        .where(LedgerEntry.household_id.in_(household_ids), LedgerEntry.entry_date < day)
+        .group_by(LedgerEntry.household_id, LedgerEntry.kind)
     )
-    return sum(signed_amount(kind, int(amount)) for kind, amount in rows if amount)
+    balances: dict[int, int] = {}
+    for household_id, kind, amount in rows:
+        if amount:
+            balances[household_id] = balances.get(household_id, 0) + signed_amount(kind, int(amount))
+    return balances
+
+
+def latest_reviews(household_ids: Sequence[int], month: date) -> dict[int, MonthReview]:
+    """The review of the month that stands for each household that has one: its latest."""
+    query = (
+        sa.select(MonthReview)
+        .where(MonthReview.household_id.in_(household_ids), MonthReview.month == month)
+        .order_by(MonthReview.id)
+    )
+    return {review.household_id: review for review in db.session.scalars(query)}
 
 
 def digest_of(household_id: int, month: date, hashes: list[str]) -> str:
     """A short fingerprint of the month's entries, printed on the statement and checked by its QR link."""
     return month_digest(household_id, month, hashes)
-
-
-def latest_review(household_id: int, month: date) -> MonthReview | None:
-    """The review of the month that stands: the latest one."""
-    query = (
-        sa.select(MonthReview)
-        .where(MonthReview.household_id == household_id, MonthReview.month == month)
-        .order_by(MonthReview.id.desc())
-        .limit(1)
-    )
-    return db.session.scalars(query).first()
 
 
 def causes_of(entries: list[LedgerEntry]) -> dict[int, Cause]:

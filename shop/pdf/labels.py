@@ -6,6 +6,7 @@ shrink to fit. The full name is on the trace page behind the QR code.
 """
 
 import itertools
+import re
 from dataclasses import dataclass
 from datetime import date
 from io import BytesIO
@@ -73,11 +74,64 @@ def render_labels(label: PackageLabel, copies: int = 1, font_path: str | None = 
 QUIET_MODULES = 4
 
 
+class FastMaskQRCode(qrencoder.QRCode):
+    """reportlab's QR encoder, choosing the same mask by the same penalty, computed faster (it took half the time)."""
+
+    def getBestMaskPattern(self):  # noqa: N802 (reportlab's name)
+        best_lost, best = None, 0
+        for pattern in range(8):
+            self.makeImpl(True, pattern)
+            lost = lost_points(self.modules)
+            if best_lost is None or lost < best_lost:  # the first of equals, as reportlab picks
+                best_lost, best = lost, pattern
+        return best
+
+    def mapData(self, data, maskPattern):  # noqa: N802 (reportlab's name)
+        """Place the data bits as reportlab does, with each version's mask values worked out once per process."""
+        places = self.dataPosIterator()
+        key = (self.version, maskPattern)
+        if key not in _MASKS:
+            mask = qrencoder.QRUtil.getMask(maskPattern)
+            _MASKS[key] = [mask(row, column) for column, row in places]
+        bits = itertools.chain(self.dataBitIterator(data), itertools.repeat(False))
+        modules = self.modules
+        for (column, row), dark, masked in zip(places, bits, _MASKS[key], strict=False):
+            modules[row][column] = dark ^ masked
+
+
+#: Per (version, mask pattern): the mask's value at each data module, in placing order.
+_MASKS: dict[tuple[int, int], list[bool]] = {}
+_RUN = re.compile(r"0{5,}|1{5,}")
+#: The finder-like pattern reportlab's rule 3 looks for (only this way round, as reportlab does).
+_FINDER = "10111010000"
+
+
+def lost_points(modules: list[list[bool]]) -> int:
+    """reportlab's QRUtil.getLostPoint of a module matrix, computed on strings and integers."""
+    rows = ["".join("1" if m else "0" for m in row) for row in modules]
+    columns = ["".join(column) for column in zip(*rows, strict=True)]
+    count = len(rows)
+    # Rule 1: a run of five or more alike, in a row or a column, costs its length less 2.
+    lost = sum(len(run) - 2 for line in rows + columns for run in _RUN.findall(line))
+    # Rule 2: each 2×2 block of one colour costs 3.
+    bits = [int(row[::-1], 2) for row in rows]  # bit i is column i
+    inner = (1 << (count - 1)) - 1
+    for upper, lower in itertools.pairwise(bits):
+        alike = ~(upper ^ (upper >> 1)) & ~(lower ^ (lower >> 1)) & ~(upper ^ lower) & inner
+        lost += 3 * alike.bit_count()
+    # Rule 3: the pattern costs 40 where it starts no later than reportlab's scan reaches (count - 12), in rows
+    # only: reportlab's column pass compares tuples with a list, so it never counts.
+    lost += 40 * sum(row[:-1].count(_FINDER) for row in rows)
+    # Rule 4: the dark share's distance from half, in steps of 5 %.
+    dark = sum(row.count("1") for row in rows)
+    return lost + 10 * (abs(100 * dark // (count * count) - 50) // 5)
+
+
 def qr_runs(value: str) -> tuple[int, list[tuple[int, int, int]]]:
     """Encode value once (level M) and return its module count and the dark runs as (row, column, length)."""
     # Level M survives a scuffed or creased label. Encoding directly, not through reportlab's widget,
     # because the widget encodes twice (its bounds draw it) and draws each run as a separate shape.
-    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code = FastMaskQRCode(None, qrencoder.QRErrorCorrectLevel.M)
     code.addData(value)
     code.make()
     runs = []

@@ -13,7 +13,6 @@ import logging
 import re
 
 import sqlalchemy as sa
-import stripe
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -67,6 +66,8 @@ def client():
     if cached is None:
         if not configured():
             raise PaymentUnavailable(_("Online payment is not available; choose to pay at pickup."))
+        import stripe  # here, not at import: the SDK (and aiohttp) weighs ~20 MiB in every worker
+
         base = current_app.config["STRIPE_API_BASE"]
         kwargs = {"base_addresses": {"api": base}} if base else {}
         # Two tries: one network blip should not fail a checkout, and the idempotency key makes a retry safe.
@@ -77,6 +78,8 @@ def client():
 
 def _stripe_call(call, *args, **kwargs):
     """Call Stripe; its failures become a domain error the views can show."""
+    import stripe
+
     try:
         return call(*args, **kwargs)
     except stripe.StripeError as error:
@@ -218,6 +221,8 @@ def handle_event(payload: bytes, signature: str) -> str:
     secret = current_app.config["STRIPE_WEBHOOK_SECRET"]
     if not secret:
         raise BadSignature(_("Webhooks are not configured."))
+    import stripe
+
     try:
         event = stripe.Webhook.construct_event(payload, signature, secret)
     except (ValueError, stripe.SignatureVerificationError) as error:

@@ -15,7 +15,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn import zxcvbn
 
 from shop import audit
 from shop.clock import now_utc
@@ -90,6 +89,8 @@ def check_password_strength(password: str, username: str = "", display_name: str
     name = normalise_username(username)
     if len(name) >= 3 and name in password.lower():
         raise WeakPassword(_("The password must not contain the username."), "password")
+    from zxcvbn import zxcvbn  # here, not at import: its word lists weigh ~13 MiB in every worker
+
     result = zxcvbn(password, user_inputs=[v for v in (name, display_name.strip()) if v])
     if result["score"] < MIN_PASSWORD_SCORE or _mostly_common(result, password):
         raise WeakPassword(

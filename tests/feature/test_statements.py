@@ -182,9 +182,12 @@ def test_the_cli_writes_one_pdf_per_household_with_activity(app, goods, busy_mon
 
     links = []
     render = statement_pdf.render
-    monkeypatch.setattr(
-        statement_pdf, "render", lambda statement, url, *own: links.append(url) or render(statement, url, *own)
-    )
+
+    def recording(statement, url, *own, **kw):
+        links.append(url)
+        return render(statement, url, *own, **kw)
+
+    monkeypatch.setattr(statement_pdf, "render", recording)
     out = tmp_path / "statements" / "nested"
     result = app.test_cli_runner().invoke(args=["statements", "--month", this_month(), "--out", str(out)])
     assert result.exit_code == 0, result.output
