@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from shop import audit
 from shop.extensions import db
-from shop.ledger import entries
+from shop.ledger import closed_months, entries
 from shop.ledger.chain import INCOME_KINDS, signed_amount
 from shop.models import Adjustment, Household, LedgerEntry, MonthReview, Payout, ReviewOutcome, Role, User, Village
 from shop.oversight import adjustments, income, payouts, reviews
@@ -304,17 +304,30 @@ def latest_reviews(ids: sa.Select, month: date) -> dict[int, MonthReview]:
 
 
 def activity(ids: sa.Select, month: date) -> dict[int, Activity]:
-    """The entries of each of these households' month, by household id; quiet households are left out."""
+    """The entries of each of these households' month, by household id; quiet households are left out.
+
+    A closed month (shop.ledger.closed_months) is read from its household-month rows, plus any entry
+    written into it since the latest closing; an open month from the ledger.
+    """
+    closed = closed_months.latest()
+    where = [
+        LedgerEntry.household_id.in_(ids),
+        LedgerEntry.entry_date >= month,
+        LedgerEntry.entry_date <= month_end(month),
+    ]
+    found: dict[int, Activity] = {}
+    if closed is not None and month <= closed.month:
+        found = {h: Activity(*figures) for h, figures in closed_months.closed_activity(ids, month).items()}
+        where.append(LedgerEntry.seq > closed.through_seq)
     rows = db.session.execute(
         sa.select(LedgerEntry.household_id, sa.func.count(), sa.func.max(LedgerEntry.seq))
-        .where(
-            LedgerEntry.household_id.in_(ids),
-            LedgerEntry.entry_date >= month,
-            LedgerEntry.entry_date <= month_end(month),
-        )
+        .where(*where)
         .group_by(LedgerEntry.household_id)
     )
-    return {household_id: Activity(count, last) for household_id, count, last in rows}
+    for household_id, count, last in rows:
+        before = found.get(household_id, Activity(0, 0))
+        found[household_id] = Activity(before.entries + count, max(before.last_seq, last))
+    return found
 
 
 def standing(

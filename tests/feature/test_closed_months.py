@@ -258,3 +258,25 @@ def test_the_closed_figures_are_those_of_the_month(app, history):
     assert (row.adjusted_fen, row.income_fen, row.entries, row.income_entries) == (2500, 2500, 1, 1)
     assert row.last_seq == max(e.seq for e in entries)
     assert isinstance(row.month, date)
+
+
+def overview_counts(manager) -> dict[str, str]:
+    html = manager.get("/admin/review/").get_data(as_text=True)
+    return dict(re.findall(r'<div data-count="(\w+)">.*?<dd>(\d+)</dd>', html, re.S))
+
+
+def test_the_managers_overview_reads_a_closed_month_as_the_ledger_gives_it(app, history, as_role):
+    from tests.feature.test_review_pages import review
+
+    assert review(as_role("officer"), history["wang"], "confirmed", month=f"{LAST_MONTH:%Y-%m}").status_code == 302
+    manager = as_role("admin")
+    before = overview_counts(manager)
+    assert before["confirmed"] == "1" and before["none"] == "1"  # 符 has last month's correction, unreviewed
+    assert flask(app, "ledger", "close-month", f"{LAST_MONTH:%Y-%m}").exit_code == 0
+    assert overview_counts(manager) == before
+    # A correction written into the closed, confirmed month afterwards shows it amended, as it would unclosed.
+    correct(app, history["wang"], 100, LAST_MONTH.replace(day=9))
+    after = overview_counts(manager)
+    assert (after["confirmed"], after["amended"]) == ("0", "1")
+    assert flask(app, "ledger", "close-month").exit_code == 0
+    assert overview_counts(manager) == after
