@@ -460,16 +460,18 @@ def household_year(year: int, user: User, counter_id: int | None = None) -> Year
         after = [LedgerEntry.entry_date >= start, LedgerEntry.entry_date > closed_end]
         _add_ledger_months(months, _year_sums(after, end, None, scope))
         if closed_end >= start:
-            late = [LedgerEntry.seq > closed.through_seq, LedgerEntry.entry_date >= start]
-            _add_ledger_months(months, _year_sums(late, min(end, closed_end + timedelta(days=1)), None, scope))
+            # Only the seq index: SQLite would otherwise range over every closed month's dates.
+            day = _unindexed(LedgerEntry.entry_date)
+            late = [LedgerEntry.seq > closed.through_seq, day >= start, day < min(end, closed_end + timedelta(days=1))]
+            _add_ledger_months(months, _year_sums(late, None, None, scope))
     line = monitoring_line()
     earners = [row for row in _households(scope) if row.household_id in months]
     rows = [_household_year(row, months[row.household_id], line) for row in earners]
     return YearFigures(year, line, rows, counter)
 
 
-def _year_sums(where: list, end: date, counter: Counter | None, scope) -> sa.Select:
-    """(household, month number, net income) over the income entries `where` picks before `end`.
+def _year_sums(where: list, end: date | None, counter: Counter | None, scope) -> sa.Select:
+    """(household, month number, net income) over the income entries `where` picks (before `end`, if given).
 
     The month is EXTRACT(month FROM entry_date), which SQLAlchemy writes as EXTRACT on PostgreSQL
     and as CAST(STRFTIME('%m', …) AS INTEGER) on SQLite; a county's dates are one pass over the
@@ -481,8 +483,9 @@ def _year_sums(where: list, end: date, counter: Counter | None, scope) -> sa.Sel
     month_of = sa.cast(sa.extract("month", entry.entry_date), sa.Integer)
     # The sign is applied in the SUM, so each household's month is one row whatever its kinds.
     signed = sa.case((entry.kind == EntryKind.REVERSAL, -entry.amount_fen), else_=entry.amount_fen)
+    before = [entry.entry_date < end] if end is not None else []
     sums = sa.select(entry.household_id, month_of, sa.func.sum(signed)).where(
-        entry.kind.in_(INCOME_KINDS), entry.entry_date < end, *where
+        entry.kind.in_(INCOME_KINDS), *before, *where
     )
     if counter is not None:
         # A counter's year: its sales' and purchases' credits, less their reversals; corrections have no counter.
@@ -494,6 +497,13 @@ def _year_sums(where: list, end: date, counter: Counter | None, scope) -> sa.Sel
     # index to save a sort and fetches every row out of order, twice as slow over a county's year as
     # one pass over the table.
     return sums.group_by(month_of, entry.household_id)
+
+
+def _unindexed(day_column):
+    """A date column as SQLite will not look it up by index (date() of it; the same text), as is elsewhere."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return sa.type_coerce(sa.func.date(day_column), sa.Date)
+    return day_column
 
 
 def _add_ledger_months(months: dict[int, list[int]], sums: sa.Select) -> None:

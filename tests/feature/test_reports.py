@@ -504,4 +504,4 @@ def test_a_report_is_a_few_grouped_queries_however_many_households_earned(app, g
     assert len(month.households) == len(year.households) == 2
     # channels, refunds, products, towns, households; the year: its latest closing (none), sums, households
     assert len(statements) == 8
-    assert all("GROUP BY" in s for s in statements[:6])
+    assert all("GROUP BY" in s for s in statements[:5] + statements[6:7])
