@@ -115,6 +115,7 @@ COLUMNS = {
         "payment_method",
         "total_fen",
         "sold_on",
+        "sold_at",
         "created_at",
     ),
     "sale_line": (
@@ -592,6 +593,7 @@ class Generator:
                 method,
                 total,
                 self.dates.day(day),
+                created,  # sold_at: rung up when recorded
                 created,
             ),
         )
