@@ -419,6 +419,9 @@ def overview(user: User, month: date) -> ReviewOverview:
     counts = dict.fromkeys(STATES, 0)
     unsettled: list[tuple[int, Standing]] = []
     for household_id in db.session.scalars(ids.order_by(Household.code)):
+        if household_id not in latest and household_id not in active:
+            counts["quiet"] += 1  # most of a county's households in a month: no review, no entries
+            continue
         found = standing(household_id, latest, active)
         state = month_state(*found)
         counts[state] += 1
