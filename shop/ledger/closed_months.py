@@ -36,8 +36,13 @@ class MonthNotOver(Invalid):
 
 @dataclass(frozen=True)
 class Closed:
-    """Where the closed months stand: every month up to `month` is summed through entry `through_seq`."""
+    """Where the closed months stand: every month up to `month` is summed through entry `through_seq`.
 
+    Readers take the rows of closings up to `id` only: a closing committed while they read would
+    otherwise be counted twice, in its rows and in the entries read past the closing they started from.
+    """
+
+    id: int
     month: date
     through_seq: int
 
@@ -45,9 +50,11 @@ class Closed:
 def latest() -> Closed | None:
     """The latest closing, or None when no month was ever closed."""
     row = db.session.execute(
-        sa.select(LedgerClosing.month, LedgerClosing.through_seq).order_by(LedgerClosing.id.desc()).limit(1)
+        sa.select(LedgerClosing.id, LedgerClosing.month, LedgerClosing.through_seq)
+        .order_by(LedgerClosing.id.desc())
+        .limit(1)
     ).first()
-    return Closed(row.month, row.through_seq) if row else None
+    return Closed(row.id, row.month, row.through_seq) if row else None
 
 
 def month_of(column, dialect: str):
@@ -135,15 +142,15 @@ def close_months(month: date, by: User | None = None) -> LedgerClosing | None:
 # ---------------------------------------------------------------- reading them
 
 
-def closed_income(start: date, end: date, scope=None) -> Iterator[tuple[int, date, int]]:
+def closed_income(closed: Closed, start: date, end: date, scope=None) -> Iterator[tuple[int, date, int]]:
     """(household, month, net income) of the closed household-months from start to before end with income entries.
 
-    `scope` is a subquery of household ids to keep, or None for all.
+    As summed by the closings up to `closed`; `scope` is a subquery of household ids to keep, or None for all.
     """
     row = ClosedHouseholdMonth
     query = (
         sa.select(row.household_id, row.month, sa.func.sum(row.income_fen))
-        .where(row.month >= start, row.month < end)
+        .where(row.month >= start, row.month < end, row.closing_id <= closed.id)
         .group_by(row.household_id, row.month)
         .having(sa.func.sum(row.income_entries) > 0)
     )
@@ -153,12 +160,12 @@ def closed_income(start: date, end: date, scope=None) -> Iterator[tuple[int, dat
     yield from db.session.connection().execute(query).all()
 
 
-def closed_activity(ids, month: date) -> dict[int, tuple[int, int]]:
-    """(entries, last seq) of each of these households' closed month, as its closings summed them."""
+def closed_activity(closed: Closed, ids, month: date) -> dict[int, tuple[int, int]]:
+    """(entries, last seq) of each of these households' closed month, as the closings up to `closed` summed them."""
     row = ClosedHouseholdMonth
     query = (
         sa.select(row.household_id, sa.func.sum(row.entries), sa.func.max(row.last_seq))
-        .where(row.month == month, row.household_id.in_(ids))
+        .where(row.month == month, row.household_id.in_(ids), row.closing_id <= closed.id)
         .group_by(row.household_id)
     )
     return {household: (int(count), int(last)) for household, count, last in db.session.execute(query)}

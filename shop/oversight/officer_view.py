@@ -336,7 +336,7 @@ def activity(ids: sa.Select, month: date) -> dict[int, Activity]:
     ]
     found: dict[int, Activity] = {}
     if closed is not None and month <= closed.month:
-        found = {h: Activity(*figures) for h, figures in closed_months.closed_activity(ids, month).items()}
+        found = {h: Activity(*figures) for h, figures in closed_months.closed_activity(closed, ids, month).items()}
         where.append(LedgerEntry.seq > closed.through_seq)
     rows = db.session.execute(
         sa.select(LedgerEntry.household_id, sa.func.count(), sa.func.max(LedgerEntry.seq))

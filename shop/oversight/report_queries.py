@@ -459,7 +459,7 @@ def household_year(year: int, user: User, counter_id: int | None = None) -> Year
     if closed is None:
         _add_ledger_months(months, _year_sums([LedgerEntry.entry_date >= start], end, counter, scope))
     else:
-        for household_id, month, total in closed_months.closed_income(start, end, scope):
+        for household_id, month, total in closed_months.closed_income(closed, start, end, scope):
             months.setdefault(household_id, [0] * 12)[month.month - 1] += int(total)
         # Open months by date (the covering index); entries written into closed ones since, by seq.
         closed_end = month_end(closed.month)
