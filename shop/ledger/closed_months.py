@@ -142,6 +142,18 @@ def close_months(month: date, by: User | None = None) -> LedgerClosing | None:
 # ---------------------------------------------------------------- reading them
 
 
+def unindexed(column):
+    """A column SQLite will not look rows up by (COALESCE of it: the same value), so it takes the seq index.
+
+    The entries written since the latest closing are few and lie at the end of the seq index;
+    told of a date range or a list of households too, SQLite's planner ranges over those instead.
+    PostgreSQL's statistics choose well by themselves: it gets the column as it is.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return sa.type_coerce(sa.func.coalesce(column, column), column.type)
+    return column
+
+
 def closed_income(closed: Closed, start: date, end: date, scope=None) -> Iterator[tuple[int, date, int]]:
     """(household, month, net income) of the closed household-months from start to before end with income entries.
 

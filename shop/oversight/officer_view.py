@@ -337,7 +337,12 @@ def activity(ids: sa.Select, month: date) -> dict[int, Activity]:
     found: dict[int, Activity] = {}
     if closed is not None and month <= closed.month:
         found = {h: Activity(*figures) for h, figures in closed_months.closed_activity(closed, ids, month).items()}
-        where.append(LedgerEntry.seq > closed.through_seq)
+        # Only the entries written since the closing: by the seq index, the rest taken as they come.
+        day, household = (
+            closed_months.unindexed(LedgerEntry.entry_date),
+            closed_months.unindexed(LedgerEntry.household_id),
+        )
+        where = [household.in_(ids), day >= month, day <= month_end(month), LedgerEntry.seq > closed.through_seq]
     rows = db.session.execute(
         sa.select(LedgerEntry.household_id, sa.func.count(), sa.func.max(LedgerEntry.seq))
         .where(*where)

@@ -467,7 +467,7 @@ def household_year(year: int, user: User, counter_id: int | None = None) -> Year
         _add_ledger_months(months, _year_sums(after, end, None, scope))
         if closed_end >= start:
             # Only the seq index: SQLite would otherwise range over every closed month's dates.
-            day = _unindexed(LedgerEntry.entry_date)
+            day = closed_months.unindexed(LedgerEntry.entry_date)
             late = [LedgerEntry.seq > closed.through_seq, day >= start, day < min(end, closed_end + timedelta(days=1))]
             _add_ledger_months(months, _year_sums(late, None, None, scope))
     line = monitoring_line()
@@ -503,13 +503,6 @@ def _year_sums(where: list, end: date | None, counter: Counter | None, scope) ->
     # index to save a sort and fetches every row out of order, twice as slow over a county's year as
     # one pass over the table.
     return sums.group_by(month_of, entry.household_id)
-
-
-def _unindexed(day_column):
-    """A date column as SQLite will not look it up by index (date() of it; the same text), as is elsewhere."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return sa.type_coerce(sa.func.date(day_column), sa.Date)
-    return day_column
 
 
 def _add_ledger_months(months: dict[int, list[int]], sums: sa.Select) -> None:
