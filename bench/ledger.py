@@ -13,7 +13,9 @@ lots every day; about one line in 200 is refunded within a week; households
 are paid out at the end of most active months; a few approved adjustments.
 On the 3rd of each month the officers review most of the month before (its
 digest computed as shop.oversight.statements.digest_of computes it); December is left
-for the dashboard's "today", the 31st, to find still open.
+for the dashboard's "today", the 31st, to find still open. Once written, January to November
+are closed through the project (shop.ledger.closed_months), as a county's cron closes each
+month once it is over; December stays open.
 Left out, as no figure reads them: stock movements (a lot's stock on hand is
 set from its draws at the end) and online orders.
 """
@@ -591,6 +593,7 @@ class Generator:
                 method,
                 total,
                 self.dates.day(day),
+                created,  # sold_at: rung up when recorded
                 created,
                 created,
             ),
@@ -746,12 +749,35 @@ class Generator:
 
 
 def generate(url: str, year: int, households: int, entries: int) -> Ledger:
-    """Write a year's ledger of about `entries` entries over `households` households; return what was made."""
+    """Write a year's ledger of about `entries` entries over `households` households; close its months as cron would."""
     engine = bulk_engine(url)
     try:
-        return _generate(engine, year, households, entries)
+        ledger = _generate(engine, year, households, entries)
     finally:
         engine.dispose()
+    close_months(url, year)
+    return ledger
+
+
+def close_months(url: str, year: int) -> None:
+    """Close January to November through the project, as `flask ledger close-month` from cron on each 1st would.
+
+    December stays open: the dashboard's today is the 31st. Each closing reads the chain's head
+    as it is now (the whole year): the months' rows are the same, only their through_seq differs.
+    """
+    from shop import create_app
+    from shop.extensions import db
+    from shop.ledger.closed_months import close_months as close
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        for month in range(1, 12):
+            close(date(year, month, 1))
+        db.session.remove()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("ledger_closing", "closed_household_month"):
+                conn.exec_driver_sql(f"ANALYZE {table}")
+        db.engine.dispose()
 
 
 def _generate(engine: sa.Engine, year: int, households: int, entries: int) -> Ledger:

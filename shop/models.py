@@ -1377,3 +1377,51 @@ class PayoutDispute(db.Model):
     payout: Mapped[Payout] = relationship()
     household: Mapped[Household] = relationship()
     answered_by: Mapped[User | None] = relationship()
+
+
+class LedgerClosing(db.Model):
+    """A closing of the ledger's months: every month up to `month` summed per household through entry `through_seq`.
+
+    Append-only. Each closing adds the household-months it summed (ClosedHouseholdMonth): for the
+    months it closes first, every entry dated in them up to `through_seq`; for months an earlier
+    closing closed, only the entries written into them since (seq above that closing's through_seq).
+    So the rows of a household-month add up to its entries up to the latest closing's through_seq.
+    """
+
+    __tablename__ = "ledger_closing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The first day of the last month closed: it and every month before it are closed.
+    month: Mapped[date]
+    #: The chain's head when the months were summed: later entries are read from the ledger.
+    through_seq: Mapped[int] = mapped_column(sa.BigInteger)
+    closed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: Who closed, or None when cron did (`flask ledger close-month`).
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("app_user.id"))
+
+
+class ClosedHouseholdMonth(db.Model):
+    """A household's month as one closing summed it from the ledger; a month's rows add up over closings.
+
+    Append-only; `flask ledger verify` recomputes every closed household-month from the ledger.
+    """
+
+    __tablename__ = "closed_household_month"
+    __table_args__ = (sa.Index("ix_closed_household_month_month_household", "month", "household_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    closing_id: Mapped[int] = mapped_column(sa.ForeignKey("ledger_closing.id"), index=True)
+    household_id: Mapped[int] = mapped_column(sa.ForeignKey("household.id"))
+    #: The first day of the month the entries are dated in.
+    month: Mapped[date]
+    credited_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    reversed_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    adjusted_fen: Mapped[int] = mapped_column(sa.BigInteger)  # signed
+    paid_out_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: credited − reversed ± adjusted: the month's net income, as the year report sums it.
+    income_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    #: How many entries were summed, and how many of them income (credits, reversals, adjustments).
+    entries: Mapped[int]
+    income_entries: Mapped[int]
+    #: The highest seq among the entries summed.
+    last_seq: Mapped[int] = mapped_column(sa.BigInteger)

@@ -295,7 +295,7 @@ def verify(session=None) -> tuple[int, ChainFault | None]:
     fault = verify_chain(walk.entries())
     if fault is None:
         fault = walk.cross_fault or _missing_entry(session) or _sale_fault(session) or _review_fault(session)
-        return walk.count, fault
+        return walk.count, fault or _closed_fault(session)
     return session.scalar(sa.select(sa.func.count()).select_from(LedgerEntry)), fault
 
 
@@ -478,3 +478,12 @@ def _review_fault(session) -> ChainFault | None:
                     "no longer give the digest recorded when it was reviewed (changed since)",
                 )
     return None
+
+
+def _closed_fault(session) -> ChainFault | None:
+    """Every closed household-month recomputed from the ledger (shop.ledger.closed_months)."""
+    # Imported here: closed_months takes the chain's lock from this module when it closes.
+    from shop.ledger.closed_months import verify_closed
+
+    fault = verify_closed(session)
+    return ChainFault(0, str(fault)) if fault else None

@@ -3,7 +3,7 @@
 The household ledger (migration 0004), the audit trail (migration 0007), the ended sessions (0010), a
 household's history (its changes and statuses, 0011), the products' prices (0015), the settled
 refused sales (0016), the officers' work ledger (0019) and the ledger's signed checkpoints, their
-tree and keys (0020) are guarded. Tests that tamper with them
+tree and keys (0020), and the closed months with their household sums (0022) are guarded. Tests that tamper with them
 behind the app's back (and the test fixtures that empty the database) drop the triggers first, as an
 attacker with database access would.
 Change a guard only by adding a migration: the SQL here is what those migrations ran.
@@ -31,6 +31,8 @@ GUARDED = (
     "ledger_checkpoint",
     "ledger_tree_node",
     "ledger_key",
+    "ledger_closing",
+    "closed_household_month",
 )
 
 

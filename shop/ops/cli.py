@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app shop seed-demo`, `create-user`, `places import`, `counters add|edit|list`,
-`ledger verify`, `statements`, `backup`, `restore` (`db` comes from Flask-Migrate)."""
+`ledger verify|close-month`, `statements`, `backup`, `restore` (`db` comes from Flask-Migrate)."""
 
 import sys
 from pathlib import Path
@@ -130,6 +130,31 @@ def checkpoint_ledger_command():
         return
     signed_at = checkpoints.signed_at_text(made.signed_at)
     click.echo(f"Checkpoint {made.seq}: root {made.root}, signed {signed_at} by key {made.key_id}.")
+
+
+@ledger_group.command("close-month")
+@click.argument("month_text", metavar="[YYYY-MM]", required=False)
+def close_month_command(month_text):
+    """Close every month up to YYYY-MM (last month if left out) for the whole county: run it from cron.
+
+    Each household's month is summed from the ledger once, so year reports read the sums; run again,
+    it adds only entries written into closed months since, and nothing when there are none.
+    """
+    from shop.ledger import closed_months
+    from shop.oversight.monitoring import InvalidMonth, add_months, month_start, parse_month
+
+    try:
+        month = parse_month(month_text) if month_text is not None else add_months(month_start(business_today()), -1)
+    except InvalidMonth:
+        raise click.BadParameter(f"{month_text!r} is not a month written YYYY-MM.", param_hint="YYYY-MM") from None
+    try:
+        closing = closed_months.close_months(month)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    if closing is None:
+        click.echo(f"Months up to {month:%Y-%m} are closed already: nothing new to sum.")
+        return
+    click.echo(f"Closed the months up to {closing.month:%Y-%m} through entry {closing.through_seq}.")
 
 
 @ledger_group.command("prove")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from shop import audit
 from shop.extensions import db
-from shop.ledger import entries
+from shop.ledger import closed_months, entries
 from shop.ledger.chain import INCOME_KINDS, signed_amount
 from shop.models import Adjustment, Household, LedgerEntry, MonthReview, Payout, ReviewOutcome, Role, User, Village
 from shop.oversight import adjustments, income, payouts, reviews
@@ -303,18 +303,55 @@ def latest_reviews(ids: sa.Select, month: date) -> dict[int, MonthReview]:
     return {r.household_id: r for r in db.session.scalars(sa.select(MonthReview).where(MonthReview.id.in_(latest)))}
 
 
+def latest_review_rows(ids: sa.Select, month: date) -> dict[int, sa.Row]:
+    """latest_reviews as plain rows of what the overview weighs (no ORM objects: a county has thousands)."""
+    latest = (
+        sa.select(sa.func.max(MonthReview.id))
+        .where(MonthReview.month == month, MonthReview.household_id.in_(ids))
+        .group_by(MonthReview.household_id)
+    )
+    weighed = sa.select(
+        MonthReview.id,
+        MonthReview.household_id,
+        MonthReview.month,
+        MonthReview.outcome,
+        MonthReview.resolved_at,
+        MonthReview.through_seq,
+        MonthReview.digest,
+    )
+    return {r.household_id: r for r in db.session.execute(weighed.where(MonthReview.id.in_(latest)))}
+
+
 def activity(ids: sa.Select, month: date) -> dict[int, Activity]:
-    """The entries of each of these households' month, by household id; quiet households are left out."""
+    """The entries of each of these households' month, by household id; quiet households are left out.
+
+    A closed month (shop.ledger.closed_months) is read from its household-month rows, plus any entry
+    written into it since the latest closing; an open month from the ledger.
+    """
+    closed = closed_months.latest()
+    where = [
+        LedgerEntry.household_id.in_(ids),
+        LedgerEntry.entry_date >= month,
+        LedgerEntry.entry_date <= month_end(month),
+    ]
+    found: dict[int, Activity] = {}
+    if closed is not None and month <= closed.month:
+        found = {h: Activity(*figures) for h, figures in closed_months.closed_activity(closed, ids, month).items()}
+        # Only the entries written since the closing: by the seq index, the rest taken as they come.
+        day, household = (
+            closed_months.unindexed(LedgerEntry.entry_date),
+            closed_months.unindexed(LedgerEntry.household_id),
+        )
+        where = [household.in_(ids), day >= month, day <= month_end(month), LedgerEntry.seq > closed.through_seq]
     rows = db.session.execute(
         sa.select(LedgerEntry.household_id, sa.func.count(), sa.func.max(LedgerEntry.seq))
-        .where(
-            LedgerEntry.household_id.in_(ids),
-            LedgerEntry.entry_date >= month,
-            LedgerEntry.entry_date <= month_end(month),
-        )
+        .where(*where)
         .group_by(LedgerEntry.household_id)
     )
-    return {household_id: Activity(count, last) for household_id, count, last in rows}
+    for household_id, count, last in rows:
+        before = found.get(household_id, Activity(0, 0))
+        found[household_id] = Activity(before.entries + count, max(before.last_seq, last))
+    return found
 
 
 def standing(
@@ -383,10 +420,13 @@ def overview(user: User, month: date) -> ReviewOverview:
     Loading every household with those took two thirds of the page's time.
     """
     ids = visible_ids(user)
-    latest, active = latest_reviews(ids, month), activity(ids, month)
+    latest, active = latest_review_rows(ids, month), activity(ids, month)
     counts = dict.fromkeys(STATES, 0)
     unsettled: list[tuple[int, Standing]] = []
     for household_id in db.session.scalars(ids.order_by(Household.code)):
+        if household_id not in latest and household_id not in active:
+            counts["quiet"] += 1  # most of a county's households in a month: no review, no entries
+            continue
         found = standing(household_id, latest, active)
         state = month_state(*found)
         counts[state] += 1
@@ -404,4 +444,5 @@ def overview(user: User, month: date) -> ReviewOverview:
             counts["changed"] += 1
     loaded = households.with_places([household_id for household_id, _found in shown])
     waiting = [MonthStatus(loaded[h], month, *found) for h, found in shown]
-    return ReviewOverview(month, counts, waiting, len(unsettled), len(disputes_in_view(user)))
+    everyone = user.role is Role.ADMIN
+    return ReviewOverview(month, counts, waiting, len(unsettled), reviews.open_dispute_count(None if everyone else ids))

@@ -126,6 +126,21 @@ def open_disputes() -> list[MonthReview]:
     return list(db.session.scalars(query))
 
 
+def open_dispute_count(among=None) -> int:
+    """How many disputes are open (as open_disputes finds them), among these households' (a subquery) or all."""
+    latest = (
+        sa.select(sa.func.max(MonthReview.id)).group_by(MonthReview.household_id, MonthReview.month).scalar_subquery()
+    )
+    query = sa.select(sa.func.count()).where(
+        MonthReview.id.in_(latest),
+        MonthReview.outcome == ReviewOutcome.DISPUTED,
+        MonthReview.resolved_at.is_(None),
+    )
+    if among is not None:
+        query = query.where(MonthReview.household_id.in_(among))
+    return db.session.scalar(query) or 0
+
+
 def reviews_of(household_id: int) -> list[MonthReview]:
     """Every review of a household, newest first: the history an inspector may ask for."""
     query = sa.select(MonthReview).where(MonthReview.household_id == household_id).order_by(MonthReview.id.desc())
