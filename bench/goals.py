@@ -27,6 +27,50 @@ class Goal:
     missed_because: str = ""
 
 
+# Why each goal may be missed, written from the profiles and runs behind docs/scaling.md.
+SALE_RATIO = (
+    "every sale holds one lock from its first locking statement to its commit (SQLite's write lock; on"
+    " PostgreSQL the lots' row locks and the chain's lock), which the bare insert never takes. A sale sends"
+    " 16 statements (32 before) and costs 11.5 ms of CPU in-process (31 ms before); about half of what is left"
+    " is per-request work around it: the clerk signed in from the session (two SELECTs), the default counter,"
+    " CSRF and the rate limiter. On 2 shared cores a worker paused while it holds the lock stops every till"
+)
+SALE_STEADY_P95 = (
+    "50 sales a second is more than 2 workers on this 2-core machine serve flat out (20 to 30 a second),"
+    " so the open-loop queue grows for the whole run and p95 measures the queue. It needs a sale's whole"
+    " request well under 20 ms of CPU, or more cores"
+)
+CATALOG_RATIO = (
+    "the kept shelf is dropped after any commit to the database (a sale, a visit, a household page's view"
+    " count), so under steady writes most loads pay the first render, about 3 times the bare one"
+)
+PAGE_WEIGHT = (
+    "the shop front with 500 products is 165 KB of HTML (8.5 KB as sent, gzipped) before its images: 500"
+    " cards on one page. Every other public page weighs 3 to 30 KB. Meeting it needs a shelf in pages or a"
+    " leaner card: a decision about the shop, not about speed"
+)
+STATEMENTS_S = (
+    "the job uses both cores, but each statement is still bound by reportlab's pure-Python work: the QR"
+    " code's Reed-Solomon and data placement, subsetting the CJK font and compressing the pages. The job took"
+    " about what reportlab alone takes for the same statements on one core; 60 s needs 25 statements a second"
+    " per core"
+)
+WORKER_MEMORY = (
+    "the baseline loads SQLAlchemy and the driver only. Flask, SQLAlchemy, psycopg and cryptography (the"
+    " personal-data keys are checked at start) hold about 85 MiB before any of the app's code, and pydantic's"
+    " API models are built when the routes are declared. stripe, zxcvbn, reportlab, openpyxl and Alembic now"
+    " load on first use (140 to 94 MiB after create_app)"
+)
+YEAR_REPORT_RATIO = (
+    "months are closed once (flask ledger close-month) and read from their household-month rows; what is left"
+    " is building the 10,000 report rows in Python, which the raw aggregate never does"
+)
+REVIEW_OVERVIEW_MS = (
+    "the page weighs each of 10,000 households' month in Python and renders every row; it reads closed"
+    " months from their rows and beats the hand-written SQL in the same run, so a miss is the machine's load"
+    " (the hand-written page took 211 ms on a quiet machine and 518 ms on a loaded one)"
+)
+
 GOALS = (
     Goal(
         "sale_ratio",
@@ -34,6 +78,7 @@ GOALS = (
         "ratio",
         "higher",
         {"sqlite": 0.40, "postgresql": 0.30},
+        missed_because=SALE_RATIO,
     ),
     Goal(
         "sale_steady_p95",
@@ -42,6 +87,7 @@ GOALS = (
         "lower",
         {"sqlite": 50.0, "postgresql": 50.0},
         unit=" ms",
+        missed_because=SALE_STEADY_P95,
     ),
     Goal(
         "catalog_ratio",
@@ -49,6 +95,7 @@ GOALS = (
         "ratio",
         "higher",
         {"sqlite": 0.5, "postgresql": 0.5},
+        missed_because=CATALOG_RATIO,
     ),
     Goal(
         "page_weight",
@@ -57,8 +104,16 @@ GOALS = (
         "lower",
         {"sqlite": 150.0, "postgresql": 150.0},
         unit=" KB",
+        missed_because=PAGE_WEIGHT,
     ),
-    Goal("year_report_ratio", "yearly report vs the raw aggregate", "ratio", "lower", {"postgresql": 1.5}),
+    Goal(
+        "year_report_ratio",
+        "yearly report vs the raw aggregate",
+        "ratio",
+        "lower",
+        {"postgresql": 1.5},
+        missed_because=YEAR_REPORT_RATIO,
+    ),
     Goal(
         "review_overview_ms",
         "review overview of 10,000 households",
@@ -66,6 +121,7 @@ GOALS = (
         "lower",
         {"sqlite": 300.0, "postgresql": 300.0},
         unit=" ms",
+        missed_because=REVIEW_OVERVIEW_MS,
     ),
     Goal(
         "statements_s",
@@ -74,8 +130,16 @@ GOALS = (
         "lower",
         {"sqlite": 60.0, "postgresql": 60.0},
         unit=" s",
+        missed_because=STATEMENTS_S,
     ),
-    Goal("worker_memory", "worker peak memory vs the baseline's", "ratio", "lower", {"sqlite": 2.0, "postgresql": 2.0}),
+    Goal(
+        "worker_memory",
+        "worker peak memory vs the baseline's",
+        "ratio",
+        "lower",
+        {"sqlite": 2.0, "postgresql": 2.0},
+        missed_because=WORKER_MEMORY,
+    ),
 )
 
 
