@@ -120,6 +120,7 @@ def job_job(url: str, month: str, count: int, rounds: int) -> dict:
     """In a fresh worker: the month's job over the first `count` households, `rounds` times; wall seconds of each."""
     from shop.oversight.statement_job import default_workers, write_month
     from shop.oversight.statements import households_with_activity
+    from shop.web.urls import statement_links
 
     app = project_app(url)
     first = date.fromisoformat(month)
@@ -129,7 +130,7 @@ def job_job(url: str, month: str, count: int, rounds: int) -> dict:
         for _ in range(rounds):
             with tempfile.TemporaryDirectory(prefix="bench-statements-") as out:
                 started = time.perf_counter()
-                outcome = write_month(first, Path(out), BASE_URL, household_ids=ids)
+                outcome = write_month(first, Path(out), BASE_URL, statement_links, household_ids=ids)
                 seconds.append(time.perf_counter() - started)
                 written = len(list(Path(out).glob("*.pdf")))
             if outcome.failed or outcome.written != len(ids) or written != len(ids):

@@ -203,7 +203,7 @@ def statements_command(month_text, out, workers):
     from shop.oversight.monitoring import InvalidMonth, month_start, parse_month
     from shop.oversight.statement_job import write_month
     from shop.oversight.statements import households_with_activity
-    from shop.web.urls import public_base_url
+    from shop.web.urls import public_base_url, statement_links
 
     try:
         month = parse_month(month_text)
@@ -220,7 +220,9 @@ def statements_command(month_text, out, workers):
     # A request context lets the verification links be built as absolute addresses.
     with current_app.test_request_context(base_url=base or LOCAL_BASE_URL):
         with click.progressbar(length=total, label=f"Statements {month:%Y-%m}", file=sys.stderr) as bar:
-            outcome = write_month(month, out, base or LOCAL_BASE_URL, workers, done=bar.update, household_ids=ids)
+            outcome = write_month(
+                month, out, base or LOCAL_BASE_URL, statement_links, workers, done=bar.update, household_ids=ids
+            )
     click.echo(f"Wrote {outcome.written} statements for {month:%Y-%m} to {out}.")
     if outcome.failed:
         for household_id, reason in sorted(outcome.failed):

@@ -26,9 +26,12 @@ from shop.ledger import checkpoints
 from shop.models import Household, Village
 from shop.oversight import statement_pdf
 from shop.oversight.statements import households_with_activity, month_statements
-from shop.web.urls import own_page_url, statement_url
 
 log = logging.getLogger(__name__)
+
+#: What a statement prints as links: its verification address and the household's own page ("" if none).
+#: The caller gives it (shop.web.urls.statement_links), since a domain builds no web addresses.
+Links = Callable[[object], tuple[str, str]]
 
 #: Households a worker reads and renders together: large enough that a query serves many, small enough
 #: that a worker holds little and the last batches spread over every core.
@@ -57,6 +60,7 @@ def write_month(
     month: date,
     out: Path,
     base_url: str,
+    links: Links,
     workers: int | None = None,
     done: Callable[[int], None] = lambda count: None,
     household_ids: Sequence[int] | None = None,
@@ -72,7 +76,7 @@ def write_month(
     outcome = Outcome()
     if workers == 1:
         for batch in batches:
-            outcome.add(write_batch(batch, month, out, now))
+            outcome.add(write_batch(batch, month, out, now, links))
             done(len(batch))
         return outcome
     app = current_app._get_current_object()
@@ -81,7 +85,7 @@ def write_month(
     db.engine.dispose()  # no pooled connection may be shared with the workers
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(app, base_url)) as pool:
-        futures = {pool.submit(write_batch, batch, month, out, now): batch for batch in batches}
+        futures = {pool.submit(write_batch, batch, month, out, now, links): batch for batch in batches}
         for future in as_completed(futures):
             batch = futures[future]
             try:
@@ -99,7 +103,7 @@ def _start_worker(app: Flask, base_url: str) -> None:
     app.test_request_context(base_url=base_url).push()
 
 
-def write_batch(household_ids: Sequence[int], month: date, out: Path, now: datetime) -> Outcome:
+def write_batch(household_ids: Sequence[int], month: date, out: Path, now: datetime, links: Links) -> Outcome:
     """Read a batch of households' month together, then write each one's statement; failures are counted, not raised."""
     outcome = Outcome()
     try:
@@ -113,11 +117,11 @@ def write_batch(household_ids: Sequence[int], month: date, out: Path, now: datet
                 return Outcome(failed=[(household_ids[0], _reason(error))])
             db.session.rollback()
             for household_id in household_ids:  # find the one that fails; write the others
-                outcome.add(write_batch([household_id], month, out, now))
+                outcome.add(write_batch([household_id], month, out, now, links))
             return outcome
         for statement in statements:
             try:
-                _write(statement, out, proved, now)
+                _write(statement, out, proved, now, links)
                 outcome.written += 1
             except Exception as error:
                 log.exception("statement of household %s failed", statement.household.id)
@@ -138,11 +142,10 @@ def _households(household_ids: Sequence[int]) -> list[Household]:
     return list(db.session.scalars(query))
 
 
-def _write(statement, out: Path, proved, now: datetime) -> None:
+def _write(statement, out: Path, proved, now: datetime, links: Links) -> None:
     """Render one statement and save it under its file name."""
-    household_id = statement.household.id
-    url = statement_url(household_id, statement.month, statement.digest)
-    document = statement_pdf.render(statement, url, own_page_url(household_id), proved=proved, now=now)
+    url, own_page = links(statement)
+    document = statement_pdf.render(statement, url, own_page, proved=proved, now=now)
     (out / statement_pdf.filename(statement)).write_bytes(document)
 
 

@@ -38,3 +38,9 @@ def own_page_url(household_id: int) -> str:
     """The address of the household's page to print on its papers; empty when it has no live link."""
     token = household_pages.live_token(household_id)
     return household_page_url(token) if token else ""
+
+
+def statement_links(statement) -> tuple[str, str]:
+    """A statement's printed links: its verification address and the household's own page ("" if none)."""
+    household_id = statement.household.id
+    return statement_url(household_id, statement.month, statement.digest), own_page_url(household_id)

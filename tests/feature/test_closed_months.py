@@ -210,8 +210,8 @@ def test_a_town_supervisor_sees_their_towns_closed_months_only(app, history, as_
         ("'; DROP TABLE ledger_closing; --", 2, "is not a month"),
         ("９９９９-01", 2, "is not a month"),
         ("1999-12", 2, "is not a month"),
-        (f"{THIS_MONTH:%Y-%m}", 1, "once it is over"),
-        (f"{add_months(THIS_MONTH, 5):%Y-%m}", 1, "once it is over"),
+        (f"{THIS_MONTH:%Y-%m}", 1, "月份结束后才能结账"),
+        (f"{add_months(THIS_MONTH, 5):%Y-%m}", 1, "月份结束后才能结账"),
     ],
 )
 def test_close_month_refuses_what_is_not_a_month_that_is_over(app, history, argument, code, said):

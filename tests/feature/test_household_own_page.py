@@ -197,7 +197,9 @@ def test_an_answer_shows_on_the_households_page_once(app, client, goods, wang_pa
     assert answer(as_role("admin"), dispute_id, "again").status_code == 409
     assert "data-open-disputes" not in as_role("officer").get("/admin/work/today").get_data(as_text=True)
     with app.app_context():
-        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.entity == "payout_dispute")).all()
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.entity == "payout_dispute").order_by(AuditEvent.id)
+        ).all()
         assert [e.action for e in events] == ["insert", "update"]
 
 
