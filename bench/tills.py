@@ -67,21 +67,8 @@ def flat_out(clients: list[Client], seconds: float, send) -> dict:
             failures.append(bad)
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(c,)) for c in clients]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {
-        "per_s": len(latencies) / wall,
-        "p50_ms": cuts[49] * 1000,
-        "p95_ms": cuts[94] * 1000,
-        "p99_ms": cuts[98] * 1000,
-        "requests": len(latencies),
-        "failures": sum(failures),
-    }
+    _on_every_client(clients, run)
+    return _summary(latencies, failures, time.perf_counter() - started)
 
 
 def fixed_rate(clients: list[Client], rate: float, seconds: float, send) -> dict:
@@ -112,12 +99,21 @@ def fixed_rate(clients: list[Client], rate: float, seconds: float, send) -> dict
             latencies.extend(mine)
             failures.append(bad)
 
+    _on_every_client(clients, run)
+    return _summary(latencies, failures, time.perf_counter() - start)
+
+
+def _on_every_client(clients: list[Client], run) -> None:
+    """Run `run(client)` in a thread per client, and wait for them all."""
     threads = [threading.Thread(target=run, args=(c,)) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - start
+
+
+def _summary(latencies: list[float], failures: list[int], wall: float) -> dict:
+    """Throughput, latency percentiles and failures of a load."""
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "per_s": len(latencies) / wall,
