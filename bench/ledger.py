@@ -595,7 +595,6 @@ class Generator:
                 self.dates.day(day),
                 created,  # sold_at: rung up when recorded
                 created,
-                created,
             ),
         )
         for line_id, product_id, name, unit, price_fen, price_per, quantity, amount, draws, parts in priced:
