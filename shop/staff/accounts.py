@@ -159,6 +159,13 @@ def signed_out(user: User, nonce: str) -> None:
             session.execute(ended.on_conflict_do_nothing())
 
 
+def account_in_session(user_id: int, nonce: str) -> tuple[User | None, bool]:
+    """The account with this id, and whether its session with this nonce was signed out."""
+    ended = sa.exists().where(EndedSession.nonce == nonce, EndedSession.user_id == User.id)
+    found = db.session.execute(sa.select(User, ended).where(User.id == user_id)).first()
+    return (found[0], found[1]) if found is not None else (None, False)
+
+
 def session_ended(user_id: int, nonce: str) -> bool:
     """Whether the session with this nonce was signed out (a replayed cookie of an ended session)."""
     ended = sa.select(EndedSession.nonce).where(EndedSession.nonce == nonce, EndedSession.user_id == user_id)

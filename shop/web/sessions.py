@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from shop.extensions import db, limiter, login_manager
+from shop.extensions import limiter, login_manager
 from shop.models import User, normalise_username
 from shop.staff import accounts
 from shop.web.access import PUBLIC, signed_in_user
@@ -108,13 +108,14 @@ def _idle(now: int) -> bool:
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Flask-Login's loader: the active account with this id, if this session of it is still live."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.active or _idle(int(time.time())):
+    nonce = session.get(NONCE)
+    if not user_id.isdigit() or not isinstance(nonce, str) or _idle(int(time.time())):
+        return None
+    # One statement on every request: the account and whether this session of it was signed out.
+    user, ended = accounts.account_in_session(int(user_id), nonce)
+    if user is None or not user.active or ended:
         return None
     if not hmac.compare_digest(str(session.get(STAMP, "")), password_stamp(user)):
-        return None
-    nonce = session.get(NONCE)
-    if not isinstance(nonce, str) or accounts.session_ended(user.id, nonce):
         return None
     return user
 
