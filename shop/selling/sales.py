@@ -116,12 +116,19 @@ def check_sold_at(sold_at: datetime, now: datetime, max_age: timedelta) -> None:
         raise SoldAtOutOfBounds(message, "sold_at")
 
 
-def sale_by_key(idempotency_key: str) -> Sale | None:
-    """The sale recorded under this key, if any."""
-    return db.session.scalars(sa.select(Sale).where(Sale.idempotency_key == idempotency_key)).first()
+def sale_by_key(idempotency_key: str) -> sa.Row | None:
+    """The id, request digest and counter of the sale recorded under this key, if any."""
+    # Core, not the ORM: every new sale asks this first, and is almost always answered "none".
+    return db.session.execute(_SALE_BY_KEY, {"key": idempotency_key}).first()
 
 
-def _replay(sale: Sale, digest: str, counter_id: int | None = None) -> Sale:
+#: sale_by_key's statement, built once.
+_SALE_BY_KEY = sa.select(Sale.id, Sale.request_digest, Sale.counter_id).where(
+    Sale.idempotency_key == sa.bindparam("key")
+)
+
+
+def _replay(sale: sa.Row, digest: str, counter_id: int | None = None) -> sa.Row:
     # The counter is checked beside the digest, which stays what it was before counters could be named.
     if sale.request_digest != digest or counter_id not in (None, sale.counter_id):
         raise KeyReused(_("This key was already used for a different sale."), "idempotency_key")
@@ -221,11 +228,15 @@ def record_sale(
     if sold_at is not None:
         check_sold_at(sold_at, now_utc(), timedelta(hours=current_app.config["SOLD_AT_MAX_AGE_HOURS"]))
     moment = Moment(sold_at or now_utc(), business_day(sold_at) if sold_at else today, priced=sold_at is not None)
+    counter = counter or working_counter(clerk, counter_id)
+    # Priced in the read that loaded the clerk, before the write transaction: on SQLite every other
+    # till waits while a sale holds the write lock, so what need not be under it is not. The price
+    # read is the one in force at the sale's instant, which is taken before it too.
+    to_sell = _priced_lines(db.session.connection(), lines, moment)
     try:
-        counter = counter or working_counter(clerk, counter_id)
-        # Read before the transaction: atomic() ends the read that loaded the clerk, which would reload it.
+        # The counter's id, read before the transaction: atomic() ends the read that loaded it.
         sale = _sell(
-            idempotency_key, digest, PaymentMethod(payment_method), lines, clerk.id, moment, tendered_fen, counter.id
+            idempotency_key, digest, PaymentMethod(payment_method), to_sell, clerk.id, moment, tendered_fen, counter.id
         )
     except IntegrityError:
         # The same key won a race on another connection: that sale is the answer.
@@ -257,18 +268,22 @@ class Moment:
     priced: bool
 
 
-def _sell(key, digest, method, lines, clerk_id: int, moment: Moment, tendered_fen, counter_id) -> SaleRecord:
+def _priced_lines(connection, lines: Sequence[LineRequest], moment: Moment) -> list["LineToSell"]:
+    """Each requested line with its product's name, unit and price at the sale's moment; unknown products refused."""
+    products = shelf_products(connection, lines)
+    prices = pricing.prices_at(connection, products, moment.at) if moment.priced else {}
+    return [line_to_sell(products[r.product_id], r.quantity, prices.get(r.product_id)) for r in lines]
+
+
+def _sell(key, digest, method, to_sell, clerk_id: int, moment: Moment, tendered_fen, counter_id) -> SaleRecord:
     """Write a counter sale with Core statements, a few multi-row, and answer from what was written.
 
-    About a dozen statements whatever the basket's size: the products, the sale, the locked lots,
+    About a dozen statements whatever the basket's size: the sale, the locked lots,
     what orders hold, one UPDATE of the lots, the lines, the draws, the movements, the chain's
     head and the credits. The session tracks no object, so committing flushes nothing.
     """
     with atomic() as session:
         connection = session.connection()
-        products = shelf_products(connection, lines)
-        prices = pricing.prices_at(session, products, moment.at) if moment.priced else {}
-        to_sell = [line_to_sell(products[r.product_id], r.quantity, prices.get(r.product_id)) for r in lines]
         # A line's amount is its quantity at its price, however it is split over lots: known before the stock is.
         amounts = [price_for(line.quantity, line.price_fen, line.price_per) for line in to_sell]
         total = sum(amounts)
