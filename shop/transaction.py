@@ -6,6 +6,7 @@ IMMEDIATE, so two writers queue for the lock up front instead of failing half
 way; on PostgreSQL row locks (taken by the stock module) do that job.
 """
 
+import fcntl
 import logging
 import os
 import threading
@@ -64,14 +65,53 @@ def atomic() -> Iterator[Session]:
         # A read (loading the signed-in user, say) began a deferred transaction;
         # end it so the write transaction starts with the write lock.
         session.rollback()
-    session.connection(execution_options={_IMMEDIATE: True})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with _writers_take_turns(session.get_bind()):
+        session.connection(execution_options={_IMMEDIATE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
     checkpoint_now_and_then(session.get_bind())
+
+
+@contextmanager
+def _writers_take_turns(engine: Engine) -> Iterator[None]:
+    """On SQLite, queue this machine's writers on a lock file beside the database, held until commit.
+
+    SQLite's own busy handler polls, sleeping 1, 2, 5, 10 ms and more between tries, so under
+    load its write lock often sits free while the next till sleeps. flock() wakes the next writer
+    the moment the lock is let go. SQLite's lock stays the rule (busy_timeout still bounds a wait
+    for a writer that does not queue here, such as a migration); this only orders the queue. A
+    worker that dies lets go with its files, and gunicorn's timeout bounds a worker that hangs.
+    """
+    path = _writers_file(engine)
+    if path is None or getattr(_turn, "held", False):
+        yield  # PostgreSQL's row locks queue writers already; a nested use case is already in turn
+        return
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _turn.held = True
+        try:
+            yield
+        finally:
+            _turn.held = False
+    finally:
+        os.close(handle)  # closing lets go of the lock
+
+
+#: Whether this thread holds its turn to write.
+_turn = threading.local()
+
+
+def _writers_file(engine: Engine) -> str | None:
+    """The lock file writers queue on: beside an SQLite database file; none for PostgreSQL or memory."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}-writers"
 
 
 def release_before_calling_out() -> None:

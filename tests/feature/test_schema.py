@@ -1,6 +1,9 @@
 """The schema: migrations match the models, and the database itself refuses impossible rows."""
 
+import fcntl
+import os
 import sqlite3
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -160,3 +163,56 @@ def test_the_latest_migrations_go_down_and_up_over_a_working_counters_data(tmp_p
         assert db.session.scalar(sa.select(sa.func.count(Refund.id)).where(Refund.idempotency_key.is_not(None))) == 0
         db.session.remove()
         db.engine.dispose()
+
+
+def _turn_is_free(database_url: str) -> bool:
+    """Whether another writer on this machine could take its turn now (a flock on the writers' file)."""
+    handle = os.open(database_url.removeprefix("sqlite:///") + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(handle)
+
+
+def test_sqlite_writers_on_one_machine_queue_for_their_turn_until_commit(app, database_url):
+    """The next writer is woken when the lock is let go, by commit or by rollback, never left polling."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL orders writers with row locks instead")
+    with app.app_context():
+        assert _turn_is_free(database_url)
+        with atomic() as session:
+            session.add(Product(sku="KEEP", name_zh="留下", unit="g", price_fen=1, price_per=1))
+            assert not _turn_is_free(database_url)
+        assert _turn_is_free(database_url)
+        with pytest.raises(LookupError), atomic():
+            assert not _turn_is_free(database_url)
+            raise LookupError("the scale went offline")
+        assert _turn_is_free(database_url)
+
+
+def test_a_writer_waits_for_the_turn_another_holds(app, database_url):
+    """A use case started while another writer holds the turn begins only once it is let go."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL orders writers with row locks instead")
+    handle = os.open(database_url.removeprefix("sqlite:///") + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    began = threading.Event()
+
+    def sell_meanwhile():
+        with app.app_context(), atomic() as session:
+            began.set()
+            session.add(Product(sku="LATE", name_zh="后来", unit="g", price_fen=1, price_per=1))
+
+    writer = threading.Thread(target=sell_meanwhile)
+    writer.start()
+    try:
+        assert not began.wait(0.5)  # still queued while the turn is held
+    finally:
+        os.close(handle)
+    writer.join(10)
+    assert began.is_set()
+    with app.app_context():
+        assert db.session.scalar(sa.select(Product.sku)) == "LATE"
