@@ -27,15 +27,15 @@ def shelf(app, goods, as_role):
 
 @pytest.fixture
 def renders(monkeypatch) -> list[int]:
-    """Counts the shelf's renderings (each reads the catalog once)."""
+    """Counts the shelf's renderings (each reads a page of the catalog once)."""
     counted = []
-    read = products.catalog
+    read = products.catalog_page
 
     def counting(*args, **kwargs):
         counted.append(1)
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(products, "catalog", counting)
+    monkeypatch.setattr(products, "catalog_page", counting)
     return counted
 
 
