@@ -141,6 +141,21 @@ def test_each_section_is_kept_apart(shelf, goods, client):
     assert home(client) == everything
 
 
+def test_a_later_page_is_kept_apart_and_follows_a_change_like_the_first(
+    shelf, goods, client, renders, monkeypatch, database_url
+):
+    monkeypatch.setattr(products, "SHELF_PAGE_SIZE", 1)  # shrimp on page 1, paste on page 2
+    first, second = home(client), home(client, path="/?page=2")
+    assert card(first, goods["shrimp"]) and card(first, goods["paste"]) is None
+    assert "有货：3 件" in card(second, goods["paste"]) and card(second, goods["shrimp"]) is None
+    assert (home(client), home(client, path="/?page=2")) == (first, second)
+    assert rendered(renders, 2, database_url)
+    sell(shelf["clerk"], goods["paste"], 1, "till-1-one-paste")
+    assert "有货：2 件" in card(home(client, path="/?page=2"), goods["paste"])
+    assert rendered(renders, 3, database_url)
+    assert home(client, path="/?page=2") != second and home(client) == first
+
+
 def test_a_change_committed_by_another_process_is_seen_on_the_next_load(app, shelf, goods, client, database_url):
     """Another gunicorn worker is another connection: here, an engine of its own, outside the app."""
     assert "有货：3 件" in card(home(client), goods["paste"])
