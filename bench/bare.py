@@ -4,9 +4,10 @@ No session, no CSRF, no validation, no translations, no app. Whatever the
 real path costs above these is the price of doing the job properly.
 
 - POST /sale parses the sale's JSON and inserts one row.
-- GET /catalog reads the shelf (products, what is on sale less what orders
-  hold, the villages) in one hand-written query and renders it with a bare
-  Jinja template of the same markup.
+- GET /catalog reads a page of the shelf (products, what is on sale less what
+  orders hold, the villages; in stock first, as many as the shop front shows)
+  in one hand-written query and renders it with a bare Jinja template of the
+  same markup.
 - POST /take takes one unit with one conditional UPDATE, or answers 409.
 """
 
@@ -36,11 +37,11 @@ bare_stock = sa.Table(
 #: Hainan's clock, for "today" (a fixed offset: China keeps no summer time).
 HAINAN = timezone(timedelta(hours=8))
 
+#: Products on a page of the shelf, as the shop front shows them; bench.catalog checks the two agree.
+PAGE_SIZE = 48
+
 SHELF = sa.text("""
-SELECT p.id, p.name_zh, p.unit, p.price_fen, p.price_per, p.image,
-       COALESCE(s.available, 0) AS available, v.name_zh AS village
-FROM product p
-LEFT JOIN (
+WITH stock AS (
     SELECT lot.product_id, SUM(lot.qty_on_hand - COALESCE(h.held, 0)) AS available
     FROM lot
     LEFT JOIN (
@@ -54,16 +55,25 @@ LEFT JOIN (
     WHERE lot.qty_on_hand > 0 AND lot.best_before >= :today
       AND lot.counter_id = (SELECT MIN(id) FROM counter WHERE active)
     GROUP BY lot.product_id
-) s ON s.product_id = p.id
+), shelf AS (
+    SELECT p.id, p.name_zh, p.unit, p.price_fen, p.price_per, p.image,
+           COALESCE(s.available, 0) AS available, COUNT(*) OVER () AS products
+    FROM product p
+    LEFT JOIN stock s ON s.product_id = p.id
+    WHERE p.active
+    ORDER BY COALESCE(s.available, 0) <= 0, p.id
+    LIMIT :size OFFSET :skip
+)
+SELECT shelf.*, v.name_zh AS village
+FROM shelf
 LEFT JOIN (
     SELECT DISTINCT lot.product_id, village.id, village.name_zh
     FROM lot
     JOIN household ON household.id = lot.household_id
     JOIN village ON village.id = household.village_id
-    WHERE lot.qty_on_hand > 0 AND lot.best_before >= :today
-) v ON v.product_id = p.id
-WHERE p.active
-ORDER BY COALESCE(s.available, 0) <= 0, p.id, v.name_zh
+    WHERE lot.qty_on_hand > 0 AND lot.best_before >= :today AND lot.product_id IN (SELECT id FROM shelf)
+) v ON v.product_id = shelf.id
+ORDER BY shelf.available <= 0, shelf.id, v.name_zh
 """).bindparams(sa.bindparam("now", type_=sa.DateTime), sa.bindparam("today", type_=sa.Date))
 
 
@@ -84,13 +94,17 @@ def quantity_text(qty: int, unit: str) -> str:
     return f"{qty} 克" if jin == "0" else f"{jin} 斤"
 
 
-def shelf(conn) -> list[dict]:
-    """The catalog's rows: each product once, with what is on sale and its villages, in stock first."""
+def shelf(conn, number: int) -> tuple[list[dict], int]:
+    """Page `number` of the catalog's rows (each product once, with what is on sale and its villages, in stock
+    first) and how many pages there are."""
     now = datetime.now(UTC)
+    today = now.astimezone(HAINAN).date()
     products: dict[int, dict] = {}
-    for pid, name, unit, fen, per, image, available, village in conn.execute(
-        SHELF, {"now": now.replace(tzinfo=None), "today": now.astimezone(HAINAN).date()}
+    shelf_size = 0
+    for pid, name, unit, fen, per, image, available, on_shelf, village in conn.execute(
+        SHELF, {"now": now.replace(tzinfo=None), "today": today, "size": PAGE_SIZE, "skip": (number - 1) * PAGE_SIZE}
     ):
+        shelf_size = on_shelf
         if pid not in products:
             available = max(int(available), 0)
             products[pid] = {
@@ -103,7 +117,7 @@ def shelf(conn) -> list[dict]:
             }
         if village:
             products[pid]["villages"].append(village)
-    return list(products.values())
+    return list(products.values()), max(1, -(-shelf_size // PAGE_SIZE))
 
 
 def create_app() -> Flask:
@@ -129,9 +143,10 @@ def create_app() -> Flask:
 
     @app.get("/catalog")
     def catalog():
+        number = max(request.args.get("page", 1, type=int), 1)
         with engine.connect() as conn:
-            rows = shelf(conn)
-        return render_template("bare_catalog.html", products=rows)
+            rows, pages = shelf(conn, number)
+        return render_template("bare_catalog.html", products=rows, page=number, pages=pages)
 
     @app.post("/take/<int:stock_id>")
     def take(stock_id: int):

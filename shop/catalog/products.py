@@ -19,6 +19,9 @@ from shop.transaction import atomic
 from shop.units import Unit
 
 SKU = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+#: Products on one page of the shop front: a few screens on a phone, and with every card's picture
+#: the page stays far under the 150 KB a public page may weigh.
+SHELF_PAGE_SIZE = 48
 
 
 class DuplicateSku(Conflict):
@@ -27,6 +30,15 @@ class DuplicateSku(Conflict):
 
 class UnknownProduct(NotFound):
     """No product has this id."""
+
+
+class PastTheLastPage(NotFound):
+    """A page of the shelf beyond its last: the shelf has shrunk since the link was made, or the number is made up."""
+
+    def __init__(self, last: int):
+        super().__init__(_("There is no such page."))
+        #: The shelf's last page now.
+        self.last = last
 
 
 #: What the manager may change about a product once it exists. Its SKU and unit stay: lots,
@@ -113,6 +125,39 @@ def catalog(today: date, category: ProductCategory | None = None) -> list[Catalo
     villages = lots.supplying_villages(today)
     entries = [CatalogEntry(p, available.get(p.id, 0), villages.get(p.id, [])) for p in products]
     return sorted(entries, key=lambda e: e.available == 0)
+
+
+@dataclass(frozen=True)
+class ShelfPage:
+    """One page of the shelf: its products, which page it is and how many there are."""
+
+    entries: list[CatalogEntry]
+    number: int
+    #: Pages of the whole shelf (or section); 1 when it is empty.
+    count: int
+
+
+def catalog_page(today: date, category: ProductCategory | None, number: int) -> ShelfPage:
+    """Page `number` (from 1) of the catalog, in its order: only that page's products are loaded.
+
+    In stock first depends on what lots, holds and counters leave on sale, which is worked out for
+    every product anyway; so the order is settled on product ids alone and just the page's products
+    are read. Raises PastTheLastPage beyond the last page.
+    """
+    query = sa.select(Product.id).where(Product.active)
+    if category is not None:
+        query = query.where(Product.category == category)
+    ids = list(db.session.scalars(query.order_by(Product.id)))
+    available = lots.available_by_product(today)
+    ids.sort(key=lambda product_id: available.get(product_id, 0) == 0)  # stable: in the order added within each
+    count = max(1, -(-len(ids) // SHELF_PAGE_SIZE))
+    if number > count:
+        raise PastTheLastPage(count)
+    shown = ids[(number - 1) * SHELF_PAGE_SIZE : number * SHELF_PAGE_SIZE]
+    found = {p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(shown)))} if shown else {}
+    villages = lots.supplying_villages(today, shown)
+    entries = [CatalogEntry(found[i], available.get(i, 0), villages.get(i, [])) for i in shown if i in found]
+    return ShelfPage(entries, number, count)
 
 
 def next_hold_lapse(now: datetime) -> datetime | None:

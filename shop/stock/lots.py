@@ -11,6 +11,7 @@ These functions run inside a use case's `atomic()` block and never commit.
 """
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -199,16 +200,17 @@ def available_at_counter(counter_id: int, today: date) -> dict[int, int]:
     return _available_by_product(now_utc(), today, Lot.counter_id == counter_id)
 
 
-def supplying_villages(today: date) -> dict[int, list[Village]]:
-    """The villages whose households' goods of each product are on sale today."""
-    rows = db.session.execute(
+def supplying_villages(today: date, product_ids: Collection[int] | None = None) -> dict[int, list[Village]]:
+    """The villages whose households' goods of each product (or of just `product_ids`) are on sale today."""
+    query = (
         sa.select(Lot.product_id, Village)
         .join(Household, Lot.household_id == Household.id)
         .join(Village, Household.village_id == Village.id)
         .where(*_sellable(today))
-        .distinct()
-        .order_by(Lot.product_id, Village.name_zh)
     )
+    if product_ids is not None:
+        query = query.where(Lot.product_id.in_(product_ids))
+    rows = db.session.execute(query.distinct().order_by(Lot.product_id, Village.name_zh))
     villages: dict[int, list[Village]] = {}
     for product_id, village in rows:
         villages.setdefault(product_id, []).append(village)

@@ -37,21 +37,50 @@ PICTURE_CACHE_AGE = 365 * 24 * 3600
 @bp.route("/")
 @public
 def index():
-    """The home page: every product on sale, with price, stock and villages."""
+    """The home page: a page of the products on sale, with price, stock and villages."""
     category = request.args.get("category")
     chosen = ProductCategory(category) if category in set(ProductCategory) else None
+    number = requested_page(request.args.get("page"))
     today, now = business_today(), now_utc()
 
     def render() -> tuple[str, object]:
         until = products.next_hold_lapse(now)  # read first: a hold lapsing during the render is caught next time
-        entries = products.catalog(today, chosen)
+        page = products.catalog_page(today, chosen, number)
         html = render_template(
-            "catalog/_shelf.html", cards=shelf_cards(entries), category=chosen, categories=products.categories_in_use()
+            "catalog/_shelf.html",
+            cards=shelf_cards(page.entries),
+            page=page,
+            page_url=shelf_url,
+            category=chosen,
+            categories=products.categories_in_use(),
         )
         return html, until
 
-    shelf = shelf_cache.cache().shelf((str(get_locale()), chosen), today, now, render)
+    try:
+        shelf = shelf_cache.cache().shelf((str(get_locale()), chosen, number), today, now, render)
+    except products.PastTheLastPage as past:
+        # An old link after the shelf shrank, or a made-up number: the last page is the nearest there is.
+        # Nothing is kept for it, so made-up numbers cannot fill the worker's memory.
+        return redirect(shelf_url(chosen, past.last))
     return render_template("catalog/index.html", shelf=shelf)
+
+
+#: Digits enough for any real page number; a longer one is past the end, whatever it says.
+PAGE_DIGITS = 6
+
+
+def requested_page(text: str | None) -> int:
+    """The shelf page a link asks for: anything but a number from 1 up is page 1, as if no page were asked."""
+    if not text or not text.isascii() or not text.isdigit():
+        return 1
+    if len(text.lstrip("0")) > PAGE_DIGITS:
+        return 10**PAGE_DIGITS  # no shelf is that long, and int() of a thousand digits is work for nothing
+    return max(int(text), 1)
+
+
+def shelf_url(category: ProductCategory | None, number: int) -> str:
+    """The address of a page of the shelf (or of a section); page 1 is the plain one."""
+    return url_for("catalog.index", category=category.value if category else None, page=number if number > 1 else None)
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,15 @@ def shelf(app, goods, as_role):
 
 @pytest.fixture
 def renders(monkeypatch) -> list[int]:
-    """Counts the shelf's renderings (each reads the catalog once)."""
+    """Counts the shelf's renderings (each reads a page of the catalog once)."""
     counted = []
-    read = products.catalog
+    read = products.catalog_page
 
     def counting(*args, **kwargs):
         counted.append(1)
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(products, "catalog", counting)
+    monkeypatch.setattr(products, "catalog_page", counting)
     return counted
 
 
@@ -139,6 +139,21 @@ def test_each_section_is_kept_apart(shelf, goods, client):
     section = home(client, path=f"/?category={goods_section}")
     assert section != everything and 'class="chip active"' in section
     assert home(client) == everything
+
+
+def test_a_later_page_is_kept_apart_and_follows_a_change_like_the_first(
+    shelf, goods, client, renders, monkeypatch, database_url
+):
+    monkeypatch.setattr(products, "SHELF_PAGE_SIZE", 1)  # shrimp on page 1, paste on page 2
+    first, second = home(client), home(client, path="/?page=2")
+    assert card(first, goods["shrimp"]) and card(first, goods["paste"]) is None
+    assert "有货：3 件" in card(second, goods["paste"]) and card(second, goods["shrimp"]) is None
+    assert (home(client), home(client, path="/?page=2")) == (first, second)
+    assert rendered(renders, 2, database_url)
+    sell(shelf["clerk"], goods["paste"], 1, "till-1-one-paste")
+    assert "有货：2 件" in card(home(client, path="/?page=2"), goods["paste"])
+    assert rendered(renders, 3, database_url)
+    assert home(client, path="/?page=2") != second and home(client) == first
 
 
 def test_a_change_committed_by_another_process_is_seen_on_the_next_load(app, shelf, goods, client, database_url):
