@@ -58,19 +58,6 @@ class FastMaskQRCode(qrencoder.QRCode):
                 best_lost, best = lost, (pattern, matrix)
         return best
 
-    def dataPosIterator(self):  # noqa: N802 (reportlab's name)
-        """Where the data bits go, in order: the same in every code of a version."""
-        return _layout(self.version).positions
-
-    def mapData(self, data, maskPattern):  # noqa: N802 (reportlab's name)
-        """Place the data bits as reportlab does, with the version's mask values worked out once."""
-        places = self.dataPosIterator()
-        bits = itertools.chain(self.dataBitIterator(data), itertools.repeat(False))
-        modules = self.modules
-        masks = _layout(self.version).mask_values[maskPattern]
-        for (column, row), dark, masked in zip(places, bits, masks, strict=False):
-            modules[row][column] = dark ^ masked
-
 
 class Layout:
     """One version's matrix as gathered for scoring masks: its rows of modules (0 or 1), each followed by END.
@@ -99,13 +86,11 @@ class Layout:
         self.across = _modules_bits(count, [(row, column) for row, column in cells if column < count - 1])
         self.down = _modules_bits(count, [(row, column) for row, column in cells if row < count - 1])
         self.blocks = self.across & self.down
-        self.mask_values = []
+        #: Each mask's value at the data modules, in placing order, as one integer.
         self.masks = []
         for pattern in range(8):
             mask = qrencoder.QRUtil.getMask(pattern)
-            values = [mask(row, column) for column, row in self.positions]
-            self.mask_values.append(values)
-            self.masks.append(int.from_bytes(bytes(values), "big"))
+            self.masks.append(int.from_bytes(bytes(mask(row, column) for column, row in self.positions), "big"))
 
     def lost_points(self, matrix: bytes) -> int:
         """reportlab's QRUtil.getLostPoint of a gathered matrix."""
@@ -133,7 +118,10 @@ class Layout:
 def _modules_bits(count: int, cells: list[tuple[int, int]]) -> int:
     """The lowest bit of these modules' bytes in a gathered matrix of count rows, read as a big-endian integer."""
     stride = count + 1
-    return sum(1 << 8 * (count * stride - 1 - (row * stride + column)) for row, column in cells)
+    matrix = bytearray(count * stride)
+    for row, column in cells:
+        matrix[row * stride + column] = 1
+    return int.from_bytes(matrix, "big")
 
 
 @functools.cache
