@@ -87,9 +87,12 @@ def wrap_text(text: str, font: str, size: float, width: float) -> list[str]:
 
 def _wrap_paragraph(text: str, font: str, size: float, width: float) -> list[str]:
     """Greedily fill lines with tokens, splitting a token only when it alone is too wide."""
+    text = text.strip()
+    if text_width(text, font, size) <= width:  # most texts fit whole, and then every token fits in turn
+        return [text]
     lines: list[str] = []
     line = ""
-    for token in _TOKEN.findall(text.strip()):
+    for token in _TOKEN.findall(text):
         if text_width(line + token, font, size) <= width:
             line += token
         elif token.isspace():
@@ -122,15 +125,19 @@ def draw_text(
     canvas: Canvas, x: float, y: float, text: str, font: str, size: float, *, align: str = "left", bold: bool = False
 ) -> None:
     """Draw one line of text with its baseline at y; align is "left", "centre" or "right" of x."""
-    width = text_width(text, font, size)
-    start = {"left": x, "centre": x - width / 2, "right": x - width}[align]
-    canvas.saveState()
+    start = x if align == "left" else x - text_width(text, font, size) * {"centre": 0.5, "right": 1}[align]
     words = canvas.beginText(start, y)
     words.setFont(font, size)
-    if bold:
-        # CJK fonts ship without a bold face: outlining the glyphs as well as filling them thickens them.
-        canvas.setLineWidth(size * 0.045)
-        words.setTextRenderMode(2)
+    if not bold:
+        # A text object changes no state of the canvas (each sets its font anew), so it needs no save and restore:
+        # they were a fifth of a statement's drawing.
+        words.textOut(text)
+        canvas.drawText(words)
+        return
+    canvas.saveState()
+    # CJK fonts ship without a bold face: outlining the glyphs as well as filling them thickens them.
+    canvas.setLineWidth(size * 0.045)
+    words.setTextRenderMode(2)
     words.textOut(text)
     canvas.drawText(words)
     canvas.restoreState()
