@@ -1,14 +1,19 @@
-"""A web worker loads the PDF, payment and spreadsheet libraries only when a request first needs them."""
+"""A web worker loads the PDF, payment, spreadsheet and picture libraries only when a request first needs them."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from werkzeug.security import generate_password_hash
+
+from shop.config import ProductionConfig
+from shop.staff import accounts
 from tests.conftest import base_config
 
 #: Libraries most requests never use: each costs every worker megabytes it would hold for nothing.
-HEAVY = ("reportlab", "stripe", "openpyxl", "zxcvbn")
+#: PIL decodes uploaded product pictures; xml.etree reads XLSX rosters.
+HEAVY = ("reportlab", "stripe", "openpyxl", "zxcvbn", "PIL", "xml.etree")
 
 SERVE = """
 import importlib, json, sys
@@ -19,7 +24,13 @@ client = create_app(config).test_client()
 pages = {path: client.get(path).status_code for path in paths}
 for module in also:
     importlib.import_module(module)
-print(json.dumps({"pages": pages, "loaded": [name for name in heavy if name in sys.modules]}))
+from pydantic import BaseModel
+from shop.web import api_models
+models = [kind for kind in vars(api_models).values() if isinstance(kind, type) and issubclass(kind, BaseModel)]
+deferred = [kind for kind in models if issubclass(kind, (api_models.Body, api_models.Answer))]
+built = sorted(kind.__name__ for kind in deferred if kind.__pydantic_complete__)
+loaded = [name for name in heavy if name in sys.modules]
+print(json.dumps({"pages": pages, "loaded": loaded, "built": built}))
 """
 
 
@@ -38,12 +49,30 @@ def served(database_url: str, tmp_path: Path, paths: list[str], also: list[str] 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_serving_the_shop_front_and_sign_in_loads_no_pdf_payment_or_spreadsheet_library(database_url, tmp_path):
+def test_serving_the_shop_front_and_sign_in_loads_no_pdf_payment_spreadsheet_or_picture_library(database_url, tmp_path):
     answer = served(database_url, tmp_path, ["/", "/login", "/healthz"])
     assert answer["pages"] == {"/": 200, "/login": 200, "/healthz": 200}
     assert answer["loaded"] == []
 
 
+def test_serving_pages_builds_no_api_model_and_the_api_builds_the_one_it_answers_with(database_url, tmp_path):
+    assert served(database_url, tmp_path, ["/", "/login"])["built"] == []
+    answer = served(database_url, tmp_path, ["/api/session"])
+    assert answer["pages"] == {"/api/session": 200}
+    assert answer["built"] == ["SessionState"]
+
+
+def test_the_dummy_hash_a_wrong_username_is_checked_against_costs_what_a_real_one_does():
+    """Written out, not hashed at import (scrypt's 32 MiB would set every worker's peak): same method, same cost."""
+    real = generate_password_hash("any password", method=ProductionConfig.PASSWORD_HASH_METHOD)
+    assert accounts._DUMMY_HASH.split("$")[0] == real.split("$")[0]
+
+
 def test_the_check_sees_a_library_once_a_document_is_printed(database_url, tmp_path):
     answer = served(database_url, tmp_path, ["/"], also=["shop.pdf.statement"])
-    assert answer["loaded"] == ["reportlab"]
+    assert answer["loaded"] == ["reportlab", "PIL"]  # reportlab draws pictures with Pillow
+
+
+def test_the_check_sees_pillow_once_a_picture_is_read(database_url, tmp_path):
+    answer = served(database_url, tmp_path, ["/"], also=["PIL.Image"])
+    assert answer["loaded"] == ["PIL"]
