@@ -34,8 +34,6 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import BinaryIO
-from xml.etree import ElementTree
-from xml.parsers import expat
 
 #: A physical CSV line (or an XLSX row's joined text) longer than this is not hand-made data.
 MAX_LINE_CHARS = 32_768
@@ -364,6 +362,8 @@ class _Sheet:
 
 def _sheets(archive: zipfile.ZipFile) -> list[_Sheet]:
     """The workbook's visible worksheets in order, with their part paths."""
+    from xml.etree import ElementTree
+
     try:
         workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
@@ -383,6 +383,8 @@ def _sheets(archive: zipfile.ZipFile) -> list[_Sheet]:
 
 def _survey(archive: zipfile.ZipFile, sheet: _Sheet) -> None:
     """Whether a sheet holds any value and which ranges are merged, in one streaming pass (no tree is built)."""
+    from xml.parsers import expat
+
     try:
         info = archive.getinfo(sheet.path)
     except KeyError:
@@ -424,6 +426,8 @@ def _cell_text(value: object) -> str:
 
 def _xlsx_records(workbook, title: str) -> Iterator[tuple[int, list[str]]]:
     """A sheet's rows as text, numbered as Excel numbers them; closes the workbook when done."""
+    from xml.etree import ElementTree
+
     try:
         sheet = workbook[title]
         sheet.reset_dimensions()  # some writers record a wrong size; read what is there
@@ -440,7 +444,11 @@ def _xlsx_records(workbook, title: str) -> Iterator[tuple[int, list[str]]]:
 
 def _read_xlsx(source: BinaryIO, filename: str, columns, required) -> Table:
     """An XLSX table: exactly one sheet with data, no merged cells."""
-    import openpyxl  # imported here: CSV-only callers do not pay for it
+    # Imported here, like the XML parsers: CSV-only callers, and workers that read no file, do not pay for them.
+    from xml.etree import ElementTree
+    from xml.parsers import expat
+
+    import openpyxl
 
     try:
         archive = zipfile.ZipFile(source)

@@ -6,6 +6,9 @@ a picture of sane dimensions. What is kept is not the upload but a JPEG the app 
 its pixels: upright, at most MAX_SIDE pixels a side, and without its metadata, because a phone
 photo's EXIF can carry the GPS position of the household's home. The stored file is named by
 the hash of its content, so a name never comes from the client and cannot walk out of the folder.
+
+Pillow is imported by the functions that decode and encode (see docs/architecture.md, "Heavy libraries
+load when first used"): most workers never receive an upload, and it costs each one about 2 MiB.
 """
 
 import hashlib
@@ -16,12 +19,15 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from shop.errors import Invalid
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 #: The longest side of a stored picture: sharp on a tablet's catalog card, light on a weak network.
 MAX_SIDE = 800
@@ -62,6 +68,8 @@ def sniff(data: bytes) -> str | None:
 
 def normalise(data: bytes, max_bytes: int) -> StoredPicture:
     """Check an upload by its content and re-encode it as the JPEG the app stores."""
+    from PIL import ImageOps
+
     if len(data) > max_bytes:
         raise PictureTooLarge(_("The picture is over %(mb)s MB.", mb=max_bytes // (1024 * 1024)), "image")
     kind = sniff(data)
@@ -76,8 +84,10 @@ def normalise(data: bytes, max_bytes: int) -> StoredPicture:
     return StoredPicture(hashlib.sha256(jpeg).hexdigest() + ".jpg", jpeg)
 
 
-def _decoded(data: bytes, kind: str) -> Image.Image:
+def _decoded(data: bytes, kind: str) -> "Image.Image":
     """The upload's pixels, decoded in full, as the format its first bytes claim."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -106,8 +116,10 @@ def too_many_pixels(width: int, height: int) -> str:
     )
 
 
-def _flattened(picture: Image.Image) -> Image.Image:
+def _flattened(picture: "Image.Image") -> "Image.Image":
     """The picture in RGB, any transparency laid on white as a printed label would be."""
+    from PIL import Image
+
     if picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info):
         rgba = picture.convert("RGBA")
         white = Image.new("RGB", rgba.size, "white")

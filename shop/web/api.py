@@ -5,6 +5,8 @@ coerced), calls one use case, and turns domain errors into the agreed
 `{"error": {"code", "message", "fields"}}` body.
 """
 
+from __future__ import annotations  # the models' names in signatures load nothing
+
 from datetime import date
 
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -26,65 +28,7 @@ from shop.stock import lots
 from shop.stock.counters import working_counter
 from shop.villages import households
 from shop.web.access import public, roles_required, signed_in_user
-from shop.web.api_models import (
-    Catalog,
-    CatalogEntry,
-    ChangeRow,
-    CounterChoice,
-    Created,
-    Credentials,
-    Draw,
-    HouseholdDetail,
-    HouseholdEdit,
-    HouseholdFound,
-    HouseholdHead,
-    HouseholdList,
-    HouseholdPageLink,
-    HouseholdPageLinkRevoked,
-    HouseholdQuery,
-    HouseholdRow,
-    HouseholdsFound,
-    LedgerEntry,
-    LedgerPeriod,
-    MonthChoice,
-    MovedLot,
-    Movement,
-    Movements,
-    NewHousehold,
-    NewHouseholdPageLink,
-    NewLot,
-    NewOrder,
-    NewProduct,
-    NewRefund,
-    NewReturn,
-    NewSale,
-    NewStatus,
-    NewStocktake,
-    NewTransfer,
-    NewWriteOff,
-    OrderBody,
-    OrderContact,
-    OrderLine,
-    OrderPlaced,
-    Period,
-    PriceRow,
-    ProductDetail,
-    ProductEdit,
-    RefundBody,
-    RefundLine,
-    RefusedSaleIn,
-    RefusedSaleSettled,
-    Reversal,
-    SaleBody,
-    SaleLine,
-    SaleWithRefunds,
-    SessionState,
-    SessionUser,
-    StatusRow,
-    StripeIntent,
-    TillCatalog,
-)
-from shop.web.json_bodies import answer, parse
+from shop.web.json_bodies import answer, models, parse
 from shop.web.openapi import documented, openapi_document
 from shop.web.responses import json_error, takes_idempotency_key
 from shop.web.sessions import end_session, login_throttle, start_session
@@ -101,54 +45,54 @@ def openapi():
     return jsonify(openapi_document(current_app))
 
 
-def session_user(user) -> SessionUser | None:
+def session_user(user) -> models.SessionUser | None:
     """The signed-in user as the session endpoints show it."""
     if not user.is_authenticated:
         return None
-    return SessionUser(username=user.username, role=user.role)
+    return models.SessionUser(username=user.username, role=user.role)
 
 
 @bp.get("/session")
-@documented(answers={200: SessionState})
+@documented(answers={200: "SessionState"})
 @public
 def get_session():
     """Who is signed in, and the CSRF token for this session's writes."""
-    return answer(SessionState(user=session_user(current_user), csrf_token=generate_csrf()))
+    return answer(models.SessionState(user=session_user(current_user), csrf_token=generate_csrf()))
 
 
 @bp.post("/session")
-@documented(body=Credentials, answers={200: SessionState}, errors=(401, 429))
+@documented(body="Credentials", answers={200: "SessionState"}, errors=(401, 429))
 @public
 @login_throttle
 def post_session():
     """Sign in with a username and password."""
-    credentials = parse(Credentials)
+    credentials = parse(models.Credentials)
     user = accounts.authenticate(credentials.username, credentials.password)
     if user is None:  # accounts.authenticate has logged and audited the failure
         return json_error(401, "bad_credentials", _("Wrong username or password."))
     token = start_session(user)
-    return answer(SessionState(user=session_user(user), csrf_token=token))
+    return answer(models.SessionState(user=session_user(user), csrf_token=token))
 
 
 @bp.delete("/session")
-@documented(answers={200: SessionState})
+@documented(answers={200: "SessionState"})
 @public
 def delete_session():
     """Sign out."""
     token = end_session()
-    return answer(SessionState(user=None, csrf_token=token))
+    return answer(models.SessionState(user=None, csrf_token=token))
 
 
 @bp.get("/products")
-@documented(answers={200: Catalog})
+@documented(answers={200: "Catalog"})
 @public
 def list_products():
     """Every product on sale, with the grams or pieces available now."""
     entries = products.catalog(business_today())
     return answer(
-        Catalog(
+        models.Catalog(
             [
-                CatalogEntry(
+                models.CatalogEntry(
                     id=e.product.id,
                     sku=e.product.sku,
                     name=e.product.name_zh,
@@ -166,22 +110,22 @@ def list_products():
 
 
 @bp.post("/products")
-@documented(body=NewProduct, answers={201: Created}, errors=(409,))
+@documented(body="NewProduct", answers={201: "Created"}, errors=(409,))
 @roles_required(Role.ADMIN)
 def create_product():
     """Add a product (counter manager)."""
-    body = parse(NewProduct)
+    body = parse(models.NewProduct)
     fields = body.model_dump(exclude={"name"})
     product = products.create_product(name_zh=body.name, by=signed_in_user(), **fields)
-    return answer(Created(id=product.id), 201)
+    return answer(models.Created(id=product.id), 201)
 
 
 @bp.patch("/products/<id:product_id>")
-@documented(body=ProductEdit, answers={200: ProductDetail})
+@documented(body="ProductEdit", answers={200: "ProductDetail"})
 @roles_required(Role.ADMIN)
 def edit_product(product_id):
     """Change a product's name, price or whether it is on sale (counter manager); a new price applies from now."""
-    body = parse(ProductEdit)
+    body = parse(models.ProductEdit)
     asked = body.model_dump(exclude_unset=True)
     if not asked:
         message = _("Name at least one part of the product to change.")
@@ -192,9 +136,9 @@ def edit_product(product_id):
     return answer(product_detail(product))
 
 
-def product_detail(product) -> ProductDetail:
+def product_detail(product) -> models.ProductDetail:
     """A product as the manager sees it through the API, with its price history newest first."""
-    return ProductDetail(
+    return models.ProductDetail(
         id=product.id,
         sku=product.sku,
         name=product.name_zh,
@@ -203,7 +147,7 @@ def product_detail(product) -> ProductDetail:
         price_per=product.price_per,
         active=product.active,
         prices=[
-            PriceRow(
+            models.PriceRow(
                 price_fen=row.price_fen,
                 price_per=row.price_per,
                 valid_from=row.valid_from,
@@ -230,14 +174,14 @@ def household_fields(h: Household) -> dict:
     }
 
 
-def household_detail(household_id: int) -> HouseholdDetail:
+def household_detail(household_id: int) -> models.HouseholdDetail:
     """A household with its standings and the changes of its record, both oldest first."""
     statuses, changes = households.history_of(household_id)
     household = households.with_places([household_id])[household_id]
-    return HouseholdDetail(
+    return models.HouseholdDetail(
         **household_fields(household),
         status_history=[
-            StatusRow(
+            models.StatusRow(
                 category=s.category,
                 monitor_subtype=s.monitor_subtype,
                 monitoring_status=s.monitoring_status,
@@ -248,7 +192,7 @@ def household_detail(household_id: int) -> HouseholdDetail:
             for s in statuses
         ],
         changes=[
-            ChangeRow(
+            models.ChangeRow(
                 field=c.field,
                 before=c.before,
                 after=c.after,
@@ -263,16 +207,16 @@ def household_detail(household_id: int) -> HouseholdDetail:
 
 
 @bp.get("/households")
-@documented(answers={200: HouseholdList})
+@documented(answers={200: "HouseholdList"})
 @roles_required(*Role)
 def list_households():
     """The households the caller may see, names masked."""
     visible = households.list_visible(signed_in_user())
-    return answer(HouseholdList([HouseholdRow(**household_fields(h)) for h in visible]))
+    return answer(models.HouseholdList([models.HouseholdRow(**household_fields(h)) for h in visible]))
 
 
 @bp.get("/households/search")
-@documented(query=HouseholdQuery, answers={200: HouseholdsFound})
+@documented(query="HouseholdQuery", answers={200: "HouseholdsFound"})
 @roles_required(*Role)
 def search_households():
     """At most 20 households the caller may see whose code, head's name or village contains ?q=.
@@ -286,13 +230,14 @@ def search_households():
     full = households.named_in_full(user, found, receiving=True)
     audit.personal_data_listed(Household.__tablename__, full, "head_name")
     rows = [
-        HouseholdFound(**household_fields(h), **({"head_name": h.head_name} if h.id in full else {})) for h in found
+        models.HouseholdFound(**household_fields(h), **({"head_name": h.head_name} if h.id in full else {}))
+        for h in found
     ]
-    return answer(HouseholdsFound(rows))
+    return answer(models.HouseholdsFound(rows))
 
 
 @bp.get("/households/<id:household_id>")
-@documented(answers={200: HouseholdDetail})
+@documented(answers={200: "HouseholdDetail"})
 @roles_required(*Role)
 def get_household(household_id):
     """One household the caller may see, with its status history and record changes; another's is 404."""
@@ -301,22 +246,22 @@ def get_household(household_id):
 
 
 @bp.get("/households/<id:household_id>/head")
-@documented(answers={200: HouseholdHead})
+@documented(answers={200: "HouseholdHead"})
 @roles_required(Role.ADMIN, Role.CLERK)
 def household_head(household_id):
     """The head's full name, so a clerk can check who stands at the counter; each view goes to the audit trail."""
     household = households.visible_household(signed_in_user(), household_id)
     # PIPL: record who saw the name (never the name itself) before showing it.
     audit.personal_data_shown(Household.__tablename__, household.id, "head_name")
-    return answer(HouseholdHead(id=household.id, code=household.code, head_name=household.head_name))
+    return answer(models.HouseholdHead(id=household.id, code=household.code, head_name=household.head_name))
 
 
 @bp.patch("/households/<id:household_id>")
-@documented(body=HouseholdEdit, answers={200: HouseholdDetail})
+@documented(body="HouseholdEdit", answers={200: "HouseholdDetail"})
 @roles_required(Role.ADMIN)
 def edit_household(household_id):
     """Change a household's record (counter manager); each change is kept in its history."""
-    body = parse(HouseholdEdit)
+    body = parse(models.HouseholdEdit)
     asked = body.model_dump(exclude_none=True, exclude={"reason"})
     if not asked:
         message = _("Name at least one part of the record to change.")
@@ -329,32 +274,32 @@ def edit_household(household_id):
 
 
 @bp.post("/households/<id:household_id>/status")
-@documented(body=NewStatus, answers={201: HouseholdDetail})
+@documented(body="NewStatus", answers={201: "HouseholdDetail"})
 @roles_required(Role.ADMIN)
 def record_household_status(household_id):
     """Record a household's new category or monitoring status from a date on (counter manager)."""
-    body = parse(NewStatus)
+    body = parse(models.NewStatus)
     households.visible_household(signed_in_user(), household_id)
     households.record_status(household_id, **body.model_dump(), by=signed_in_user())
     return answer(household_detail(household_id), 201)
 
 
 @bp.post("/households")
-@documented(body=NewHousehold, answers={201: Created}, errors=(409,))
+@documented(body="NewHousehold", answers={201: "Created"}, errors=(409,))
 @roles_required(Role.ADMIN)
 def create_household():
     """List a household (counter manager)."""
-    body = parse(NewHousehold)
+    body = parse(models.NewHousehold)
     household = households.create_household(**body.model_dump(), recorded_by=signed_in_user())
-    return answer(Created(id=household.id), 201)
+    return answer(models.Created(id=household.id), 201)
 
 
 @bp.post("/lots")
-@documented(body=NewLot, answers={201: Created})
+@documented(body="NewLot", answers={201: "Created"})
 @roles_required(Role.ADMIN, Role.CLERK)
 def receive_lot():
     """Receive a lot from a household onto a counter's shelf."""
-    body = parse(NewLot)
+    body = parse(models.NewLot)
     terms = lots.settlement_terms(body.mode, body.share_bp, body.purchase_price_fen, lots.default_share_bp())
     lot = lots.receive_lot(
         product_id=body.product_id,
@@ -366,15 +311,15 @@ def receive_lot():
         today=business_today(),
         counter_id=body.counter_id,
     )
-    return answer(Created(id=lot.id), 201)
+    return answer(models.Created(id=lot.id), 201)
 
 
 @bp.post("/lots/<id:lot_id>/write-offs")
-@documented(body=NewWriteOff, answers={201: Movement}, errors=(409,))
+@documented(body="NewWriteOff", answers={201: "Movement"}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def write_off(lot_id):
     """Take spoiled, damaged or sample goods off a lot (报损)."""
-    body = parse(NewWriteOff)
+    body = parse(models.NewWriteOff)
     movement = lots.write_off(
         lot_id=lot_id, quantity=body.quantity, reason=body.reason, note=body.note, by=signed_in_user()
     )
@@ -382,45 +327,45 @@ def write_off(lot_id):
 
 
 @bp.post("/lots/<id:lot_id>/returns")
-@documented(body=NewReturn, answers={201: Movement}, errors=(409,))
+@documented(body="NewReturn", answers={201: "Movement"}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def return_goods(lot_id):
     """Give unsold consignment goods back to their household."""
-    body = parse(NewReturn)
+    body = parse(models.NewReturn)
     movement = lots.return_to_household(lot_id=lot_id, quantity=body.quantity, note=body.note, by=signed_in_user())
     return answer(movement_body(movement), 201)
 
 
 @bp.post("/lots/<id:lot_id>/transfers")
-@documented(body=NewTransfer, answers={201: MovedLot}, errors=(409,))
+@documented(body="NewTransfer", answers={201: "MovedLot"}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def transfer_stock(lot_id):
     """Move part of a lot to another counter (调拨); the moved part becomes a new lot there."""
-    body = parse(NewTransfer)
+    body = parse(models.NewTransfer)
     moved = lots.transfer(
         lot_id=lot_id, to_counter_id=body.to_counter_id, quantity=body.quantity, note=body.note, by=signed_in_user()
     )
-    return answer(MovedLot(id=moved.id, counter_id=moved.counter_id, quantity=moved.qty_on_hand), 201)
+    return answer(models.MovedLot(id=moved.id, counter_id=moved.counter_id, quantity=moved.qty_on_hand), 201)
 
 
 @bp.post("/stocktakes")
-@documented(body=NewStocktake, answers={201: Movements}, errors=(409,))
+@documented(body="NewStocktake", answers={201: "Movements"}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def stocktake():
     """Record counted quantities and book the differences (盘点)."""
-    body = parse(NewStocktake)
+    body = parse(models.NewStocktake)
     counts = {c.lot_id: c.counted for c in body.counts}
     if len(counts) != len(body.counts):
         message = _("Each lot may be counted once.")
         return json_error(422, "invalid", message, {"counts": message})
     expected = {c.lot_id: c.expected for c in body.counts if c.expected is not None}
     movements = lots.stocktake(counts=counts, note=body.note, by=signed_in_user(), expected=expected)
-    return answer(Movements(movements=[movement_body(m) for m in movements]), 201)
+    return answer(models.Movements(movements=[movement_body(m) for m in movements]), 201)
 
 
-def movement_body(movement) -> Movement:
+def movement_body(movement) -> models.Movement:
     """A stock movement as the API shows it."""
-    return Movement(
+    return models.Movement(
         id=movement.id,
         lot_id=movement.lot_id,
         kind=movement.kind,
@@ -431,7 +376,7 @@ def movement_body(movement) -> Movement:
 
 
 @bp.get("/counter/products")
-@documented(query=CounterChoice, answers={200: TillCatalog}, errors=(404,))
+@documented(query="CounterChoice", answers={200: "TillCatalog"}, errors=(404,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def counter_products():
     """What the till sells: every active product with what is on sale at the caller's counter (or ?counter_id=)."""
@@ -443,12 +388,12 @@ def counter_products():
 
 
 @bp.post("/counter/sales")
-@documented(body=NewSale, answers={201: SaleBody, 200: SaleBody}, errors=(409,))
+@documented(body="NewSale", answers={201: "SaleBody", 200: "SaleBody"}, errors=(409,))
 @takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def record_sale():
     """Sell at the counter; the same idempotency key replays the sale instead of selling twice."""
-    body = parse(NewSale)
+    body = parse(models.NewSale)
     sale, created = sales.record_sale(
         idempotency_key=body.idempotency_key,
         payment_method=body.payment_method,
@@ -464,13 +409,13 @@ def record_sale():
 
 
 @bp.get("/counter/sales/<id:sale_id>")
-@documented(answers={200: SaleWithRefunds})
+@documented(answers={200: "SaleWithRefunds"})
 @roles_required(Role.ADMIN, Role.CLERK)
 def get_sale(sale_id):
     """A counter sale with its lines, draws and refunds."""
     sale = sales.sale_for(sale_id, signed_in_user())
     return answer(
-        SaleWithRefunds(
+        models.SaleWithRefunds(
             **sale_fields(sale),
             refunded_fen=sum(r.amount_fen for r in sale.refunds),
             refunds=[refund_body(r) for r in sale.refunds],
@@ -479,12 +424,12 @@ def get_sale(sale_id):
 
 
 @bp.post("/counter/sales/<id:sale_id>/refunds")
-@documented(body=NewRefund, answers={201: RefundBody, 200: RefundBody}, errors=(409,))
+@documented(body="NewRefund", answers={201: "RefundBody", 200: "RefundBody"}, errors=(409,))
 @takes_idempotency_key
 @roles_required(Role.ADMIN, Role.CLERK)
 def refund_sale(sale_id):
     """Give money back for part or all of a sale, reversing the households' credits; the same key replays it."""
-    body = parse(NewRefund)
+    body = parse(models.NewRefund)
     refund, created = sales.refund_sale(
         sale_id=sale_id,
         lines=[sales.RefundRequest(line.line_id, line.quantity) for line in body.lines],
@@ -497,11 +442,11 @@ def refund_sale(sale_id):
 
 
 @bp.post("/counter/refused-sales")
-@documented(body=RefusedSaleIn, answers={201: RefusedSaleSettled, 200: RefusedSaleSettled}, errors=(409,))
+@documented(body="RefusedSaleIn", answers={201: "RefusedSaleSettled", 200: "RefusedSaleSettled"}, errors=(409,))
 @roles_required(Role.ADMIN, Role.CLERK)
 def settle_refused_sale():
     """Record how a queued sale the server refused was settled; the same key sent again records once."""
-    body = parse(RefusedSaleIn)
+    body = parse(models.RefusedSaleIn)
     record, created = refused_sales.settle_refused_sale(
         refused_sales.Settlement(
             idempotency_key=body.idempotency_key,
@@ -518,7 +463,7 @@ def settle_refused_sale():
         ),
         by=signed_in_user(),
     )
-    settled = RefusedSaleSettled(
+    settled = models.RefusedSaleSettled(
         id=record.id,
         idempotency_key=record.idempotency_key,
         outcome=record.outcome,
@@ -541,13 +486,13 @@ def sale_fields(sale: Sale) -> dict:
         "sold_on": sale.sold_on,
         "sold_at": sale.sold_at,
         "lines": [
-            SaleLine(
+            models.SaleLine(
                 id=line.id,
                 product_id=line.product_id,
                 quantity=line.quantity,
                 amount_fen=line.amount_fen,
                 draws=[
-                    Draw(
+                    models.Draw(
                         lot_id=d.lot_id,
                         household_id=d.household_id,
                         quantity=d.quantity,
@@ -562,25 +507,25 @@ def sale_fields(sale: Sale) -> dict:
     }
 
 
-def sale_body(sale: Sale | sales.SaleRecord) -> SaleBody:
+def sale_body(sale: Sale | sales.SaleRecord) -> models.SaleBody:
     """A sale as a sale's POST answers it: without refunds, as they change."""
-    return SaleBody(**sale_fields(sale))
+    return models.SaleBody(**sale_fields(sale))
 
 
-def refund_body(refund) -> RefundBody:
+def refund_body(refund) -> models.RefundBody:
     """A refund with the credit each household gives back."""
-    return RefundBody(
+    return models.RefundBody(
         id=refund.id,
         sale_id=refund.sale_id,
         amount_fen=refund.amount_fen,
         restock=refund.restock,
         lines=[
-            RefundLine(
+            models.RefundLine(
                 line_id=line.sale_line_id,
                 quantity=line.quantity,
                 amount_fen=line.amount_fen,
                 reversals=[
-                    Reversal(
+                    models.Reversal(
                         draw_id=r.draw_id,
                         lot_id=r.draw.lot_id,
                         household_id=r.household_id,
@@ -597,12 +542,12 @@ def refund_body(refund) -> RefundBody:
 
 
 @bp.post("/orders")
-@documented(body=NewOrder, answers={201: OrderPlaced}, errors=(409, 429))
+@documented(body="NewOrder", answers={201: "OrderPlaced"}, errors=(409, 429))
 @public
 @orders.order_throttle
 def place_order():
     """Place an online order: its stock is reserved until it is paid or its hold lapses."""
-    body = parse(NewOrder)
+    body = parse(models.NewOrder)
     if body.payment == OrderPayment.STRIPE and not payments.configured():
         message = _("Online payment is not available; choose to pay at pickup.")
         return json_error(422, "invalid", message, {"payment": message})
@@ -623,7 +568,7 @@ def place_order():
         counter_id=body.counter_id,
         client_address=request.remote_addr,
     )
-    placed = OrderPlaced(
+    placed = models.OrderPlaced(
         id=order.id,
         counter_id=order.counter_id,
         token=order.token,
@@ -635,7 +580,7 @@ def place_order():
     if order.payment is OrderPayment.STRIPE:
         try:
             intent_id, secret = payments.start_payment(order.id)
-            placed.stripe = StripeIntent(payment_intent_id=intent_id, client_secret=secret)
+            placed.stripe = models.StripeIntent(payment_intent_id=intent_id, client_secret=secret)
         except payments.PaymentUnavailable as error:
             # The order and its stock stand; paying can be tried again from the order's page.
             placed.stripe = None
@@ -644,7 +589,7 @@ def place_order():
 
 
 @bp.get("/orders/<token>")
-@documented(answers={200: OrderBody})
+@documented(answers={200: "OrderBody"})
 @public
 def get_order(token):
     """An order and its status, for whoever holds its link."""
@@ -653,9 +598,9 @@ def get_order(token):
     return answer(order_body(orders.order_by_token(token)))
 
 
-def order_body(order) -> OrderBody:
+def order_body(order) -> models.OrderBody:
     """An order as its buyer may see it: the phone masked, no household names."""
-    return OrderBody(
+    return models.OrderBody(
         id=order.id,
         number=order.number,
         status=orders.effective_status(order),
@@ -664,9 +609,9 @@ def order_body(order) -> OrderBody:
         expires_at=order.expires_at,
         fulfilment=order.fulfilment,
         payment=order.payment,
-        contact=OrderContact(name=order.contact_name, phone_masked=order.contact_phone_masked),
+        contact=models.OrderContact(name=order.contact_name, phone_masked=order.contact_phone_masked),
         lines=[
-            OrderLine(
+            models.OrderLine(
                 product_id=line.product_id, name=line.product_name, quantity=line.quantity, amount_fen=line.amount_fen
             )
             for line in order.lines
@@ -675,7 +620,7 @@ def order_body(order) -> OrderBody:
 
 
 @bp.get("/households/<id:household_id>/ledger")
-@documented(query=Period, answers={200: LedgerPeriod}, errors=(422,))
+@documented(query="Period", answers={200: "LedgerPeriod"}, errors=(422,))
 @roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 def household_ledger(household_id):
     """A household's ledger entries in a period, the period's totals and its balance at the period's end."""
@@ -685,9 +630,9 @@ def household_ledger(household_id):
         return json_error(422, "invalid", _("The period ends before it starts."), {"to": _("Before from.")})
     statement = credits.household_ledger(household_id, start, end)
     return answer(
-        LedgerPeriod(
+        models.LedgerPeriod(
             entries=[
-                LedgerEntry(
+                models.LedgerEntry(
                     seq=e.seq,
                     date=e.entry_date,
                     kind=e.kind,
@@ -713,7 +658,7 @@ def household_ledger(household_id):
 
 
 @bp.get("/households/<id:household_id>/statement.pdf")
-@documented(query=MonthChoice, answers={200: "application/pdf"}, errors=(422,))
+@documented(query="MonthChoice", answers={200: "application/pdf"}, errors=(422,))
 @roles_required(Role.ADMIN, Role.OFFICER, Role.SUPERVISOR)
 def household_statement(household_id):
     """A household's statement for ?month=YYYY-MM, a month that has begun, as the printed PDF."""
@@ -754,19 +699,19 @@ def _day_arg(name: str):
 
 
 @bp.post("/households/<id:household_id>/link")
-@documented(body=NewHouseholdPageLink, answers={201: HouseholdPageLink}, errors=(403, 404))
+@documented(body="NewHouseholdPageLink", answers={201: "HouseholdPageLink"}, errors=(403, 404))
 @roles_required(Role.ADMIN, Role.OFFICER)
 def issue_household_link(household_id):
     """Give a household a new link to its own page (manager, or its officer); the old link answers 404 from now on."""
-    parse(NewHouseholdPageLink)
+    parse(models.NewHouseholdPageLink)
     token = household_pages.issue_link(household_id, by=signed_in_user())
-    return answer(HouseholdPageLink(url=household_page_url(token)), 201)
+    return answer(models.HouseholdPageLink(url=household_page_url(token)), 201)
 
 
 @bp.delete("/households/<id:household_id>/link")
-@documented(answers={200: HouseholdPageLinkRevoked}, errors=(403, 404))
+@documented(answers={200: "HouseholdPageLinkRevoked"}, errors=(403, 404))
 @roles_required(Role.ADMIN, Role.OFFICER)
 def revoke_household_link(household_id):
     """Revoke a household's link (manager, or its officer): its address answers 404 from now on."""
     household_pages.revoke_link(household_id, by=signed_in_user())
-    return answer(HouseholdPageLinkRevoked(household_id=household_id, revoked=True))
+    return answer(models.HouseholdPageLinkRevoked(household_id=household_id, revoked=True))

@@ -88,7 +88,9 @@ Instant = Annotated[
 class Body(BaseModel):
     """A JSON body: exact types, no unknown fields."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    # defer_build: a model's validator is built when a request first needs it, so a worker that
+    # serves only pages holds none of them (about 0.6 MiB for all the API's models).
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
 
 class Credentials(Body):
@@ -329,7 +331,8 @@ UtcInstant = Annotated[
 class Answer(BaseModel):
     """A response body: exactly these keys (a key with a default is sent only when set)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: as for Body, built when first answered with or described in the OpenAPI document.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorDetail(Answer):

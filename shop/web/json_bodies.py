@@ -2,22 +2,48 @@
 
 Shared by the blueprints under /api: a wrong type is an error, not coerced, and each field's
 problem is named in the agreed `{"error": {"code", "message", "fields"}}` body.
+
+pydantic and the models (shop/web/api_models.py) load with the first API request, not when a worker
+starts: the views name a model as `models.NewSale`, and `@documented` by its name. A worker that
+serves only pages is about 10 MiB lighter for it (docs/architecture.md, the lazy-import rule).
 """
 
-from typing import TypeVar
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypeVar
 
 from flask import abort, jsonify, request
 from flask_babel import gettext as _
-from pydantic import BaseModel, ValidationError
 
-from shop.web.api_models import Body
 from shop.web.responses import json_error
 
-B = TypeVar("B", bound=Body)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from shop.web.api_models import Body
+
+B = TypeVar("B", bound="Body")
+
+
+class _Models:
+    """shop.web.api_models, imported when a view first reads one of its models."""
+
+    def __getattr__(self, name: str):
+        from shop.web import api_models  # the import lock makes a first read from two threads safe
+
+        model = getattr(api_models, name)
+        setattr(self, name, model)  # read once: later reads skip __getattr__
+        return model
+
+
+#: The API's models, for the views: `models.NewSale`.
+models = _Models()
 
 
 def parse(schema: type[B]) -> B:
     """The request's JSON body as `schema`; a 415 or 422 response is raised otherwise."""
+    from pydantic import ValidationError
+
     if not request.is_json:
         abort(json_error(415, "unsupported_media_type", _("Send the request body as JSON.")))
     try:

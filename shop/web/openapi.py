@@ -1,25 +1,30 @@
 """GET /api/openapi.json: the JSON API described as an OpenAPI 3.1 document.
 
-Each API view carries an `Operation` (its body, query and answer models, set by `documented`);
+Each API view carries an `Operation` (its body, query and answer models by name, set by `documented`);
 the document walks the app's URL map, so it names every /api route the app really has, with
 paths and methods as Flask routes them, roles and CSRF from the views' own declarations, and
 schemas from the pydantic models the views parse and answer with (pydantic's own JSON Schema).
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from flask import Flask
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from shop.web.access import PUBLIC
-from shop.web.api_models import ErrorBody
 
-#: A model's schema, or a free-form JSON object (dict), or another media type ("application/pdf").
-AnswerShape = type[BaseModel] | type[dict] | str
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+#: A model of shop/web/api_models.py by its name ("SaleBody"), or a free-form JSON object (dict), or
+#: another media type ("application/pdf"): names, so that declaring a view loads neither pydantic nor
+#: the models (they load with the first API request or this document).
+AnswerShape = str | type[dict]
 
 #: Why the API answers each error status; the body is always an ErrorBody.
 ERRORS = {
@@ -60,19 +65,20 @@ class Operation:
 
     #: Each success status with what it answers.
     answers: dict[int, AnswerShape]
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
+    #: The names of the body's and the query string's models.
+    body: str | None = None
+    query: str | None = None
     #: Error statuses of this view besides those every view of its kind has (see error_statuses).
     errors: tuple[int, ...] = field(default=())
 
 
 def documented(
     answers: dict[int, AnswerShape],
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
+    body: str | None = None,
+    query: str | None = None,
     errors: tuple[int, ...] = (),
 ) -> Callable[[Callable], Callable]:
-    """Describe an API view for the OpenAPI document; put it right under the route decorator."""
+    """Describe an API view for the OpenAPI document (models by name); put it right under the route decorator."""
 
     def mark(view: Callable) -> Callable:
         view.operation = Operation(answers, body, query, errors)
@@ -135,19 +141,32 @@ def _version() -> str:
 
 
 def _schemas(operations: list[Operation]) -> tuple[dict, dict]:
-    """Each model's $ref by (model, mode), and the schemas they point to: bodies as read, answers as written."""
-    pairs = {(ErrorBody, "serialization")}
+    """Each model's $ref by (name, mode), and the schemas they point to: bodies as read, answers as written."""
+    from pydantic.json_schema import models_json_schema
+
+    pairs = {("ErrorBody", "serialization")}
     for operation in operations:
         if operation.body is not None:
             pairs.add((operation.body, "validation"))
         pairs.update((shape, "serialization") for shape in operation.answers.values() if _is_model(shape))
-    ordered = sorted(pairs, key=lambda pair: (pair[0].__name__, pair[1]))
-    refs, top = models_json_schema(ordered, ref_template="#/components/schemas/{model}")
+    ordered = sorted(pairs)
+    found, top = models_json_schema(
+        [(_model(name), mode) for name, mode in ordered], ref_template="#/components/schemas/{model}"
+    )
+    refs = {(model.__name__, mode): ref for (model, mode), ref in found.items()}
     return refs, top.get("$defs", {})
 
 
+def _model(name: str) -> type[BaseModel]:
+    """The model of shop/web/api_models.py of this name."""
+    from shop.web import api_models
+
+    return getattr(api_models, name)
+
+
 def _is_model(shape: AnswerShape) -> bool:
-    return isinstance(shape, type) and issubclass(shape, BaseModel)
+    """Whether an answer is a model's name (a media type has a slash, a JSON object is dict)."""
+    return isinstance(shape, str) and "/" not in shape
 
 
 def _operation(rule, view, operation: Operation, method: str, refs: dict) -> dict:
@@ -181,10 +200,10 @@ def _path_parameters(rule) -> list[dict]:
     ]
 
 
-def _query_parameters(query: type[BaseModel] | None) -> list[dict]:
+def _query_parameters(query: str | None) -> list[dict]:
     if query is None:
         return []
-    schema = query.model_json_schema()
+    schema = _model(query).model_json_schema()
     required = set(schema.get("required", ()))
     return [
         {"name": name, "in": "query", "required": name in required, "schema": _query_value(prop)}
@@ -221,7 +240,7 @@ def error_statuses(rule, view, operation: Operation, method: str) -> set[int]:
 
 def _responses(rule, view, operation: Operation, method: str, refs: dict) -> dict:
     answers = {str(status): _answer(shape, refs) for status, shape in sorted(operation.answers.items())}
-    error = {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}
+    error = {"application/json": {"schema": refs[("ErrorBody", "serialization")]}}
     for status in sorted(error_statuses(rule, view, operation, method)):
         answers[str(status)] = {"description": ERRORS[status], "content": error}
     return answers
@@ -229,7 +248,7 @@ def _responses(rule, view, operation: Operation, method: str, refs: dict) -> dic
 
 def _answer(shape: AnswerShape, refs: dict) -> dict:
     if _is_model(shape):
-        description = (shape.__doc__ or shape.__name__).strip().partition("\n")[0]
+        description = (_model(shape).__doc__ or shape).strip().partition("\n")[0]
         return {"description": description, "content": {"application/json": {"schema": refs[(shape, "serialization")]}}}
     if shape is dict:
         return {"description": "A JSON object.", "content": {"application/json": {"schema": {"type": "object"}}}}

@@ -4,6 +4,8 @@ Officers' phones call it (the visit form's offline queue among them); supervisor
 read it within their scope, and writing is the household's officer's or the manager's.
 """
 
+from __future__ import annotations  # the models' names in signatures load nothing
+
 from datetime import UTC
 
 from flask import Blueprint
@@ -12,31 +14,16 @@ from shop.clock import business_today
 from shop.extensions import db
 from shop.oversight.officer_view import visible_ids
 from shop.web.access import roles_required, signed_in_user
-from shop.web.api_models import (
-    Created,
-    MeasureRow,
-    MeasureTickedOff,
-    NewMeasure,
-    NewVisit,
-    Overdue,
-    OverdueMeasureRow,
-    VisitCreated,
-    VisitDueRow,
-    VisitRow,
-    WarningRow,
-    Warnings,
-    Worklog,
-)
-from shop.web.json_bodies import answer, parse
+from shop.web.json_bodies import answer, models, parse
 from shop.web.openapi import documented
 from shop.worklog import access, due, incomes, plans, visits, warnings
 
 bp = Blueprint("worklog_api", __name__, url_prefix="/api")
 
 
-def measure_row(view: plans.MeasureView) -> MeasureRow:
+def measure_row(view: plans.MeasureView) -> models.MeasureRow:
     m, done = view.measure, view.measure.done
-    return MeasureRow(
+    return models.MeasureRow(
         id=m.id,
         kind=m.kind,
         title=m.title,
@@ -55,8 +42,8 @@ def measure_row(view: plans.MeasureView) -> MeasureRow:
     )
 
 
-def visit_row(visit, corrected_by: int | None) -> VisitRow:
-    return VisitRow(
+def visit_row(visit, corrected_by: int | None) -> models.VisitRow:
+    return models.VisitRow(
         id=visit.id,
         visited_on=visit.visited_on,
         kind=visit.kind,
@@ -72,14 +59,14 @@ def visit_row(visit, corrected_by: int | None) -> VisitRow:
 
 
 @bp.get("/households/<id:household_id>/worklog")
-@documented(answers={200: Worklog}, errors=(404,))
+@documented(answers={200: "Worklog"}, errors=(404,))
 @roles_required(*access.READERS)
 def worklog(household_id):
     """A household's measures and visits, and when its next visit is due (for its readers, within their scope)."""
     household = access.readable(db.session, signed_in_user(), household_id)
     today = business_today()
     return answer(
-        Worklog(
+        models.Worklog(
             measures=[measure_row(v) for v in plans.measures_of(household.id, today)],
             visits=[visit_row(v, by) for v, by in visits.visits_of(household.id)],
             next_visit_due=visits.next_due(household),
@@ -88,34 +75,34 @@ def worklog(household_id):
 
 
 @bp.post("/households/<id:household_id>/measures")
-@documented(body=NewMeasure, answers={201: Created}, errors=(404,))
+@documented(body="NewMeasure", answers={201: "Created"}, errors=(404,))
 @roles_required(*access.WRITERS)
 def add_measure(household_id):
     """Add a measure to a household's plan (its officer, the manager)."""
     access.readable(db.session, signed_in_user(), household_id)  # another's household is 404, whatever the body
-    body = parse(NewMeasure)
+    body = parse(models.NewMeasure)
     measure = plans.add_measure(household_id, **body.model_dump(), by=signed_in_user())
-    return answer(Created(id=measure.id), 201)
+    return answer(models.Created(id=measure.id), 201)
 
 
 @bp.post("/measures/<id:measure_id>/done")
-@documented(body=MeasureTickedOff, answers={201: Created}, errors=(404, 409))
+@documented(body="MeasureTickedOff", answers={201: "Created"}, errors=(404, 409))
 @roles_required(*access.WRITERS)
 def tick_off(measure_id):
     """Tick a measure off (销号) with the day it was done and the evidence; a measure already done is 409."""
     plans.readable_measure(signed_in_user(), measure_id)
-    body = parse(MeasureTickedOff)
+    body = parse(models.MeasureTickedOff)
     done = plans.tick_off(measure_id, done_on=body.done_on, evidence=body.evidence, by=signed_in_user())
-    return answer(Created(id=done.id), 201)
+    return answer(models.Created(id=done.id), 201)
 
 
 @bp.post("/households/<id:household_id>/visits")
-@documented(body=NewVisit, answers={201: VisitCreated, 200: VisitCreated}, errors=(404, 409))
+@documented(body="NewVisit", answers={201: "VisitCreated", 200: "VisitCreated"}, errors=(404, 409))
 @roles_required(*access.WRITERS)
 def record_visit(household_id):
     """Record a visit: 201, or 200 with the first answer when the phone sends the same record (client_key) again."""
     access.readable(db.session, signed_in_user(), household_id)
-    body = parse(NewVisit)
+    body = parse(models.NewVisit)
     moment = body.device_recorded_at
     request = visits.VisitRequest(
         visited_on=body.visited_on,
@@ -127,34 +114,34 @@ def record_visit(household_id):
         income=tuple(incomes.IncomeLine(**line.model_dump()) for line in body.income),
     )
     visit, created = visits.record_visit(household_id, request, by=signed_in_user())
-    return answer(VisitCreated(id=visit.id, late=visit.late), 201 if created else 200)
+    return answer(models.VisitCreated(id=visit.id, late=visit.late), 201 if created else 200)
 
 
 @bp.get("/worklog/overdue")
-@documented(answers={200: Overdue})
+@documented(answers={200: "Overdue"})
 @roles_required(*access.READERS)
 def overdue():
     """Open measures past their deadline and households whose visit is past due, within the caller's scope."""
     scope = visible_ids(signed_in_user())
     today = business_today()
     return answer(
-        Overdue(
-            measures=[OverdueMeasureRow(**vars(m)) for m in due.overdue_measures(scope, today)],
-            visits_due=[VisitDueRow(**vars(v)) for v in due.visits_due(scope, visits.cadence(), today)],
+        models.Overdue(
+            measures=[models.OverdueMeasureRow(**vars(m)) for m in due.overdue_measures(scope, today)],
+            visits_due=[models.VisitDueRow(**vars(v)) for v in due.visits_due(scope, visits.cadence(), today)],
         )
     )
 
 
 @bp.get("/worklog/warnings")
-@documented(answers={200: Warnings})
+@documented(answers={200: "Warnings"})
 @roles_required(*access.READERS)
 def early_warnings():
     """Early warnings for the monitored households in the caller's scope, with the figures behind each."""
     found = warnings.warnings_in(visible_ids(signed_in_user()), business_today())
     return answer(
-        Warnings(
+        models.Warnings(
             warnings=[
-                WarningRow(
+                models.WarningRow(
                     household_id=w.household_id,
                     code=w.code,
                     rules=list(w.rules),
