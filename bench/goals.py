@@ -59,10 +59,12 @@ STATEMENTS_S = (
     " second per core on a machine not doing anything else"
 )
 WORKER_MEMORY = (
-    "the baseline loads SQLAlchemy and the driver only. Flask, SQLAlchemy, psycopg and cryptography (the"
-    " personal-data keys are checked at start) hold about 85 MiB before any of the app's code, and pydantic's"
-    " API models are built when the routes are declared. stripe, zxcvbn, reportlab, openpyxl and Alembic now"
-    " load on first use (140 to 94 MiB after create_app)"
+    "the worst worker is the dashboard pages', which signs two people in: checking a password with scrypt"
+    " (n=2^15, r=8) takes 32 MiB for a moment, and that sets its peak; lowering it is a decision about"
+    " password security, not speed. At rest a worker holds Flask, SQLAlchemy, psycopg and cryptography (the"
+    " personal-data keys are checked at start); stripe, zxcvbn, reportlab, openpyxl, Pillow, pydantic with"
+    " the API's models and Alembic load on first use, and the yearly report and ledger verify workers are"
+    " within 2x"
 )
 YEAR_REPORT_RATIO = (
     "months are closed once (flask ledger close-month) and read from their household-month rows; what is left"
