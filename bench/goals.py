@@ -59,12 +59,11 @@ STATEMENTS_S = (
     " second per core on a machine not doing anything else"
 )
 WORKER_MEMORY = (
-    "the worst worker is the dashboard pages', which signs two people in: checking a password with scrypt"
-    " (n=2^15, r=8) takes 32 MiB for a moment, and that sets its peak; lowering it is a decision about"
-    " password security, not speed. At rest a worker holds Flask, SQLAlchemy, psycopg and cryptography (the"
-    " personal-data keys are checked at start); stripe, zxcvbn, reportlab, openpyxl, Pillow, pydantic with"
-    " the API's models and Alembic load on first use, and the yearly report and ledger verify workers are"
-    " within 2x"
+    "a worker at rest holds Flask, SQLAlchemy, the driver and cryptography (the personal-data keys are checked"
+    " at start), about 95 MiB, where the baseline holds SQLAlchemy and the driver only (42 to 64 MiB);"
+    " stripe, zxcvbn, reportlab, openpyxl, Pillow, pydantic with the API's models and Alembic already load on"
+    " first use. The dashboard worker's peak is also scrypt's 32 MiB for a moment at each sign-in, whose"
+    " lowering is a decision about password security, not speed"
 )
 YEAR_REPORT_RATIO = (
     "months are closed once (flask ledger close-month) and read from their household-month rows; what is left"
