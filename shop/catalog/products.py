@@ -117,14 +117,19 @@ def create_product(
 
 def catalog(today: date, category: ProductCategory | None = None) -> list[CatalogEntry]:
     """Products on the shelf in the order they were added, in stock first, with availability and villages."""
-    query = sa.select(Product).where(Product.active)
-    if category is not None:
-        query = query.where(Product.category == category)
-    products = db.session.scalars(query.order_by(Product.id)).all()
+    products = db.session.scalars(_on_shelf(Product, category)).all()
     available = lots.available_by_product(today)
     villages = lots.supplying_villages(today)
     entries = [CatalogEntry(p, available.get(p.id, 0), villages.get(p.id, [])) for p in products]
     return sorted(entries, key=lambda e: e.available == 0)
+
+
+def _on_shelf(what, category: ProductCategory | None) -> sa.Select:
+    """The active products (of a section), in the order they were added: the shelf's order before stock."""
+    query = sa.select(what).where(Product.active)
+    if category is not None:
+        query = query.where(Product.category == category)
+    return query.order_by(Product.id)
 
 
 @dataclass(frozen=True)
@@ -144,10 +149,7 @@ def catalog_page(today: date, category: ProductCategory | None, number: int) -> 
     every product anyway; so the order is settled on product ids alone and just the page's products
     are read. Raises PastTheLastPage beyond the last page.
     """
-    query = sa.select(Product.id).where(Product.active)
-    if category is not None:
-        query = query.where(Product.category == category)
-    ids = list(db.session.scalars(query.order_by(Product.id)))
+    ids = list(db.session.scalars(_on_shelf(Product.id, category)))
     available = lots.available_by_product(today)
     ids.sort(key=lambda product_id: available.get(product_id, 0) == 0)  # stable: in the order added within each
     count = max(1, -(-len(ids) // SHELF_PAGE_SIZE))

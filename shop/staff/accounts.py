@@ -166,15 +166,18 @@ def signed_out(user: User, nonce: str) -> None:
 
 def account_in_session(user_id: int, nonce: str) -> tuple[User | None, bool]:
     """The account with this id, and whether its session with this nonce was signed out."""
-    ended = sa.exists().where(EndedSession.nonce == nonce, EndedSession.user_id == User.id)
-    found = db.session.execute(sa.select(User, ended).where(User.id == user_id)).first()
+    found = db.session.execute(sa.select(User, _ended(nonce, User.id)).where(User.id == user_id)).first()
     return (found[0], found[1]) if found is not None else (None, False)
 
 
 def session_ended(user_id: int, nonce: str) -> bool:
     """Whether the session with this nonce was signed out (a replayed cookie of an ended session)."""
-    ended = sa.select(EndedSession.nonce).where(EndedSession.nonce == nonce, EndedSession.user_id == user_id)
-    return db.session.scalars(ended).first() is not None
+    return bool(db.session.scalar(sa.select(_ended(nonce, user_id))))
+
+
+def _ended(nonce: str, user_id) -> sa.Exists:
+    """Whether the session with this nonce of this user (an id, or a column) was signed out."""
+    return sa.exists().where(EndedSession.nonce == nonce, EndedSession.user_id == user_id)
 
 
 # ---------------------------------------------------------------- creating and editing accounts
